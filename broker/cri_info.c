@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Version, Status, RuntimeConfig and UpdateRuntimeConfig. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "backend.h"
+#include "config.h"
+#include "cri.h"
+#include "daemon.h"
+#include "error.h"
+#include "log.h"
+#include "pb.h"
+#include "router.h"
+#include "rpc.h"
+#include "store.h"
+
+#define LOG_CAT "cri"
+
+void crib_cri_version(struct crib_rpc *rpc)
+{
+	Runtime__V1__VersionResponse resp = RUNTIME__V1__VERSION_RESPONSE__INIT;
+
+	resp.version = (char *)"0.1.0";
+	resp.runtime_name = (char *)CRIB_RUNTIME_NAME;
+	resp.runtime_version = (char *)CRIB_VERSION;
+	resp.runtime_api_version = (char *)CRIB_CRI_VERSION;
+	crib_cri_reply(rpc, &resp.base);
+}
+
+static const char *backend_status_name(int status)
+{
+	switch (status) {
+	case CRIB_BACKEND_LOAD_FAILED:
+		return "load-failed";
+	case CRIB_BACKEND_INIT_FAILED:
+		return "init-failed";
+	case CRIB_BACKEND_UNHEALTHY:
+		return "unhealthy";
+	case CRIB_BACKEND_HEALTHY:
+		return "healthy";
+	default:
+		return "not-loaded";
+	}
+}
+
+static json_t *features_json(uint64_t features)
+{
+	json_t *a = json_array();
+
+	if (features & CRIB_FEATURE_RECURSIVE_READ_ONLY_MOUNTS)
+		json_array_append_new(a, json_string("recursive-read-only-mounts"));
+	if (features & CRIB_FEATURE_USER_NAMESPACES)
+		json_array_append_new(a, json_string("user-namespaces"));
+	return a;
+}
+
+static json_t *backends_json(struct crib_router *rt)
+{
+	json_t *a = json_array();
+	struct crib_list *n;
+
+	crib_list_foreach (n, &rt->backends) {
+		struct crib_backend *b = container_of(n, struct crib_backend, link);
+		json_t *o =
+		    json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", b->name, "path", b->path,
+		              "status", backend_status_name(b->status), "pods",
+		              (json_int_t)b->n_pods, "containers", (json_int_t)b->n_containers);
+
+		if (b->ops) {
+			_cleanup_free_ char *caps = crib_backend_caps_string(b->ops->caps);
+			_cleanup_free_ char *abi =
+			    crib_xasprintf("%u.%u", b->ops->abi_major, b->ops->abi_minor);
+
+			json_object_set_new(o, "abi", json_string(abi));
+			json_object_set_new(o, "version",
+			                    json_string(b->ops->version ? b->ops->version : ""));
+			json_object_set_new(o, "capabilities", json_string(caps));
+		}
+		if (b->error && b->status != CRIB_BACKEND_HEALTHY)
+			json_object_set_new(o, "error", json_string(b->error));
+		if (b->health_info) {
+			json_t *h = json_loads(b->health_info, 0, NULL);
+
+			if (h)
+				json_object_set_new(o, "health", h);
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *classes_json(struct crib_router *rt)
+{
+	json_t *a = json_array();
+	struct crib_list *n;
+
+	crib_list_foreach (n, &rt->classes) {
+		struct crib_rclass *c = container_of(n, struct crib_rclass, link);
+		struct crib_error *err = NULL;
+		struct crib_rclass *resolved = NULL;
+		json_t *o;
+
+		o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:i, s:o}", "name", c->pub.name, "backend",
+		              c->backend_name, "file", c->pub.file, "line", (json_int_t)c->pub.line,
+		              "active", c->active, "pods", (json_int_t)c->refs, "features",
+		              features_json(c->features));
+		if (c->active && crib_router_resolve(rt, c->pub.name, &resolved, &err) < 0)
+			json_object_set_new(o, "error", json_string(crib_error_msg(err)));
+		json_object_set_new(o, "usable", json_boolean(c->active && resolved == c));
+		crib_error_free(err);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *config_json(const struct crib_daemon *d)
+{
+	const struct crib_config *c = d->cfg;
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "config_file",
+	                 c->path, "cri_socket", c->cri_socket, "state_dir", c->state_dir, "run_dir",
+	                 c->run_dir, "plugin_dir", c->plugin_dir, "conf_dir", c->conf_dir,
+	                 "cni_conf_dir", c->cni_conf_dir, "default_runtime_class",
+	                 c->default_runtime_class, "log_level",
+	                 crib_log_level_to_string(c->log_level), "workers", (json_int_t)c->workers,
+	                 "pod_cidr", d->pod_cidr ? d->pod_cidr : "");
+}
+
+/* Adds KEY = the compact JSON of V (taken) to the response's info map. */
+static void add_info(struct crib_arena *a, Runtime__V1__StatusResponse *resp, size_t *cap,
+                     const char *key, json_t *v)
+{
+	Runtime__V1__StatusResponse__InfoEntry *e;
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	json_decref(v);
+	if (!text)
+		return;
+	if (resp->n_info == *cap) {
+		Runtime__V1__StatusResponse__InfoEntry **n;
+
+		*cap = *cap ? *cap * 2 : 4;
+		n = crib_arena_alloc(a, *cap * sizeof(*n));
+		for (size_t i = 0; i < resp->n_info; i++)
+			n[i] = resp->info[i];
+		resp->info = n;
+	}
+	e = crib_pb_new(a, &runtime__v1__status_response__info_entry__descriptor);
+	e->key = crib_arena_strdup(a, key);
+	e->value = crib_arena_strdup(a, text);
+	free(text);
+	resp->info[resp->n_info++] = e;
+}
+
+/* NetworkReady: a CNI network configuration exists for cribd's CNI step to use. */
+static bool cni_configured(const char *dir)
+{
+	struct dirent *de;
+	bool found = false;
+	DIR *dh = opendir(dir);
+
+	if (!dh)
+		return false;
+	while (!found && (de = readdir(dh))) {
+		const char *dot = strrchr(de->d_name, '.');
+
+		found = de->d_name[0] != '.' && dot &&
+		        (streq(dot, ".conf") || streq(dot, ".conflist") || streq(dot, ".json"));
+	}
+	closedir(dh);
+	return found;
+}
+
+static Runtime__V1__RuntimeCondition *condition(struct crib_arena *a, const char *type, bool status,
+                                                const char *reason, const char *message)
+{
+	Runtime__V1__RuntimeCondition *c =
+	    crib_pb_new(a, &runtime__v1__runtime_condition__descriptor);
+
+	c->type = (char *)type;
+	c->status = status;
+	c->reason = crib_arena_strdup(a, status ? "" : reason);
+	c->message = crib_arena_strdup(a, status ? "" : message);
+	return c;
+}
+
+static Runtime__V1__RuntimeHandler *handler(struct crib_arena *a, const char *name,
+                                            uint64_t features)
+{
+	Runtime__V1__RuntimeHandler *h = crib_pb_new(a, &runtime__v1__runtime_handler__descriptor);
+
+	h->name = (char *)name;
+	h->features = crib_pb_new(a, &runtime__v1__runtime_handler_features__descriptor);
+	h->features->recursive_read_only_mounts =
+	    (features & CRIB_FEATURE_RECURSIVE_READ_ONLY_MOUNTS) != 0;
+	h->features->user_namespaces = (features & CRIB_FEATURE_USER_NAMESPACES) != 0;
+	return h;
+}
+
+static void add_handlers(struct crib_arena *a, struct crib_router *rt,
+                         Runtime__V1__StatusResponse *resp)
+{
+	struct crib_rclass *def = crib_router_find_active(rt, rt->default_class);
+	struct crib_list *n;
+	size_t count = 1, i = 0;
+
+	crib_list_foreach (n, &rt->classes)
+		count++;
+	resp->runtime_handlers = crib_arena_alloc(a, count * sizeof(*resp->runtime_handlers));
+	/* "" is the default handler, as kubelet sends it for pods without a RuntimeClass. */
+	if (def)
+		resp->runtime_handlers[i++] = handler(a, "", def->features);
+	crib_list_foreach (n, &rt->classes) {
+		struct crib_rclass *c = container_of(n, struct crib_rclass, link);
+
+		if (c->active)
+			resp->runtime_handlers[i++] = handler(a, c->pub.name, c->features);
+	}
+	resp->n_runtime_handlers = i;
+}
+
+void crib_cri_status(struct crib_rpc *rpc)
+{
+	const Runtime__V1__StatusRequest *req = (const void *)rpc->req;
+	struct crib_daemon *d = crib_cri_daemon(rpc);
+	Runtime__V1__StatusResponse resp = RUNTIME__V1__STATUS_RESPONSE__INIT;
+	Runtime__V1__RuntimeStatus status = RUNTIME__V1__RUNTIME_STATUS__INIT;
+	Runtime__V1__RuntimeCondition *conds[2];
+	struct crib_arena a = {0};
+	struct crib_rclass *def = NULL;
+	struct crib_error *err = NULL;
+	_cleanup_free_ char *net_msg = NULL;
+	bool runtime_ready, net_ready;
+	size_t cap = 0;
+
+	runtime_ready = crib_router_resolve(d->router, "", &def, &err) == 0;
+	net_ready = cni_configured(d->cfg->cni_conf_dir);
+	net_msg = crib_xasprintf("No CNI network configuration in '%s'", d->cfg->cni_conf_dir);
+	conds[0] = condition(&a, "RuntimeReady", runtime_ready,
+	                     err && err->errnum == ENOENT ? "NoDefaultRuntimeClass"
+	                                                  : "DefaultRuntimeClassUnavailable",
+	                     crib_error_msg(err));
+	conds[1] = condition(&a, "NetworkReady", net_ready, "NetworkPluginNotReady", net_msg);
+	crib_error_free(err);
+	status.conditions = conds;
+	status.n_conditions = 2;
+	resp.status = &status;
+	add_handlers(&a, d->router, &resp);
+
+	if (req->verbose) {
+		add_info(&a, &resp, &cap, "cribd",
+		         json_pack("{s:s, s:i, s:I}", "version", CRIB_VERSION, "pid",
+		                   (json_int_t)getpid(), "started_at", (json_int_t)d->started_at));
+		add_info(&a, &resp, &cap, "config", config_json(d));
+		add_info(&a, &resp, &cap, "backends", backends_json(d->router));
+		add_info(&a, &resp, &cap, "runtimeClasses", classes_json(d->router));
+	}
+	crib_cri_reply(rpc, &resp.base);
+	crib_arena_release(&a);
+}
+
+void crib_cri_runtime_config(struct crib_rpc *rpc)
+{
+	struct crib_daemon *d = crib_cri_daemon(rpc);
+	Runtime__V1__RuntimeConfigResponse resp = RUNTIME__V1__RUNTIME_CONFIG_RESPONSE__INIT;
+	Runtime__V1__LinuxRuntimeConfiguration linux_cfg =
+	    RUNTIME__V1__LINUX_RUNTIME_CONFIGURATION__INIT;
+
+	linux_cfg.cgroup_driver = d->cgroup_driver == CRIB_CGROUP_SYSTEMD
+	                              ? RUNTIME__V1__CGROUP_DRIVER__SYSTEMD
+	                              : RUNTIME__V1__CGROUP_DRIVER__CGROUPFS;
+	resp.linux = &linux_cfg;
+	crib_cri_reply(rpc, &resp.base);
+}
+
+/* "10.0.0.0/16" or "fd00::/64"; empty is allowed (no CIDR). */
+static bool cidr_valid(const char *s)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char buf[sizeof(struct in6_addr)];
+	const char *slash = strchr(s, '/');
+	char *end = NULL;
+	size_t len;
+	long bits;
+	int family;
+
+	if (!slash)
+		return false;
+	len = (size_t)(slash - s);
+	if (len == 0 || len >= sizeof(addr))
+		return false;
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, addr, buf) != 1)
+		return false;
+	errno = 0;
+	bits = strtol(slash + 1, &end, 10);
+	return errno == 0 && end != slash + 1 && !*end && bits >= 0 &&
+	       bits <= (family == AF_INET ? 32 : 128);
+}
+
+void crib_cri_update_runtime_config(struct crib_rpc *rpc)
+{
+	const Runtime__V1__UpdateRuntimeConfigRequest *req = (const void *)rpc->req;
+	Runtime__V1__UpdateRuntimeConfigResponse resp =
+	    RUNTIME__V1__UPDATE_RUNTIME_CONFIG_RESPONSE__INIT;
+	struct crib_daemon *d = crib_cri_daemon(rpc);
+	struct crib_error *err = NULL;
+	const char *cidr = "";
+
+	if (req->runtime_config && req->runtime_config->network_config)
+		cidr = req->runtime_config->network_config->pod_cidr;
+	if (!isempty(cidr) && !cidr_valid(cidr)) {
+		crib_cri_failf(rpc, EINVAL,
+		               "RuntimeConfig.network_config.pod_cidr '%s' is not an IPv4 or IPv6 "
+		               "CIDR",
+		               cidr);
+		return;
+	}
+	if (!streq(cidr, d->pod_cidr ? d->pod_cidr : "")) {
+		if (crib_store_set_meta(d->store, "pod_cidr", cidr, &err) < 0) {
+			crib_cri_fail(rpc, err);
+			crib_error_free(err);
+			return;
+		}
+		crib_strreplace(&d->pod_cidr, cidr);
+		log_info("Pod CIDR is now '%s'", cidr);
+	}
+	crib_cri_reply(rpc, &resp.base);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The CRI log writer backends get through the host table: lines of
+ * "<RFC3339Nano> <stdout|stderr> <P|F> <text>" at the path kubelet chose.
+ */
+#ifndef CRIB_BROKER_CRILOG_H
+#define CRIB_BROKER_CRILOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct crib_error;
+struct crib_log_writer;
+
+/* Longest text of one log line; longer pieces become several P lines. */
+#define CRIB_CRILOG_LINE_MAX (16 * 1024)
+
+/* Opens PATH for appending (creating it 0640 and its directories 0755). *ret is owned by the
+ * caller. */
+int crib_crilog_open(const char *path, struct crib_log_writer **ret, struct crib_error **reterr);
+int crib_crilog_write(struct crib_log_writer *w, uint32_t stream, const void *buf, size_t len,
+                      struct crib_error **reterr);
+int crib_crilog_reopen(struct crib_log_writer *w, struct crib_error **reterr);
+/* NULL-safe. */
+void crib_crilog_close(struct crib_log_writer *w);
+
+/* Writes the RFC3339Nano UTC form of NS ("2016-10-06T00:17:09.669794202Z") into out; returns its
+ * length. */
+size_t crib_crilog_timestamp(int64_t ns, char out[40]);
+
+#endif /* CRIB_BROKER_CRILOG_H */

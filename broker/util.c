@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "util.h"
+
+static void oom(size_t size)
+{
+	static const char msg[] = "cribd: out of memory for bookkeeping, aborting\n";
+
+	(void)size;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	abort();
+}
+
+void *crib_xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p)
+		oom(size);
+	return p;
+}
+
+void *crib_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom(n * size);
+	return p;
+}
+
+void *crib_xrealloc(void *p, size_t n, size_t size)
+{
+	void *q;
+
+	if (size && n > SIZE_MAX / size)
+		oom(SIZE_MAX);
+	q = realloc(p, n && size ? n * size : 1);
+	if (!q)
+		oom(n * size);
+	return q;
+}
+
+char *crib_xstrdup(const char *s)
+{
+	char *p;
+
+	if (!s)
+		return NULL;
+	p = strdup(s);
+	if (!p)
+		oom(strlen(s));
+	return p;
+}
+
+char *crib_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		oom(0);
+	return p;
+}
+
+void *crib_xmemdup(const void *p, size_t len)
+{
+	void *q;
+
+	if (!len)
+		return NULL;
+	q = crib_xmalloc(len);
+	memcpy(q, p, len);
+	return q;
+}
+
+void crib_strreplace(char **p, const char *s)
+{
+	char *n = crib_xstrdup(s);
+
+	free(*p);
+	*p = n;
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t crib_now_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
+}
+
+int64_t crib_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+int crib_new_id(char buf[CRIB_ID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t raw[CRIB_ID_LEN / 2];
+	size_t got = 0;
+
+	while (got < sizeof(raw)) {
+		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		buf[2 * i] = hex[raw[i] >> 4];
+		buf[2 * i + 1] = hex[raw[i] & 0xf];
+	}
+	buf[CRIB_ID_LEN] = '\0';
+	return 0;
+}
+
+int crib_mkdir_p(const char *dir, unsigned mode)
+{
+	_cleanup_free_ char *p = crib_xstrdup(dir);
+	struct stat st;
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	if (stat(p, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+bool crib_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (isempty(s))
+		return false;
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return n <= 63;
+}

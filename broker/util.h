@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Small helpers every broker module uses: cleanup attributes, allocation,
+ * an intrusive list and time.
+ *
+ * OOM policy: fixed-size bookkeeping (objects, list nodes, copies of names
+ * the daemon already holds) uses the x*() allocators, which abort with a
+ * message, because a daemon that cannot allocate a few hundred bytes cannot
+ * answer anyway.  Anything sized by a client (request payloads, blobs,
+ * responses, exec output) is allocated with plain malloc and failures become
+ * -ENOMEM / RESOURCE_EXHAUSTED.
+ */
+#ifndef CRIB_BROKER_UTIL_H
+#define CRIB_BROKER_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CRIB_ID_LEN 64 /* hex digits of a pod or container id */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* Hands ownership out of a cleanup variable. */
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _take_ = (p);                                                        \
+		(p) = NULL;                                                                        \
+		_take_;                                                                            \
+	})
+
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _take_fd_ = (fd);                                                              \
+		(fd) = -EBADF;                                                                     \
+		_take_fd_;                                                                         \
+	})
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+}
+
+#define _cleanup_(f)    __attribute__((cleanup(f)))
+#define _cleanup_free_  _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+
+/* Aborting allocators for fixed-size bookkeeping (see the OOM policy above). */
+void *crib_xmalloc(size_t size);
+void *crib_xcalloc(size_t n, size_t size);
+void *crib_xrealloc(void *p, size_t n, size_t size);
+char *crib_xstrdup(const char *s); /* NULL-safe: NULL in, NULL out */
+char *crib_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *crib_xmemdup(const void *p, size_t len); /* NULL when len is 0 */
+
+/* Frees *p and replaces it with a copy of s (NULL-safe). */
+void crib_strreplace(char **p, const char *s);
+
+static inline bool streq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static inline bool isempty(const char *s)
+{
+	return !s || !*s;
+}
+
+/* Intrusive doubly linked list, circular with a head node. */
+struct crib_list {
+	struct crib_list *prev;
+	struct crib_list *next;
+};
+
+#define CRIB_LIST_INIT(name)                                                                       \
+	{                                                                                          \
+		&(name), &(name)                                                                   \
+	}
+
+static inline void crib_list_init(struct crib_list *l)
+{
+	l->prev = l;
+	l->next = l;
+}
+
+static inline bool crib_list_empty(const struct crib_list *l)
+{
+	return l->next == l;
+}
+
+static inline void crib_list_add_tail(struct crib_list *head, struct crib_list *n)
+{
+	n->prev = head->prev;
+	n->next = head;
+	head->prev->next = n;
+	head->prev = n;
+}
+
+static inline void crib_list_del(struct crib_list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	crib_list_init(n);
+}
+
+static inline struct crib_list *crib_list_pop(struct crib_list *head)
+{
+	struct crib_list *n;
+
+	if (crib_list_empty(head))
+		return NULL;
+	n = head->next;
+	crib_list_del(n);
+	return n;
+}
+
+#define crib_list_foreach(pos, head)                                                               \
+	for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)
+
+#define crib_list_foreach_safe(pos, tmp, head)                                                     \
+	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);                           \
+	     (pos) = (tmp), (tmp) = (pos)->next)
+
+/* Wall clock in ns since the epoch (CRI timestamps). */
+int64_t crib_now_ns(void);
+/* Monotonic clock in ns (latencies, timeouts). */
+int64_t crib_mono_ns(void);
+
+/* Fills buf with a new random id of CRIB_ID_LEN hex digits and a NUL. */
+int crib_new_id(char buf[CRIB_ID_LEN + 1]);
+
+/* Creates DIR and its parents with MODE; an existing directory is fine. */
+int crib_mkdir_p(const char *dir, unsigned mode);
+
+/* True for names made of [a-z0-9_-], 1..63 characters, as classes and backends use. */
+bool crib_name_valid(const char *s);
+
+#endif /* CRIB_BROKER_UTIL_H */
