@@ -567,15 +567,18 @@ static void on_reload_done(uv_work_t *w, int status)
 		replace_backend(rt, rl->load[i]);
 	for (size_t i = 0; i < rl->n_open; i++)
 		apply_open(rt, &rl->open[i]);
-	crib_list_foreach_safe (n, t, &rt->classes) {
+	crib_list_foreach (n, &rt->classes) {
 		struct crib_rclass *c = container_of(n, struct crib_rclass, link);
 
 		c->active = in_active(rl, c);
-		retire_if_unused(rl->loop, c);
 	}
 	crib_strreplace(&rt->default_class, rl->default_class);
 	rt->reloading = false;
+	/* First the caller, which may take references (pods restored at start-up)... */
 	rl->done(rt, rl->user);
+	/* ...then instances nobody uses any more go. */
+	crib_list_foreach_safe (n, t, &rt->classes)
+		retire_if_unused(rl->loop, container_of(n, struct crib_rclass, link));
 	free_reload(rl);
 }
 

@@ -11,6 +11,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
+#include <grpc/support/alloc.h>
 
 #include "error.h"
 #include "log.h"
@@ -28,7 +29,8 @@ struct slot {
 	struct crib_rpc_tag tag;
 	struct crib_rpc_server *srv;
 	const struct crib_method *method;
-	void *handle;
+	void *handle; /* NULL: the generic slot, for methods nobody registered */
+	grpc_call_details details;
 	grpc_call *call;
 	gpr_timespec deadline;
 	grpc_metadata_array md;
@@ -151,6 +153,12 @@ unsigned crib_rpc_server_live_calls(struct crib_rpc_server *srv)
 	return srv->n_live;
 }
 
+/* What calls to methods outside the CRI proto are answered as. */
+static const struct crib_method unknown_method = {
+    .id = -1,
+    .path = "/unknown",
+};
+
 /* Completion-queue thread. */
 
 static void request_slot(struct slot *s)
@@ -160,9 +168,15 @@ static void request_slot(struct slot *s)
 	s->call = NULL;
 	s->payload = NULL;
 	grpc_metadata_array_init(&s->md);
-	e = grpc_server_request_registered_call(s->srv->server, s->handle, &s->call, &s->deadline,
-	                                        &s->md, &s->payload, s->srv->cq, s->srv->cq,
-	                                        &s->tag);
+	if (!s->handle) {
+		grpc_call_details_init(&s->details);
+		e = grpc_server_request_call(s->srv->server, &s->call, &s->details, &s->md,
+		                             s->srv->cq, s->srv->cq, &s->tag);
+	} else {
+		e = grpc_server_request_registered_call(s->srv->server, s->handle, &s->call,
+		                                        &s->deadline, &s->md, &s->payload,
+		                                        s->srv->cq, s->srv->cq, &s->tag);
+	}
 	if (e != GRPC_CALL_OK)
 		crib_log(CRIB_LOG_ERR, LOG_CAT, "Failed to request calls of '%s': %s",
 		         s->method->path, grpc_call_error_to_string(e));
@@ -174,6 +188,11 @@ static struct crib_rpc *rpc_from_slot(struct slot *s)
 
 	rpc->srv = s->srv;
 	rpc->method = s->method;
+	if (!s->handle) {
+		rpc->unknown_path = grpc_slice_to_c_string(s->details.method);
+		rpc->deadline = s->details.deadline;
+		grpc_call_details_destroy(&s->details);
+	}
 	rpc->call = s->call;
 	rpc->deadline = s->deadline;
 	rpc->md = s->md;
@@ -254,6 +273,7 @@ static void rpc_free(struct crib_rpc *rpc)
 	grpc_metadata_array_destroy(&rpc->md);
 	if (rpc->call)
 		grpc_call_unref(rpc->call);
+	gpr_free(rpc->unknown_path);
 	free(rpc->final_msg);
 	free(rpc);
 }
@@ -498,6 +518,12 @@ static void on_new_call(struct crib_rpc_server *srv, struct crib_rpc *rpc)
 	srv->n_live++;
 	if (rpc->method->server_streaming)
 		stream_begin(rpc);
+	if (rpc->method == &unknown_method) {
+		crib_rpc_fail(rpc, GRPC_STATUS_UNIMPLEMENTED,
+		              "%s is not a method of CRI v1 (runtime.v1) as cribd knows it",
+		              rpc->unknown_path ? rpc->unknown_path : "(unknown)");
+		return;
+	}
 	if (srv->shutting_down) {
 		if (rpc->streaming)
 			crib_rpc_stream_finish(rpc, GRPC_STATUS_UNAVAILABLE,
@@ -614,6 +640,8 @@ static void server_free(struct crib_rpc_server *srv)
 	}
 	for (size_t i = 0; i < srv->n_slots; i++) {
 		grpc_metadata_array_destroy(&srv->slots[i].md);
+		if (!srv->slots[i].handle && srv->slots[i].srv)
+			grpc_call_details_destroy(&srv->slots[i].details);
 		if (srv->slots[i].payload)
 			grpc_byte_buffer_destroy(srv->slots[i].payload);
 		if (srv->slots[i].call)
@@ -659,8 +687,13 @@ int crib_rpc_server_start(const char *path, const struct crib_method *methods, s
 	srv->cq = grpc_completion_queue_create_for_next(NULL);
 	grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
 
-	srv->n_slots = n_methods * SLOTS_PER_METHOD;
+	srv->n_slots = n_methods * SLOTS_PER_METHOD + 1;
 	srv->slots = crib_xcalloc(srv->n_slots, sizeof(*srv->slots));
+	srv->slots[srv->n_slots - 1] = (struct slot){
+	    .tag.kind = CRIB_TAG_SLOT,
+	    .srv = srv,
+	    .method = &unknown_method,
+	};
 	for (size_t i = 0; i < n_methods; i++) {
 		void *h = grpc_server_register_method(srv->server, methods[i].path, NULL,
 		                                      GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);

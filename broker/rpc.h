@@ -61,6 +61,7 @@ struct crib_rpc {
 	grpc_byte_buffer *payload;
 	grpc_slice raw;        /* the request in wire format */
 	ProtobufCMessage *req; /* unpacked, owned */
+	char *unknown_path;    /* for calls to methods outside the proto (gpr_malloc'd) */
 	int64_t started_ns;    /* monotonic */
 	void *ctx;             /* the handler's */
 	unsigned pending;      /* batches in flight */
