@@ -9,6 +9,7 @@ The backends are the test modules from tests/backends (testproc and friends).
 import glob
 import importlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -37,6 +38,9 @@ def _generate_stubs():
 
 pb, pb_grpc = _generate_stubs()
 import grpc  # noqa: E402  (after the stubs, which import it too)
+
+
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|runtime error:")
 
 
 class Cribd:
@@ -195,9 +199,20 @@ def make_cribd():
         return d
 
     yield make
+    problems = []
     for d in made:
+        # A graceful stop lets LeakSanitizer run in sanitizer builds.
+        rc = d.stop() if d.proc and d.proc.poll() is None else None
+        report = [l for l in d.log().splitlines() if SANITIZER_REPORT.search(l)]
+        if report:
+            problems.append(f"{d.log_path}:\n" + d.log())
+        elif rc not in (None, 0):
+            problems.append(f"cribd exited with {rc} on SIGTERM:\n" + d.log())
         d.cleanup()
-        shutil.rmtree(d.base, ignore_errors=True)
+        if not problems:
+            shutil.rmtree(d.base, ignore_errors=True)
+    if problems:
+        pytest.fail("\n".join(problems))
 
 
 @pytest.fixture

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs the Debian 12 packages crib needs that are missing.
+#   deps.sh [build|test]   build: to build and run cribd (default); test: also to test it
+set -eu
+what=${1:-build}
+build="build-essential cmake pkg-config libuv1-dev libgrpc-dev protobuf-c-compiler
+libprotobuf-c-dev libinih-dev libsqlite3-dev libjansson-dev uthash-dev runc"
+test="libcmocka-dev clang libclang-rt-14-dev clang-format protobuf-compiler
+protobuf-compiler-grpc python3-grpcio python3-protobuf python3-pytest golang-go"
+pkgs=$build
+[ "$what" = test ] && pkgs="$build $test"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null || true
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

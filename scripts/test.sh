@@ -1,0 +1,46 @@
+#!/bin/sh
+# The README's second command: the whole test suite on a fresh Debian 12 machine.
+#   sudo scripts/test.sh
+# Installs what is missing (Debian packages; crictl/critest v1.26.1 built offline from
+# ../shared/conformance), checks formatting, then builds and tests three ways:
+# gcc with -Werror, gcc with ASan+UBSan, and clang (with a bounded libFuzzer run).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (it installs packages)" >&2; exit 1; }
+shared=${CRIB_SHARED:-$top/../shared}
+fuzz_seconds=${CRIB_FUZZ_SECONDS:-60}
+jobs=$(nproc)
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "dependencies"
+scripts/deps.sh test
+"$shared/conformance/build-cri-tools.sh"
+
+step "format (clang-format --dry-run)"
+git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror
+
+build_and_test() {
+	dir=$1
+	shift
+	cmake -S "$top" -B "$dir" -DCRIB_WERROR=ON "$@" >/dev/null
+	cmake --build "$dir" -j"$jobs" >/dev/null
+	(cd "$dir" && ctest --output-on-failure -j1)
+}
+
+step "gcc, -Werror: unit, fuzz-corpus replay, module exports, CRI integration"
+build_and_test "$top/build-ci-gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+step "gcc, ASan+UBSan: the same suites"
+build_and_test "$top/build-ci-asan" -DCMAKE_BUILD_TYPE=Debug -DCRIB_SANITIZE=address,undefined
+
+step "clang, -Werror: unit and fuzz-corpus replay"
+CC=clang cmake -S "$top" -B "$top/build-ci-clang" -DCRIB_WERROR=ON >/dev/null
+cmake --build "$top/build-ci-clang" -j"$jobs" >/dev/null
+(cd "$top/build-ci-clang" && ctest --output-on-failure -R '^(unit|fuzz)_')
+
+step "libFuzzer, ${fuzz_seconds} s per target"
+BUILD="$top/build-ci-fuzz" tests/fuzz/run-fuzzers.sh "$fuzz_seconds"
+
+step "all tests passed"
