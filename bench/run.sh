@@ -26,6 +26,7 @@ printf '[runtime.proc]\nbackend = testproc\n' > "$work/conf.d/10.conf"
 "$build/cribd" --config "$work/crib.conf" 2>"$work/cribd.log" &
 pid=$!
 for _ in $(seq 1 100); do [ -S "$work/crib.sock" ] && break; sleep 0.05; done
+[ -S "$work/crib.sock" ] || { echo "bench: cribd did not start:" >&2; cat "$work/cribd.log" >&2; exit 1; }
 
 ep=unix://$work/crib.sock
 echo "cribd $("$build/cribd" --version | head -1 | cut -d' ' -f2), build $build"

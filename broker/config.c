@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -189,10 +190,18 @@ static int scan_section_header(struct parse_ctx *ctx, const char *line)
 	char name[INI_LINE_MAX];
 	size_t len;
 
-	while (*line == ' ' || *line == '\t')
-		line++;
-	if (*line != '[')
+	if (*line != '[') {
+		/*
+		 * inih reads an indented "[..." after a key as a continuation of that
+		 * key's value, elsewhere as a section: refuse what reads two ways.
+		 */
+		while (*line && isspace((unsigned char)*line))
+			line++;
+		if (*line == '[')
+			return parse_error(ctx, "section header is indented; start it at the "
+			                        "beginning of the line");
 		return 1;
+	}
 	start = line + 1;
 	end = strchr(start, ']');
 	if (!end)

@@ -231,8 +231,14 @@ void crib_cri_create_container(struct crib_rpc *rpc)
 		}
 	} while (crib_registry_find_container(&d->reg, id) || crib_registry_find_pod(&d->reg, id));
 
+	if (crib_pb_pack_checked(&req->config->base, &blob, &len) < 0) {
+		(void)crib_error_set(
+		    &err, EINVAL,
+		    "CreateContainerRequest.config does not encode back into a valid "
+		    "ContainerConfig (a field number 0?)");
+		goto fail;
+	}
 	cfg = TAKE_PTR(req->config);
-	blob = crib_pb_pack(&cfg->base, &len);
 	c = crib_container_new(id, p, cfg, blob, len);
 	c->log_path = TAKE_PTR(logp);
 	c->created_at = crib_now_ns();

@@ -139,8 +139,14 @@ void crib_cri_run_pod(struct crib_rpc *rpc)
 		}
 	} while (crib_registry_find_pod(&d->reg, id));
 
+	if (crib_pb_pack_checked(&req->config->base, &blob, &len) < 0) {
+		(void)crib_error_set(
+		    &err, EINVAL,
+		    "RunPodSandboxRequest.config does not encode back into a valid "
+		    "PodSandboxConfig (a field number 0?)");
+		goto fail;
+	}
 	cfg = TAKE_PTR(req->config);
-	blob = crib_pb_pack(&cfg->base, &len);
 	p = crib_pod_new(id, cfg, blob, len);
 	p->cls = cls;
 	crib_rclass_ref(cls);

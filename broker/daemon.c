@@ -186,6 +186,11 @@ static void on_backend_event(struct crib_daemon *d, struct crib_backend_event *e
 	struct crib_container *c;
 	struct crib_pod *p;
 
+	/* Once stopping, backends are being finalized: their news no longer matters. */
+	if (d->stopping) {
+		crib_backend_event_free(ev);
+		return;
+	}
 	switch (ev->kind) {
 	case CRIB_EVENT_CONTAINER_EXITED:
 		c = ev->id ? crib_registry_find_container(&d->reg, ev->id) : NULL;

@@ -87,7 +87,7 @@ static void emit_json(const char *when, int level, const char *category, const c
 
 void crib_logv(int level, const char *category, const char *fmt, va_list ap)
 {
-	char when[40], text[4096], line[4300];
+	char when[80], text[4096], line[4400];
 	int n;
 
 	if (!crib_log_enabled(level))
@@ -101,8 +101,14 @@ void crib_logv(int level, const char *category, const char *fmt, va_list ap)
 	}
 	n = snprintf(line, sizeof(line), "%s %s [%s] %s\n", when, crib_log_level_to_string(level),
 	             category, text);
-	if (n > 0)
-		write_all(line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(line)) {
+		/* Truncated: keep the line a line. */
+		n = (int)sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	write_all(line, (size_t)n);
 }
 
 void crib_log(int level, const char *category, const char *fmt, ...)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <assert.h>
+#include <errno.h>
 #include <string.h>
 
 #include "pb.h"
@@ -64,6 +65,22 @@ uint8_t *crib_pb_pack(const ProtobufCMessage *m, size_t *ret_len)
 
 	*ret_len = protobuf_c_message_pack(m, buf);
 	return buf;
+}
+
+int crib_pb_pack_checked(const ProtobufCMessage *m, uint8_t **ret, size_t *ret_len)
+{
+	size_t len;
+	uint8_t *buf = crib_pb_pack(m, &len);
+	ProtobufCMessage *back = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
+
+	if (!back) {
+		free(buf);
+		return -EINVAL;
+	}
+	protobuf_c_message_free_unpacked(back, NULL);
+	*ret = buf;
+	*ret_len = len;
+	return 0;
 }
 
 void *crib_pb_new(struct crib_arena *a, const ProtobufCMessageDescriptor *desc)

@@ -29,6 +29,14 @@ void crib_arena_release(struct crib_arena *a);
 /* M in wire format, malloc'd; *ret_len gets its length. */
 uint8_t *crib_pb_pack(const ProtobufCMessage *m, size_t *ret_len);
 
+/*
+ * Like crib_pb_pack(), for bytes that are kept and handed to backends: checks
+ * that they decode again.  protobuf-c 1.4.1 accepts an overlong-encoded field
+ * number 0 and packs it back into bytes it then refuses.  -EINVAL when the
+ * bytes do not decode (*ret untouched).
+ */
+int crib_pb_pack_checked(const ProtobufCMessage *m, uint8_t **ret, size_t *ret_len);
+
 /* A zeroed, initialised message of DESC in the arena. */
 void *crib_pb_new(struct crib_arena *a, const ProtobufCMessageDescriptor *desc);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,10 +55,10 @@ struct crib_rpc_server {
 	size_t n_slots;
 	crib_rpc_handler handler;
 	void *user;
-	struct crib_list live;
-	unsigned n_live;
+	atomic_uint n_live; /* calls taken and not yet freed */
 	struct crib_rpc_tag t_shutdown;
-	bool shutting_down;
+	/* Set on the loop; read by the completion-queue thread to stop freeing calls itself. */
+	atomic_bool shutting_down;
 	bool server_off;
 	void (*off_cb)(void *user);
 	void *off_user;
@@ -150,7 +151,7 @@ void *crib_rpc_server_user(struct crib_rpc_server *srv)
 
 unsigned crib_rpc_server_live_calls(struct crib_rpc_server *srv)
 {
-	return srv->n_live;
+	return atomic_load(&srv->n_live);
 }
 
 /* What calls to methods outside the CRI proto are answered as. */
@@ -200,7 +201,7 @@ static struct crib_rpc *rpc_from_slot(struct slot *s)
 	rpc->started_ns = crib_mono_ns();
 	rpc->raw = grpc_empty_slice();
 	crib_list_init(&rpc->outq);
-	crib_list_init(&rpc->link);
+	atomic_fetch_add(&s->srv->n_live, 1);
 	rpc->t_new = (struct crib_rpc_tag){.msg.kind = CRIB_MSG_RPC_NEW, .rpc = rpc};
 	rpc->t_send = (struct crib_rpc_tag){
 	    .msg.kind = CRIB_MSG_RPC_BATCH, .kind = CRIB_TAG_SEND, .rpc = rpc};
@@ -210,6 +211,8 @@ static struct crib_rpc *rpc_from_slot(struct slot *s)
 	    .msg.kind = CRIB_MSG_RPC_BATCH, .kind = CRIB_TAG_FINAL, .rpc = rpc};
 	return rpc;
 }
+
+static void rpc_free(struct crib_rpc *rpc);
 
 static void *cq_thread(void *arg)
 {
@@ -225,6 +228,9 @@ static void *cq_thread(void *arg)
 		if (ev.type != GRPC_OP_COMPLETE)
 			continue;
 		t = ev.tag;
+		/* A call's tag was handed over with its batch; take it back (see handoff). */
+		if (t->rpc)
+			(void)atomic_load_explicit(&t->rpc->handoff, memory_order_acquire);
 		t->ok = ev.success != 0;
 		switch (t->kind) {
 		case CRIB_TAG_SLOT: {
@@ -234,14 +240,28 @@ static void *cq_thread(void *arg)
 			if (!t->ok)
 				break; /* the server is shutting down */
 			rpc = rpc_from_slot(s);
-			request_slot(s);
+			/* The call first, then the re-arm: the loop starts while we ask for more.
+			 */
 			crib_mailbox_post(srv->mailbox, &rpc->t_new.msg);
+			request_slot(s);
 			break;
 		}
+		case CRIB_TAG_FINAL:
+			/*
+			 * A unary call is done with once answered: the loop never touches it
+			 * again, so it is freed here rather than waking the loop.  While
+			 * shutting down the loop counts the last calls itself.
+			 */
+			if (!t->rpc->streaming && !atomic_load(&srv->shutting_down)) {
+				rpc_free(t->rpc);
+				atomic_fetch_sub(&srv->n_live, 1);
+				break;
+			}
+			crib_mailbox_post(srv->mailbox, &t->msg);
+			break;
 		case CRIB_TAG_SHUTDOWN:
 		case CRIB_TAG_SEND:
 		case CRIB_TAG_CLOSE:
-		case CRIB_TAG_FINAL:
 			crib_mailbox_post(srv->mailbox, &t->msg);
 			break;
 		}
@@ -286,9 +306,8 @@ static void rpc_maybe_free(struct crib_rpc *rpc)
 
 	if (!rpc->answered || rpc->pending > 0)
 		return;
-	crib_list_del(&rpc->link);
-	srv->n_live--;
 	rpc_free(rpc);
+	atomic_fetch_sub(&srv->n_live, 1);
 	if (srv->shutting_down)
 		maybe_finish_shutdown(srv);
 }
@@ -307,8 +326,17 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *m)
 
 static void start_batch(struct crib_rpc *rpc, grpc_op *ops, size_t n, struct crib_rpc_tag *tag)
 {
-	grpc_call_error e = grpc_call_start_batch(rpc->call, ops, n, tag, NULL);
+	grpc_call *call = rpc->call;
+	grpc_call_error e;
 
+	/*
+	 * Everything about the call is settled before the hand-off: its completion
+	 * may be handled (and an answered call freed) before grpc_call_start_batch
+	 * returns.
+	 */
+	rpc->pending++;
+	atomic_fetch_add_explicit(&rpc->handoff, 1, memory_order_release);
+	e = grpc_call_start_batch(call, ops, n, tag, NULL);
 	if (e != GRPC_CALL_OK) {
 		/* Only a programming error gets here; answer the tag ourselves to stay consistent.
 		 */
@@ -317,7 +345,6 @@ static void start_batch(struct crib_rpc *rpc, grpc_op *ops, size_t n, struct cri
 		tag->ok = false;
 		crib_mailbox_post(rpc->srv->mailbox, &tag->msg);
 	}
-	rpc->pending++;
 }
 
 static size_t add_metadata_op(struct crib_rpc *rpc, grpc_op *op)
@@ -514,8 +541,6 @@ static bool read_request(struct crib_rpc *rpc)
 
 static void on_new_call(struct crib_rpc_server *srv, struct crib_rpc *rpc)
 {
-	crib_list_add_tail(&srv->live, &rpc->link);
-	srv->n_live++;
 	if (rpc->method->server_streaming)
 		stream_begin(rpc);
 	if (rpc->method == &unknown_method) {
@@ -532,11 +557,9 @@ static void on_new_call(struct crib_rpc_server *srv, struct crib_rpc *rpc)
 			crib_rpc_fail(rpc, GRPC_STATUS_UNAVAILABLE, "cribd is shutting down");
 		return;
 	}
-	if (!read_request(rpc)) {
-		if (rpc->streaming) /* read_request answered with a unary-style final batch */
-			rpc->finish_pending = true;
+	/* Once answered, a call may already be freed by the completion-queue thread. */
+	if (!read_request(rpc))
 		return;
-	}
 	srv->handler(rpc);
 }
 
@@ -676,7 +699,6 @@ int crib_rpc_server_start(const char *path, const struct crib_method *methods, s
 	srv->handler = handler;
 	srv->user = user;
 	srv->path = crib_xstrdup(path);
-	crib_list_init(&srv->live);
 	srv->t_shutdown =
 	    (struct crib_rpc_tag){.msg.kind = CRIB_MSG_SERVER_OFF, .kind = CRIB_TAG_SHUTDOWN};
 
@@ -751,7 +773,7 @@ static void maybe_finish_shutdown(struct crib_rpc_server *srv)
 	void *user = srv->off_user;
 	const char *path;
 
-	if (!srv->server_off || srv->n_live > 0 || !cb)
+	if (!srv->server_off || atomic_load(&srv->n_live) > 0 || !cb)
 		return;
 	srv->off_cb = NULL;
 	path = srv->path;

@@ -35,6 +35,14 @@ build_and_test "$top/build-ci-gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 step "gcc, ASan+UBSan: the same suites"
 build_and_test "$top/build-ci-asan" -DCMAKE_BUILD_TYPE=Debug -DCRIB_SANITIZE=address,undefined
 
+step "gcc, TSan: the loop / completion-queue / worker boundary (CRI integration)"
+cmake -S "$top" -B "$top/build-ci-tsan" -DCRIB_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
+	-DCRIB_SANITIZE=thread >/dev/null
+cmake --build "$top/build-ci-tsan" -j"$jobs" >/dev/null
+(cd "$top/build-ci-tsan" &&
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$top/tests/tsan.supp" \
+		ctest --output-on-failure -R '^integration$')
+
 step "clang, -Werror: unit and fuzz-corpus replay"
 CC=clang cmake -S "$top" -B "$top/build-ci-clang" -DCRIB_WERROR=ON >/dev/null
 cmake --build "$top/build-ci-clang" -j"$jobs" >/dev/null

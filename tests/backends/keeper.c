@@ -204,7 +204,7 @@ static int start(struct keeper *k)
 	sigset_t mask;
 	pid_t child;
 	char text[32];
-	int sfd;
+	int sfd, r;
 
 	/* The workload must not hold the ready pipe open. */
 	(void)fcntl(k->ready_fd, F_SETFD, FD_CLOEXEC);
@@ -243,7 +243,9 @@ static int start(struct keeper *k)
 		return 1;
 	}
 	report(k, true, child, (long long)crib_now_ns());
-	return monitor(k, child, out[0], err[0], sfd) < 0 ? 1 : 0;
+	r = monitor(k, child, out[0], err[0], sfd);
+	crib_crilog_close(k->w);
+	return r < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -184,3 +184,25 @@ def test_sigterm_stops_cleanly(cribd):
     assert cribd.stop() == 0
     assert "cribd stopped" in cribd.log()
     assert not os.path.exists(cribd.socket)
+
+
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def test_config_that_does_not_encode_back_is_refused(cribd):
+    """protobuf-c reads an overlong field 0 but cannot write it back; nothing is stored."""
+    from conftest import pod_config
+    cfg = pod_config().SerializeToString() + b"\x80\x00\x00"
+    raw = b"\x0a" + varint(len(cfg)) + cfg
+    e = rpc_error(lambda: call(cribd, "RuntimeService", "RunPodSandbox", raw))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "does not encode back into a valid PodSandboxConfig" in e.details()
+    assert not cribd.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items
