@@ -164,16 +164,20 @@ char *crib_backend_caps_string(uint64_t caps)
 {
 	size_t len = 1;
 	char *s;
-
 	for (size_t i = 0; i < ARRAY_SIZE(cap_ops); i++)
 		len += strlen(cap_ops[i].feature) + 1;
+	size_t off = 0;
+
 	s = crib_xcalloc(1, len);
 	for (size_t i = 0; i < ARRAY_SIZE(cap_ops); i++) {
+		size_t n = strlen(cap_ops[i].feature);
+
 		if (!(caps & cap_ops[i].cap))
 			continue;
-		if (*s)
-			strcat(s, ",");
-		strcat(s, cap_ops[i].feature);
+		if (off)
+			s[off++] = ',';
+		memcpy(s + off, cap_ops[i].feature, n);
+		off += n;
 	}
 	return s;
 }

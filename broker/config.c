@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <ini.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "error.h"
@@ -57,6 +58,20 @@ static const struct daemon_key daemon_keys[] = {
  * a longer line would be split silently, so the reader refuses it.
  */
 #define INI_LINE_MAX 200
+
+#define BOM "\xEF\xBB\xBF"
+
+/*
+ * Class settings end up in the state store as JSON, which is UTF-8 only; jansson's own
+ * check says whether a string qualifies.
+ */
+static bool utf8_valid(const char *s)
+{
+	json_t *j = json_string(s);
+
+	json_decref(j);
+	return j != NULL;
+}
 
 struct parse_ctx {
 	struct crib_config *cfg;
@@ -220,8 +235,14 @@ static char *reader(char *buf, int size, void *user)
 	if (ctx->err)
 		return NULL;
 	if (ctx->stream) {
-		if (!fgets(buf, size, ctx->stream))
+		if (!fgets(buf, size, ctx->stream)) {
+			/* The end of the file, or a read error that must not pass for one. */
+			if (ferror(ctx->stream))
+				(void)crib_error_set(&ctx->err, errno ? errno : EIO,
+				                     "Failed to read config file '%s': %s",
+				                     ctx->file, strerror(errno ? errno : EIO));
 			return NULL;
+		}
 	} else {
 		const char *nl;
 
@@ -244,7 +265,8 @@ static char *reader(char *buf, int size, void *user)
 		                  INI_LINE_MAX - 3);
 		return NULL;
 	}
-	if (!scan_section_header(ctx, buf))
+	/* inih skips a UTF-8 byte order mark at the start of a file; so do we. */
+	if (!scan_section_header(ctx, ctx->line == 1 && strncmp(buf, BOM, 3) == 0 ? buf + 3 : buf))
 		return NULL;
 	return buf;
 }
@@ -332,6 +354,9 @@ static int section_key(struct parse_ctx *ctx, const char *name, const char *valu
 {
 	struct crib_config_section *s = current_section(ctx);
 
+	if (!utf8_valid(name) || !utf8_valid(value))
+		return parse_error(ctx, "%s of key '%s' is not valid UTF-8",
+		                   utf8_valid(name) ? "the value" : "the name", name);
 	if (ctx->kind == SECTION_RUNTIME && streq(name, "backend")) {
 		if (s->backend)
 			return parse_error(ctx, "key 'backend' is already set at line %u",
@@ -371,8 +396,14 @@ static int handler(void *user, const char *section, const char *name, const char
 
 static int parse(struct parse_ctx *ctx, struct crib_error **reterr)
 {
-	int r = ini_parse_stream(reader, ctx, handler, ctx);
+	int r;
 
+	/* File names travel with class settings into the store, as JSON. */
+	if (!utf8_valid(ctx->file))
+		return crib_error_set(reterr, EINVAL,
+		                      "Config file name '%s' is not valid UTF-8; rename it",
+		                      ctx->file);
+	r = ini_parse_stream(reader, ctx, handler, ctx);
 	if (ctx->err) {
 		if (reterr)
 			*reterr = TAKE_PTR(ctx->err);

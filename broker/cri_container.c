@@ -223,13 +223,11 @@ void crib_cri_create_container(struct crib_rpc *rpc)
 		    req->config->metadata->name, req->config->metadata->attempt, other->id, p->id);
 		goto fail;
 	}
-	do {
-		r = crib_new_id(id);
-		if (r < 0) {
-			(void)crib_error_set(&err, -r, "Failed to make an id: %s", strerror(-r));
-			goto fail;
-		}
-	} while (crib_registry_find_container(&d->reg, id) || crib_registry_find_pod(&d->reg, id));
+	r = crib_registry_new_id(&d->reg, id);
+	if (r < 0) {
+		(void)crib_error_set(&err, -r, "Failed to make an id: %s", strerror(-r));
+		goto fail;
+	}
 
 	if (crib_pb_pack_checked(&req->config->base, &blob, &len) < 0) {
 		(void)crib_error_set(
@@ -425,7 +423,7 @@ static void status_reply(struct crib_rpc *rpc, struct crib_container *c,
 		json_t *o =
 		    json_pack("{s:s, s:s, s:s, s:i}", "sandboxID", c->pod->id, "runtimeClass",
 		              c->pod->cls->pub.name, "backend", c->pod->cls->backend_name, "pid",
-		              (json_int_t)(s ? s->pid : 0));
+		              (int)(s ? s->pid : 0));
 
 		if (s && s->info) {
 			json_t *b = json_loads(s->info, 0, NULL);
@@ -499,7 +497,10 @@ static size_t matching_containers(struct crib_daemon *d, const struct crib_filte
 	size_t n = 0, cap = crib_registry_count_containers(&d->reg);
 	struct crib_container *c, *tmp;
 
-	*ret = cap ? crib_arena_alloc(a, cap * sizeof(**ret)) : NULL;
+	*ret = NULL;
+	if (cap == 0)
+		return 0;
+	*ret = crib_arena_alloc(a, cap * sizeof(**ret));
 	HASH_ITER (hh, d->reg.ctrs, c, tmp) {
 		if (crib_filter_match_container(f, c))
 			(*ret)[n++] = crib_pb_container(a, c);

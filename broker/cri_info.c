@@ -69,7 +69,7 @@ static json_t *backends_json(struct crib_router *rt)
 		json_t *o =
 		    json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", b->name, "path", b->path,
 		              "status", backend_status_name(b->status), "pods",
-		              (json_int_t)b->n_pods, "containers", (json_int_t)b->n_containers);
+		              (int)b->n_pods, "containers", (int)b->n_containers);
 
 		if (b->ops) {
 			_cleanup_free_ char *caps = crib_backend_caps_string(b->ops->caps);
@@ -106,8 +106,8 @@ static json_t *classes_json(struct crib_router *rt)
 		json_t *o;
 
 		o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:i, s:o}", "name", c->pub.name, "backend",
-		              c->backend_name, "file", c->pub.file, "line", (json_int_t)c->pub.line,
-		              "active", c->active, "pods", (json_int_t)c->refs, "features",
+		              c->backend_name, "file", c->pub.file, "line", (int)c->pub.line,
+		              "active", c->active, "pods", (int)c->refs, "features",
 		              features_json(c->features));
 		if (c->active && crib_router_resolve(rt, c->pub.name, &resolved, &err) < 0)
 			json_object_set_new(o, "error", json_string(crib_error_msg(err)));
@@ -127,7 +127,7 @@ static json_t *config_json(const struct crib_daemon *d)
 	                 c->run_dir, "plugin_dir", c->plugin_dir, "conf_dir", c->conf_dir,
 	                 "cni_conf_dir", c->cni_conf_dir, "default_runtime_class",
 	                 c->default_runtime_class, "log_level",
-	                 crib_log_level_to_string(c->log_level), "workers", (json_int_t)c->workers,
+	                 crib_log_level_to_string(c->log_level), "workers", (int)c->workers,
 	                 "pod_cidr", d->pod_cidr ? d->pod_cidr : "");
 }
 
@@ -255,7 +255,7 @@ void crib_cri_status(struct crib_rpc *rpc)
 	if (req->verbose) {
 		add_info(&a, &resp, &cap, "cribd",
 		         json_pack("{s:s, s:i, s:I}", "version", CRIB_VERSION, "pid",
-		                   (json_int_t)getpid(), "started_at", (json_int_t)d->started_at));
+		                   (int)getpid(), "started_at", (json_int_t)d->started_at));
 		add_info(&a, &resp, &cap, "config", config_json(d));
 		add_info(&a, &resp, &cap, "backends", backends_json(d->router));
 		add_info(&a, &resp, &cap, "runtimeClasses", classes_json(d->router));

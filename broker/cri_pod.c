@@ -131,13 +131,11 @@ void crib_cri_run_pod(struct crib_rpc *rpc)
 		                     other->id);
 		goto fail;
 	}
-	do {
-		r = crib_new_id(id);
-		if (r < 0) {
-			(void)crib_error_set(&err, -r, "Failed to make an id: %s", strerror(-r));
-			goto fail;
-		}
-	} while (crib_registry_find_pod(&d->reg, id));
+	r = crib_registry_new_id(&d->reg, id);
+	if (r < 0) {
+		(void)crib_error_set(&err, -r, "Failed to make an id: %s", strerror(-r));
+		goto fail;
+	}
 
 	if (crib_pb_pack_checked(&req->config->base, &blob, &len) < 0) {
 		(void)crib_error_set(
@@ -350,7 +348,10 @@ static size_t matching_pods(struct crib_daemon *d, const struct crib_filter *f,
 	size_t n = 0, cap = crib_registry_count_pods(&d->reg);
 	struct crib_pod *p, *tmp;
 
-	*ret = cap ? crib_arena_alloc(a, cap * sizeof(**ret)) : NULL;
+	*ret = NULL;
+	if (cap == 0)
+		return 0;
+	*ret = crib_arena_alloc(a, cap * sizeof(**ret));
 	HASH_ITER (hh, d->reg.pods, p, tmp) {
 		if (crib_filter_match_pod(f, p))
 			(*ret)[n++] = crib_pb_pod(a, p);

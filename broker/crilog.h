@@ -13,7 +13,7 @@ struct crib_error;
 struct crib_log_writer;
 
 /* Longest text of one log line; longer pieces become several P lines. */
-#define CRIB_CRILOG_LINE_MAX (16 * 1024)
+#define CRIB_CRILOG_LINE_MAX ((size_t)16 * 1024)
 
 /* Opens PATH for appending (creating it 0640 and its directories 0755). *ret is owned by the
  * caller. */

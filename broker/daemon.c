@@ -55,7 +55,13 @@ int crib_daemon_save_pod(struct crib_daemon *d, struct crib_pod *p, struct crib_
 	    .netns = p->netns,
 	};
 	struct crib_error *err = NULL;
-	int r = crib_store_put_pod(d->store, &row, &err);
+	int r;
+
+	if (!row.class_snapshot)
+		r = crib_error_set(&err, EINVAL, "Runtime class '%s' cannot be recorded as JSON",
+		                   p->cls->pub.name);
+	else
+		r = crib_store_put_pod(d->store, &row, &err);
 
 	if (r < 0) {
 		if (reterr)

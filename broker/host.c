@@ -17,6 +17,14 @@ static struct crib_backend *host_backend(const struct crib_host *host)
 }
 
 static void host_log(const struct crib_host *host, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int host_error_set(struct crib_error **reterr, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int host_class_error(const struct crib_class *cls, const char *key,
+                            struct crib_error **reterr, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void host_log(const struct crib_host *host, int level, const char *fmt, ...)
 {
 	struct crib_backend *b = host_backend(host);
 	va_list ap;

@@ -200,6 +200,18 @@ struct crib_container *crib_registry_find_container_by_name(struct crib_registry
 	return found;
 }
 
+int crib_registry_new_id(struct crib_registry *reg, char id[CRIB_ID_LEN + 1])
+{
+	int r;
+
+	do {
+		r = crib_new_id(id);
+		if (r < 0)
+			return r;
+	} while (crib_registry_find_pod(reg, id) || crib_registry_find_container(reg, id));
+	return 0;
+}
+
 unsigned crib_registry_count_pods(const struct crib_registry *reg)
 {
 	return HASH_CNT(hh, reg->pods);

@@ -14,6 +14,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * FNV-1a rather than uthash's default (Jenkins), whose unannotated switch
+ * fall-through clang's -Wimplicit-fallthrough refuses; ids are random anyway.
+ */
+#define HASH_FUNCTION(keyptr, keylen, hashv) HASH_FNV(keyptr, keylen, hashv)
 #include <uthash.h>
 
 #include "cri-api-v1.pb-c.h"
@@ -139,6 +144,9 @@ struct crib_container *crib_registry_find_container(struct crib_registry *reg, c
 struct crib_pod *crib_registry_find_pod_by_name(struct crib_registry *reg, const char *key);
 struct crib_container *crib_registry_find_container_by_name(struct crib_registry *reg,
                                                             const char *key);
+
+/* Fills ID with a new random id no pod or container uses; -errno when randomness fails. */
+int crib_registry_new_id(struct crib_registry *reg, char id[CRIB_ID_LEN + 1]);
 
 unsigned crib_registry_count_pods(const struct crib_registry *reg);
 unsigned crib_registry_count_containers(const struct crib_registry *reg);

@@ -76,20 +76,22 @@ struct crib_router *crib_router_free(struct crib_router *rt)
 	return NULL;
 }
 
-/* The identity of an instance: its backend and key/values, not where they were written. */
+/*
+ * The identity of an instance: its backend and key/values, not where they
+ * were written.  Length-prefixed, so no value can make two versions look
+ * alike, and free of any encoding that could refuse a byte.
+ */
 static char *fingerprint(const char *backend, const struct crib_kv *kv, size_t n_kv)
 {
-	json_t *o = json_object(), *a = json_array();
-	char *s;
+	char *s = crib_xasprintf("%zu:%s", strlen(backend), backend);
 
-	for (size_t i = 0; i < n_kv; i++)
-		json_array_append_new(a, json_pack("[s,s]", kv[i].key, kv[i].value));
-	json_object_set_new(o, "backend", json_string(backend));
-	json_object_set_new(o, "kv", a);
-	s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	if (!s)
-		abort(); /* bookkeeping-sized; see util.h */
+	for (size_t i = 0; i < n_kv; i++) {
+		char *next = crib_xasprintf("%s|%zu:%s=%zu:%s", s, strlen(kv[i].key), kv[i].key,
+		                            strlen(kv[i].value), kv[i].value);
+
+		free(s);
+		s = next;
+	}
 	return s;
 }
 
@@ -121,22 +123,24 @@ static struct crib_rclass *rclass_new(const char *name, const char *backend, con
 const char *crib_rclass_snapshot(struct crib_rclass *c)
 {
 	json_t *o, *a;
-	char *s;
+	bool ok = true;
 
 	if (c->snapshot)
 		return c->snapshot;
 	a = json_array();
-	for (size_t i = 0; i < c->n_kv; i++)
-		json_array_append_new(a, json_pack("[s,s,s,i]", c->kv[i].key, c->kv[i].value,
-		                                   c->kv[i].file, (json_int_t)c->kv[i].line));
+	for (size_t i = 0; i < c->n_kv; i++) {
+		json_t *e = json_pack("[s,s,s,i]", c->kv[i].key, c->kv[i].value, c->kv[i].file,
+		                      (int)c->kv[i].line);
+
+		/* jansson refuses strings that are not UTF-8; the config parser does first. */
+		ok = ok && e && json_array_append_new(a, e) == 0;
+	}
 	o = json_pack("{s:s, s:s, s:s, s:i, s:o}", "name", c->pub.name, "backend", c->backend_name,
-	              "file", c->pub.file, "line", (json_int_t)c->pub.line, "kv", a);
-	s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	              "file", c->pub.file, "line", (int)c->pub.line, "kv", a);
+	if (o && ok)
+		c->snapshot = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	if (!s)
-		abort(); /* bookkeeping-sized; see util.h */
-	c->snapshot = s;
-	return s;
+	return c->snapshot;
 }
 
 int crib_rclass_from_snapshot(const char *text, struct crib_rclass **ret,
@@ -154,9 +158,20 @@ int crib_rclass_from_snapshot(const char *text, struct crib_rclass **ret,
 	if (!o)
 		return crib_error_set(reterr, EINVAL, "Class snapshot is not JSON: %s", jerr.text);
 	if (json_unpack_ex(o, &jerr, 0, "{s:s, s:s, s:s, s:I, s:o}", "name", &name, "backend",
-	                   &backend, "file", &file, "line", &line, "kv", &a) < 0 ||
-	    !json_is_array(a) || !crib_name_valid(name) || !crib_name_valid(backend)) {
+	                   &backend, "file", &file, "line", &line, "kv", &a) < 0) {
 		r = crib_error_set(reterr, EINVAL, "Class snapshot is malformed: %s", jerr.text);
+		goto out;
+	}
+	if (!crib_name_valid(name) || !crib_name_valid(backend)) {
+		r = crib_error_set(reterr, EINVAL,
+		                   "Class snapshot is malformed: '%s' is not a valid %s name",
+		                   crib_name_valid(name) ? backend : name,
+		                   crib_name_valid(name) ? "backend" : "runtime class");
+		goto out;
+	}
+	if (!json_is_array(a)) {
+		r = crib_error_set(reterr, EINVAL,
+		                   "Class snapshot is malformed: 'kv' is not an array");
 		goto out;
 	}
 	n = json_array_size(a);

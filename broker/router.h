@@ -86,7 +86,8 @@ struct crib_backend *crib_router_backend(struct crib_router *rt, const char *nam
 
 /*
  * A JSON snapshot of an instance (name, backend, key/values with file:line)
- * for the store.  Owned by the instance.
+ * for the store.  Owned by the instance; NULL when a string is not UTF-8
+ * (which the config parser refuses before).
  */
 const char *crib_rclass_snapshot(struct crib_rclass *c);
 

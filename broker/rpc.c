@@ -393,6 +393,9 @@ void crib_rpc_reply(struct crib_rpc *rpc, const ProtobufCMessage *resp)
 }
 
 static void fail_v(struct crib_rpc *rpc, grpc_status_code code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void fail_v(struct crib_rpc *rpc, grpc_status_code code, const char *fmt, va_list ap)
 {
 	char msg[2048];
 
@@ -622,11 +625,10 @@ static int prepare_socket(const char *path, struct crib_error **reterr)
 {
 	_cleanup_free_ char *dir = crib_xstrdup(path);
 	char *slash = strrchr(dir, '/');
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
 	int r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
 		return crib_error_set(reterr, ENAMETOOLONG, "Socket path '%s' is too long", path);
 	if (slash && slash != dir) {
 		*slash = '\0';
