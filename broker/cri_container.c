@@ -420,10 +420,9 @@ static void status_reply(struct crib_rpc *rpc, struct crib_container *c,
 
 	resp.status = crib_pb_container_status(&a, c);
 	if (req->verbose) {
-		json_t *o =
-		    json_pack("{s:s, s:s, s:s, s:i}", "sandboxID", c->pod->id, "runtimeClass",
-		              c->pod->cls->pub.name, "backend", c->pod->cls->backend_name, "pid",
-		              (int)(s ? s->pid : 0));
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i}", "sandboxID", c->pod->id,
+		                      "runtimeClass", c->pod->cls->pub.name, "backend",
+		                      c->pod->cls->backend_name, "pid", (int)(s ? s->pid : 0));
 
 		if (s && s->info) {
 			json_t *b = json_loads(s->info, 0, NULL);

@@ -66,10 +66,9 @@ static json_t *backends_json(struct crib_router *rt)
 
 	crib_list_foreach (n, &rt->backends) {
 		struct crib_backend *b = container_of(n, struct crib_backend, link);
-		json_t *o =
-		    json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", b->name, "path", b->path,
-		              "status", backend_status_name(b->status), "pods",
-		              (int)b->n_pods, "containers", (int)b->n_containers);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", b->name, "path", b->path,
+		                      "status", backend_status_name(b->status), "pods",
+		                      (int)b->n_pods, "containers", (int)b->n_containers);
 
 		if (b->ops) {
 			_cleanup_free_ char *caps = crib_backend_caps_string(b->ops->caps);
@@ -254,8 +253,8 @@ void crib_cri_status(struct crib_rpc *rpc)
 
 	if (req->verbose) {
 		add_info(&a, &resp, &cap, "cribd",
-		         json_pack("{s:s, s:i, s:I}", "version", CRIB_VERSION, "pid",
-		                   (int)getpid(), "started_at", (json_int_t)d->started_at));
+		         json_pack("{s:s, s:i, s:I}", "version", CRIB_VERSION, "pid", (int)getpid(),
+		                   "started_at", (json_int_t)d->started_at));
 		add_info(&a, &resp, &cap, "config", config_json(d));
 		add_info(&a, &resp, &cap, "backends", backends_json(d->router));
 		add_info(&a, &resp, &cap, "runtimeClasses", classes_json(d->router));

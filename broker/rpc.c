@@ -393,7 +393,7 @@ void crib_rpc_reply(struct crib_rpc *rpc, const ProtobufCMessage *resp)
 }
 
 static void fail_v(struct crib_rpc *rpc, grpc_status_code code, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 static void fail_v(struct crib_rpc *rpc, grpc_status_code code, const char *fmt, va_list ap)
 {
