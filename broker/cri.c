@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cri.h"
 #include "daemon.h"
@@ -9,6 +10,7 @@
 #include "log.h"
 #include "methods.h"
 #include "op.h"
+#include "pb.h"
 #include "rpc.h"
 
 #define LOG_CAT "cri"
@@ -131,6 +133,21 @@ void crib_req_start_op(struct crib_req *r, struct crib_op *op)
 		crib_op_free(op);
 		crib_req_endf(r, -e, "Failed to queue a backend operation: %s", uv_strerror(e));
 	}
+}
+
+int crib_cri_new_object(struct crib_daemon *d, const ProtobufCMessage *config, const char *field,
+                        char id[CRIB_ID_LEN + 1], uint8_t **ret_blob, size_t *ret_len,
+                        struct crib_error **reterr)
+{
+	int r = crib_registry_new_id(&d->reg, id);
+
+	if (r < 0)
+		return crib_error_set(reterr, -r, "Failed to make an id: %s", strerror(-r));
+	if (crib_pb_pack_checked(config, ret_blob, ret_len) < 0)
+		return crib_error_set(reterr, EINVAL,
+		                      "%s does not encode back into a valid %s (a field number 0?)",
+		                      field, config->descriptor->short_name);
+	return 0;
 }
 
 static void unimplemented(struct crib_rpc *rpc)

@@ -51,6 +51,16 @@ bool crib_req_still_there(struct crib_req *r);
 /* Queues OP for the request; on failure ends the request with the error. */
 void crib_req_start_op(struct crib_req *r, struct crib_op *op);
 
+/*
+ * What creating a pod or a container starts with: a new id, and the
+ * request's config (named FIELD in messages) as the bytes cribd stores and
+ * hands to the backend, checked to decode back (see crib_pb_pack_checked).
+ * *ret_blob is malloc'd and the caller's.
+ */
+int crib_cri_new_object(struct crib_daemon *d, const ProtobufCMessage *config, const char *field,
+                        char id[CRIB_ID_LEN + 1], uint8_t **ret_blob, size_t *ret_len,
+                        struct crib_error **reterr);
+
 /* cri_info.c */
 void crib_cri_version(struct crib_rpc *rpc);
 void crib_cri_status(struct crib_rpc *rpc);

@@ -205,7 +205,6 @@ void crib_cri_create_container(struct crib_rpc *rpc)
 	struct crib_pod *p;
 	uint8_t *blob;
 	size_t len;
-	int r;
 
 	if (validate_create(req, &err) < 0)
 		goto fail;
@@ -223,19 +222,9 @@ void crib_cri_create_container(struct crib_rpc *rpc)
 		    req->config->metadata->name, req->config->metadata->attempt, other->id, p->id);
 		goto fail;
 	}
-	r = crib_registry_new_id(&d->reg, id);
-	if (r < 0) {
-		(void)crib_error_set(&err, -r, "Failed to make an id: %s", strerror(-r));
+	if (crib_cri_new_object(d, &req->config->base, "CreateContainerRequest.config", id, &blob,
+	                        &len, &err) < 0)
 		goto fail;
-	}
-
-	if (crib_pb_pack_checked(&req->config->base, &blob, &len) < 0) {
-		(void)crib_error_set(
-		    &err, EINVAL,
-		    "CreateContainerRequest.config does not encode back into a valid "
-		    "ContainerConfig (a field number 0?)");
-		goto fail;
-	}
 	cfg = TAKE_PTR(req->config);
 	c = crib_container_new(id, p, cfg, blob, len);
 	c->log_path = TAKE_PTR(logp);

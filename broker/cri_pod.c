@@ -115,7 +115,6 @@ void crib_cri_run_pod(struct crib_rpc *rpc)
 	struct crib_pod *p, *other;
 	uint8_t *blob;
 	size_t len;
-	int r;
 
 	if (validate_pod_config(req->config, &err) < 0 ||
 	    crib_router_resolve(d->router, req->runtime_handler, &cls, &err) < 0)
@@ -131,19 +130,9 @@ void crib_cri_run_pod(struct crib_rpc *rpc)
 		                     other->id);
 		goto fail;
 	}
-	r = crib_registry_new_id(&d->reg, id);
-	if (r < 0) {
-		(void)crib_error_set(&err, -r, "Failed to make an id: %s", strerror(-r));
+	if (crib_cri_new_object(d, &req->config->base, "RunPodSandboxRequest.config", id, &blob,
+	                        &len, &err) < 0)
 		goto fail;
-	}
-
-	if (crib_pb_pack_checked(&req->config->base, &blob, &len) < 0) {
-		(void)crib_error_set(
-		    &err, EINVAL,
-		    "RunPodSandboxRequest.config does not encode back into a valid "
-		    "PodSandboxConfig (a field number 0?)");
-		goto fail;
-	}
 	cfg = TAKE_PTR(req->config);
 	p = crib_pod_new(id, cfg, blob, len);
 	p->cls = cls;
