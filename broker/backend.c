@@ -55,6 +55,12 @@ static const struct cap_op cap_ops[] = {
     CAP(CRIB_CAP_POD_STATUS, "pod-status", pod_status),
     CAP(CRIB_CAP_HEALTH, "health", health),
     {CRIB_CAP_OWN_NETNS, "own-netns", NULL, 0},
+    /* One capability, five ops: consecutive rows, named once. */
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_pull),
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_status),
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_list),
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_remove),
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_fs_info),
 };
 #undef CAP
 
@@ -172,7 +178,7 @@ char *crib_backend_caps_string(uint64_t caps)
 	for (size_t i = 0; i < ARRAY_SIZE(cap_ops); i++) {
 		size_t n = strlen(cap_ops[i].feature);
 
-		if (!(caps & cap_ops[i].cap))
+		if (!(caps & cap_ops[i].cap) || (i > 0 && cap_ops[i - 1].cap == cap_ops[i].cap))
 			continue;
 		if (off)
 			s[off++] = ',';
@@ -195,6 +201,7 @@ struct crib_backend *crib_backend_free(struct crib_backend *b)
 	free(b->health_info);
 	free(b->state_dir);
 	free(b->run_dir);
+	free(b->images_root);
 	for (size_t i = 0; i < b->n_kv; i++) {
 		free((char *)b->kv[i].key);
 		free((char *)b->kv[i].value);

@@ -43,6 +43,7 @@ struct crib_backend {
 	struct crib_host host;
 	char *state_dir;
 	char *run_dir;
+	char *images_root; /* <state_dir>/images, for rootfs snapshots */
 	struct crib_kv *kv;
 	size_t n_kv;
 	struct crib_mailbox *mailbox;

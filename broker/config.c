@@ -22,6 +22,7 @@ enum section_kind {
 	SECTION_DAEMON,
 	SECTION_RUNTIME,
 	SECTION_BACKEND,
+	SECTION_REGISTRY,
 };
 
 enum key_type {
@@ -179,6 +180,67 @@ static int start_typed_section(struct parse_ctx *ctx, enum section_kind kind, co
 	return 1;
 }
 
+const struct crib_config_registry *crib_config_find_registry(const struct crib_config *cfg,
+                                                             const char *host)
+{
+	const struct crib_config_registry *any = NULL;
+
+	for (size_t i = 0; i < cfg->n_registries; i++) {
+		if (streq(cfg->registries[i].host, host))
+			return &cfg->registries[i];
+		if (streq(cfg->registries[i].host, "*"))
+			any = &cfg->registries[i];
+	}
+	return any;
+}
+
+/* A registry host as references name it: a DNS name or address, maybe a port; or "*". */
+static bool registry_host_valid(const char *h)
+{
+	const char *colon = strrchr(h, ':');
+	size_t n = colon ? (size_t)(colon - h) : strlen(h);
+
+	if (streq(h, "*"))
+		return true;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '.' && h[i] != '-')
+			return false;
+	if (colon) {
+		char *end = NULL;
+		long port = strtol(colon + 1, &end, 10);
+
+		if (end == colon + 1 || *end || port < 1 || port > 65535)
+			return false;
+	}
+	return true;
+}
+
+static int start_registry_section(struct parse_ctx *ctx, const char *host)
+{
+	struct crib_config *cfg = ctx->cfg;
+
+	if (!registry_host_valid(host))
+		return parse_error(
+		    ctx, "registry '%s' is not a host name with an optional port, or '*'", host);
+	for (size_t i = 0; i < cfg->n_registries; i++)
+		if (streq(cfg->registries[i].host, host))
+			return parse_error(ctx, "registry section '%s' is already defined at %s:%u",
+			                   host, cfg->registries[i].file, cfg->registries[i].line);
+	cfg->registries =
+	    crib_xrealloc(cfg->registries, cfg->n_registries + 1, sizeof(*cfg->registries));
+	cfg->registries[cfg->n_registries] = (struct crib_config_registry){
+	    .host = crib_xstrdup(host),
+	    .file = ctx->file,
+	    .line = ctx->line,
+	    .insecure = -1,
+	};
+	ctx->sec = cfg->n_registries++;
+	ctx->kind = SECTION_REGISTRY;
+	return 1;
+}
+
 static int start_section(struct parse_ctx *ctx, const char *name)
 {
 	if (streq(name, "daemon")) {
@@ -192,9 +254,11 @@ static int start_section(struct parse_ctx *ctx, const char *name)
 		return start_typed_section(ctx, SECTION_RUNTIME, name + 8);
 	if (strncmp(name, "backend.", 8) == 0)
 		return start_typed_section(ctx, SECTION_BACKEND, name + 8);
+	if (strncmp(name, "registry.", 9) == 0)
+		return start_registry_section(ctx, name + 9);
 	return parse_error(ctx,
-	                   "unknown section [%s]: expected [daemon], [runtime.NAME] or "
-	                   "[backend.NAME]",
+	                   "unknown section [%s]: expected [daemon], [runtime.NAME], "
+	                   "[backend.NAME] or [registry.HOST]",
 	                   name);
 }
 
@@ -380,6 +444,85 @@ static int section_key(struct parse_ctx *ctx, const char *name, const char *valu
 	return 1;
 }
 
+static int parse_bool(struct parse_ctx *ctx, const char *name, const char *value, bool *ret)
+{
+	if (streq(value, "true"))
+		*ret = true;
+	else if (streq(value, "false"))
+		*ret = false;
+	else
+		return parse_error(ctx, "%s '%s' is not one of true, false", name, value);
+	return 1;
+}
+
+/* One mirror URL of a comma-separated list; the trailing slash is dropped. */
+static int add_mirror(struct parse_ctx *ctx, struct crib_config_registry *r, const char *start,
+                      size_t len)
+{
+	_cleanup_free_ char *url = NULL;
+
+	while (len && isspace((unsigned char)*start)) {
+		start++;
+		len--;
+	}
+	while (len && (isspace((unsigned char)start[len - 1]) || start[len - 1] == '/'))
+		len--;
+	if (len == 0)
+		return parse_error(ctx, "mirror list has an empty entry");
+	url = crib_xmemdup(start, len + 1);
+	url[len] = '\0';
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return parse_error(ctx, "mirror '%s' is not an http:// or https:// URL", url);
+	if (strpbrk(url, " \t?#"))
+		return parse_error(ctx, "mirror '%s' has spaces, a query or a fragment", url);
+	r->mirrors = crib_xrealloc(r->mirrors, r->n_mirrors + 1, sizeof(*r->mirrors));
+	r->mirrors[r->n_mirrors++] = TAKE_PTR(url);
+	return 1;
+}
+
+static int registry_key(struct parse_ctx *ctx, const char *name, const char *value)
+{
+	struct crib_config_registry *r = &ctx->cfg->registries[ctx->sec];
+	bool b = false;
+
+	if (streq(name, "mirror")) {
+		/* Repeated keys and continuation lines append, in order. */
+		for (const char *p = value;;) {
+			const char *comma = strchr(p, ',');
+			size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+			if (!add_mirror(ctx, r, p, len))
+				return 0;
+			if (!comma)
+				return 1;
+			p = comma + 1;
+		}
+	}
+	if (streq(name, "mirror_only")) {
+		if (!parse_bool(ctx, name, value, &b))
+			return 0;
+		r->mirror_only = b;
+		return 1;
+	}
+	if (streq(name, "insecure")) {
+		if (!parse_bool(ctx, name, value, &b))
+			return 0;
+		r->insecure = b;
+		return 1;
+	}
+	if (streq(name, "ca_file")) {
+		if (value[0] != '/')
+			return parse_error(ctx, "ca_file must be an absolute path, not '%s'",
+			                   value);
+		crib_strreplace(&r->ca_file, value);
+		return 1;
+	}
+	return parse_error(ctx,
+	                   "unknown key '%s' in [registry.%s]: expected mirror, mirror_only, "
+	                   "insecure or ca_file",
+	                   name, r->host);
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *ctx = user;
@@ -391,6 +534,10 @@ static int handler(void *user, const char *section, const char *name, const char
 		return parse_error(ctx, "key '%s' appears before any section", name);
 	if (ctx->kind == SECTION_DAEMON)
 		return daemon_key(ctx, name, value);
+	if (ctx->kind == SECTION_REGISTRY)
+		return utf8_valid(value)
+		           ? registry_key(ctx, name, value)
+		           : parse_error(ctx, "the value of key '%s' is not valid UTF-8", name);
 	return section_key(ctx, name, value);
 }
 
@@ -611,6 +758,16 @@ struct crib_config *crib_config_free(struct crib_config *cfg)
 	free(cfg->default_runtime_class);
 	free_sections(cfg->classes, cfg->n_classes);
 	free_sections(cfg->backends, cfg->n_backends);
+	for (size_t i = 0; i < cfg->n_registries; i++) {
+		struct crib_config_registry *r = &cfg->registries[i];
+
+		free(r->host);
+		for (size_t j = 0; j < r->n_mirrors; j++)
+			free(r->mirrors[j]);
+		free(r->mirrors);
+		free(r->ca_file);
+	}
+	free(cfg->registries);
 	for (size_t i = 0; i < cfg->n_files; i++)
 		free(cfg->files[i]);
 	free(cfg->files);

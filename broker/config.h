@@ -3,12 +3,15 @@
  * cribd's configuration: the main file (default /etc/crib/crib.conf) with a
  * [daemon] section, and every *.conf file of conf_dir in lexical order with
  * [runtime.NAME] sections (one per runtime class) and [backend.NAME] sections
- * (settings handed to a backend's init).  Runtime and backend sections may
- * also appear in the main file.  Every error names the file and line.
+ * (settings handed to a backend's init) and [registry.HOST] sections (mirrors,
+ * plain HTTP, CA files for image pulls).  Runtime, backend and registry
+ * sections may also appear in the main file.  Every error names the file and
+ * line.
  */
 #ifndef CRIB_BROKER_CONFIG_H
 #define CRIB_BROKER_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +38,21 @@ struct crib_config_section {
 	size_t n_kv;
 };
 
+/*
+ * A [registry.HOST] section, or [registry.*] for every registry without its
+ * own.  HOST is as image references name it ("docker.io", "127.0.0.1:5000").
+ */
+struct crib_config_registry {
+	char *host;
+	const char *file;
+	uint32_t line;
+	char **mirrors; /* URLs tried in order before the registry itself */
+	size_t n_mirrors;
+	bool mirror_only; /* never fall back to the registry itself */
+	int insecure;     /* plain HTTP: 1 yes, 0 no, -1 unset (loopback hosts are) */
+	char *ca_file;
+};
+
 struct crib_config {
 	char *path; /* the main file */
 	char *cri_socket;
@@ -54,6 +72,8 @@ struct crib_config {
 	size_t n_classes;
 	struct crib_config_section *backends;
 	size_t n_backends;
+	struct crib_config_registry *registries;
+	size_t n_registries;
 
 	char **files; /* every file read, owning the names crib_kv.file points to */
 	size_t n_files;
@@ -75,6 +95,10 @@ const struct crib_config_section *crib_config_find_class(const struct crib_confi
                                                          const char *name);
 const struct crib_config_section *crib_config_find_backend(const struct crib_config *cfg,
                                                            const char *name);
+
+/* The section for HOST, else the [registry.*] one, else NULL. */
+const struct crib_config_registry *crib_config_find_registry(const struct crib_config *cfg,
+                                                             const char *host);
 
 /* NULL-safe; returns NULL. */
 struct crib_config *crib_config_free(struct crib_config *cfg);

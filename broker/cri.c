@@ -246,7 +246,23 @@ void crib_cri_dispatch(struct crib_rpc *rpc)
 	case CRIB_M_GET_CONTAINER_EVENTS:
 		crib_cri_get_container_events(rpc);
 		break;
-	/* Served by later work: streaming (Exec, Attach, PortForward), the image service. */
+	case CRIB_M_PULL_IMAGE:
+		crib_cri_pull_image(rpc);
+		break;
+	case CRIB_M_IMAGE_STATUS:
+		crib_cri_image_status(rpc);
+		break;
+	case CRIB_M_LIST_IMAGES:
+	case CRIB_M_STREAM_IMAGES:
+		crib_cri_list_images(rpc);
+		break;
+	case CRIB_M_REMOVE_IMAGE:
+		crib_cri_remove_image(rpc);
+		break;
+	case CRIB_M_IMAGE_FS_INFO:
+		crib_cri_image_fs_info(rpc);
+		break;
+	/* Served by later work: streaming (Exec, Attach, PortForward), checkpoints, metrics. */
 	case CRIB_M_EXEC:
 	case CRIB_M_ATTACH:
 	case CRIB_M_PORT_FORWARD:
@@ -256,12 +272,6 @@ void crib_cri_dispatch(struct crib_rpc *rpc)
 	case CRIB_M_LIST_METRIC_DESCRIPTORS:
 	case CRIB_M_LIST_POD_SANDBOX_METRICS:
 	case CRIB_M_STREAM_POD_SANDBOX_METRICS:
-	case CRIB_M_LIST_IMAGES:
-	case CRIB_M_STREAM_IMAGES:
-	case CRIB_M_IMAGE_STATUS:
-	case CRIB_M_PULL_IMAGE:
-	case CRIB_M_REMOVE_IMAGE:
-	case CRIB_M_IMAGE_FS_INFO:
 	case CRIB_M_COUNT:
 		unimplemented(rpc);
 		break;

@@ -94,6 +94,17 @@ void crib_cri_list_container_stats(struct crib_rpc *rpc);
 void crib_cri_pod_stats(struct crib_rpc *rpc);
 void crib_cri_list_pod_stats(struct crib_rpc *rpc);
 
+/* cri_image.c: the ImageService. */
+void crib_cri_pull_image(struct crib_rpc *rpc);
+void crib_cri_image_status(struct crib_rpc *rpc);
+void crib_cri_list_images(struct crib_rpc *rpc);
+void crib_cri_remove_image(struct crib_rpc *rpc);
+void crib_cri_image_fs_info(struct crib_rpc *rpc);
+/* Removes a container's rootfs snapshot, if any (on a worker; idempotent). */
+void crib_images_release_snapshot(struct crib_daemon *d, const char *container_id);
+/* Removes blobs and unpacked layers no image references (on a worker, when no pull runs). */
+void crib_images_collect_garbage(struct crib_daemon *d);
+
 /* events.c: the bus behind GetContainerEvents. */
 void crib_cri_get_container_events(struct crib_rpc *rpc);
 /* TYPE is a Runtime__V1__ContainerEventType. */

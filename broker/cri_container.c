@@ -6,16 +6,19 @@
 #include <jansson.h>
 
 #include "backend.h"
+#include "content.h"
 #include "cri.h"
 #include "daemon.h"
 #include "error.h"
 #include "filter.h"
+#include "image_backend.h"
 #include "log.h"
 #include "op.h"
 #include "pb.h"
 #include "registry.h"
 #include "router.h"
 #include "rpc.h"
+#include "snapshot.h"
 
 #define LOG_CAT "cri"
 
@@ -141,6 +144,7 @@ static void create_locked(struct crib_req *r)
 {
 	struct crib_container *c = r->ctr;
 	struct crib_pod *p = r->pod;
+	struct crib_image *img;
 	struct crib_op *op;
 
 	if (!p->listed || p->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
@@ -153,6 +157,16 @@ static void create_locked(struct crib_req *r)
 		return;
 	}
 	op = container_op(c, CRIB_OP_CONTAINER_CREATE, create_done, r);
+	/* The image is pinned (it has a user), so its record is still there. */
+	img = c->image_id ? crib_images_find(&r->d->images, c->image_id) : NULL;
+	if (img) {
+		op->image_config = crib_xstrdup(img->config);
+		op->image_layers = crib_xcalloc(img->n_layers + 1, sizeof(*op->image_layers));
+		for (size_t i = 0; i < img->n_layers; i++)
+			op->image_layers[i] =
+			    crib_layer_dir(crib_content_root(r->d->content), img->layers[i]);
+		op->n_image_layers = img->n_layers;
+	}
 	op->in.ctr_spec = (struct crib_container_spec){
 	    .ref = op->ctr,
 	    .name = c->config->metadata->name,
@@ -163,6 +177,11 @@ static void create_locked(struct crib_req *r)
 	    .cri_config_len = c->config_len,
 	    .cri_pod_config = p->config_blob,
 	    .cri_pod_config_len = p->config_len,
+	    .image_id = c->image_id,
+	    .image_ref = c->image_ref,
+	    .image_config = op->image_config,
+	    .image_layers = (const char *const *)op->image_layers,
+	    .n_image_layers = op->n_image_layers,
 	};
 	crib_req_start_op(r, op);
 }
@@ -202,7 +221,9 @@ void crib_cri_create_container(struct crib_rpc *rpc)
 	char id[CRIB_ID_LEN + 1];
 	Runtime__V1__ContainerConfig *cfg;
 	struct crib_container *c, *other;
+	struct crib_image *img;
 	struct crib_pod *p;
+	bool own_images;
 	uint8_t *blob;
 	size_t len;
 
@@ -212,6 +233,17 @@ void crib_cri_create_container(struct crib_rpc *rpc)
 		return;
 	if (log_path(p, req->config, &logp, &err) < 0)
 		goto fail;
+	/*
+	 * As containerd does, a container's image must be pulled before it is
+	 * created; a backend that keeps its own images checks for itself.
+	 */
+	own_images = crib_rclass_owns_images(p->cls);
+	img = own_images ? NULL : crib_images_find(&d->images, req->config->image->image);
+	if (!img && !own_images) {
+		(void)crib_error_set(&err, ENOENT, "Image '%s' is not present; pull it first",
+		                     req->config->image->image);
+		goto fail;
+	}
 	key = crib_container_name_key(p->id, req->config->metadata);
 	other = crib_registry_find_container_by_name(&d->reg, key);
 	if (other) {
@@ -228,6 +260,7 @@ void crib_cri_create_container(struct crib_rpc *rpc)
 	cfg = TAKE_PTR(req->config);
 	c = crib_container_new(id, p, cfg, blob, len);
 	c->log_path = TAKE_PTR(logp);
+	crib_daemon_use_image(d, c, img);
 	c->created_at = crib_now_ns();
 	c->phase = CRIB_PHASE_CREATING;
 	(void)crib_registry_add_container(&d->reg, c);

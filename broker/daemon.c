@@ -8,7 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "backend.h"
+#include "content.h"
 #include "config.h"
 #include "cri.h"
 #include "daemon.h"
@@ -94,6 +97,7 @@ int crib_daemon_save_container(struct crib_daemon *d, struct crib_container *c,
 	    .config_len = c->config_len,
 	    .priv = c->priv,
 	    .priv_len = c->priv_len,
+	    .image_id = c->image_id,
 	};
 	struct crib_error *err = NULL;
 	int r = crib_store_put_container(d->store, &row, &err);
@@ -109,12 +113,28 @@ int crib_daemon_save_container(struct crib_daemon *d, struct crib_container *c,
 	return r;
 }
 
+void crib_daemon_use_image(struct crib_daemon *d, struct crib_container *c, struct crib_image *img)
+{
+	(void)d;
+	if (!img)
+		return;
+	crib_strreplace(&c->image_id, img->id);
+	crib_strreplace(&c->image_ref, img->n_repo_digests
+	                                   ? img->repo_digests[0]
+	                                   : (img->n_repo_tags ? img->repo_tags[0] : img->id));
+	img->users++;
+}
+
 void crib_daemon_forget_container(struct crib_daemon *d, struct crib_container *c)
 {
 	struct crib_error *err = NULL;
+	struct crib_image *img;
 
 	if (!c->listed)
 		return;
+	img = c->image_id ? crib_images_find(&d->images, c->image_id) : NULL;
+	if (img && img->users > 0)
+		img->users--;
 	if (crib_store_delete_container(d->store, c->id, &err) < 0) {
 		log_err("Failed to delete container '%s' from the store: %s", c->id,
 		        crib_error_msg(err));
@@ -592,10 +612,18 @@ static int load_container(const struct crib_store_container *row, void *user)
 	c->log_path = crib_xstrdup(row->log_path);
 	c->priv = crib_xmemdup(row->priv, row->priv_len);
 	c->priv_len = c->priv ? row->priv_len : 0;
-	if (crib_registry_add_container(&d->reg, c) < 0)
+	if (crib_registry_add_container(&d->reg, c) < 0) {
 		log_err("Container '%s' appears twice in the store, skipping", row->id);
-	else
+	} else {
 		p->cls->backend->n_containers++;
+		if (row->image_id && !crib_images_find(&d->images, row->image_id))
+			log_warning("Container '%s' was made from image %s, which is gone", row->id,
+			            row->image_id);
+		crib_daemon_use_image(
+		    d, c, row->image_id ? crib_images_find(&d->images, row->image_id) : NULL);
+		if (!c->image_id)
+			c->image_id = crib_xstrdup(row->image_id);
+	}
 	crib_container_unref(c);
 	return 0;
 }
@@ -621,6 +649,9 @@ static void on_startup_router_ready(struct crib_router *rt, void *user)
 		return;
 	}
 	free(lc);
+
+	/* What a crash left of pulls and removals: blobs and layers nothing references. */
+	crib_images_collect_garbage(d);
 
 	s = crib_xcalloc(1, sizeof(*s));
 	s->d = d;
@@ -712,6 +743,16 @@ static void close_handle(uv_handle_t *h)
 		uv_close(h, NULL);
 }
 
+static void free_images(struct crib_daemon *d)
+{
+	struct crib_image *img, *tmp;
+
+	HASH_ITER (hh, d->images.by_id, img, tmp)
+		crib_images_remove(&d->images, img);
+	crib_content_close(d->content);
+	d->content = NULL;
+}
+
 static void walk_close(uv_handle_t *h, void *arg)
 {
 	(void)arg;
@@ -726,6 +767,7 @@ static void on_router_freed(uv_work_t *w, int status)
 	free(w);
 	d->router = NULL;
 	d->store = crib_store_close(d->store);
+	free_images(d);
 	crib_mailbox_close(&d->mailbox);
 	close_handle((uv_handle_t *)&d->sig_hup);
 	close_handle((uv_handle_t *)&d->sig_term);
@@ -891,6 +933,31 @@ static int start_signals(struct crib_daemon *d)
 	return 0;
 }
 
+static int load_image(const char *record, void *user)
+{
+	struct crib_daemon *d = user;
+	struct crib_image *img = NULL, *orphan = NULL;
+	struct crib_error *err = NULL;
+
+	if (crib_image_from_json(record, &img, &err) < 0) {
+		log_err("%s, skipping", crib_error_msg(err));
+		crib_error_free(err);
+		return 0;
+	}
+	(void)crib_images_add(&d->images, img, &orphan);
+	return 0;
+}
+
+static int open_images(struct crib_daemon *d, struct crib_error **reterr)
+{
+	_cleanup_free_ char *root = crib_xasprintf("%s/images", d->cfg->state_dir);
+	int r = crib_content_open(root, &d->content, reterr);
+
+	if (r < 0)
+		return r;
+	return crib_store_load_images(d->store, load_image, d, reterr);
+}
+
 static int setup(struct crib_daemon *d, struct crib_error **reterr)
 {
 	struct load_ctx *lc;
@@ -906,6 +973,9 @@ static int setup(struct crib_daemon *d, struct crib_error **reterr)
 	if (r < 0)
 		return r;
 	r = crib_store_get_meta(d->store, "pod_cidr", &d->pod_cidr, reterr);
+	if (r < 0)
+		return r;
+	r = open_images(d, reterr);
 	if (r < 0)
 		return r;
 	d->cgroup_driver = resolve_cgroup_driver(d->cfg->cgroup_driver);
@@ -968,6 +1038,8 @@ int crib_daemon_main(const char *config_path)
 	}
 	crib_log_setup(d.cfg->log_level, d.cfg->log_format);
 	set_threadpool_size(d.cfg->workers);
+	/* Before any thread exists, as libcurl asks. */
+	(void)curl_global_init(CURL_GLOBAL_DEFAULT);
 	(void)signal(SIGPIPE, SIG_IGN);
 
 	r = uv_loop_init(&loop);
@@ -980,6 +1052,7 @@ int crib_daemon_main(const char *config_path)
 	d.config_path = crib_xstrdup(config_path);
 	d.started_at = crib_now_ns();
 	crib_list_init(&d.subscribers);
+	crib_list_init(&d.pulls_waiting);
 
 	r = setup(&d, &err);
 	if (r < 0) {
@@ -989,6 +1062,7 @@ int crib_daemon_main(const char *config_path)
 		d.exit_code = 1;
 		d.router = crib_router_free(d.router);
 		d.store = crib_store_close(d.store);
+		free_images(&d);
 	} else {
 		(void)uv_run(&loop, UV_RUN_DEFAULT);
 	}
@@ -1002,5 +1076,6 @@ int crib_daemon_main(const char *config_path)
 	crib_config_free(d.cfg);
 	free(d.config_path);
 	free(d.pod_cidr);
+	curl_global_cleanup();
 	return d.exit_code;
 }

@@ -12,11 +12,13 @@
 
 #include <uv.h>
 
+#include "images.h"
 #include "mailbox.h"
 #include "registry.h"
 #include "util.h"
 
 struct crib_config;
+struct crib_content;
 struct crib_error;
 struct crib_router;
 struct crib_rpc;
@@ -35,6 +37,12 @@ struct crib_daemon {
 	struct crib_router *router;
 	struct crib_registry reg;
 	struct crib_store *store;
+	struct crib_content *content; /* <state_dir>/images */
+	struct crib_images images;
+	unsigned pulls_in_flight;       /* queued or running, waiting ones included */
+	struct crib_list pulls_waiting; /* pulls that arrived during a collection */
+	bool gc_wanted;
+	bool gc_running;
 	struct crib_rpc_server *rpc;
 	struct crib_list subscribers; /* GetContainerEvents streams */
 
@@ -62,6 +70,13 @@ void crib_cri_dispatch(struct crib_rpc *rpc);
 /* Forgets a pod or container: registry, store and the class reference. */
 void crib_daemon_forget_container(struct crib_daemon *d, struct crib_container *c);
 void crib_daemon_forget_pod(struct crib_daemon *d, struct crib_pod *p);
+
+/*
+ * Records that C is made from IMG (NULL: none): sets its image id and ref and
+ * counts it as a user of the image, which RemoveImage then refuses to remove.
+ * crib_daemon_forget_container() drops the use.
+ */
+void crib_daemon_use_image(struct crib_daemon *d, struct crib_container *c, struct crib_image *img);
 
 /* Writes an object's row; failures are logged (the in-memory view stays authoritative). */
 int crib_daemon_save_pod(struct crib_daemon *d, struct crib_pod *p, struct crib_error **reterr);

@@ -10,6 +10,7 @@
 #include "host.h"
 #include "log.h"
 #include "op.h"
+#include "snapshot.h"
 
 static struct crib_backend *host_backend(const struct crib_host *host)
 {
@@ -99,6 +100,25 @@ static void host_emit(const struct crib_host *host, const struct crib_event *ev)
 	crib_mailbox_post(b->mailbox, &e->msg);
 }
 
+static int host_rootfs_prepare(const struct crib_host *host, const struct crib_container_spec *spec,
+                               struct crib_rootfs *ret, struct crib_error **reterr)
+{
+	struct crib_backend *b = host_backend(host);
+
+	if (!spec->image_id)
+		return crib_error_set(
+		    reterr, EINVAL, "Container '%s' has no image of cribd's to make a rootfs from",
+		    spec->ref.id);
+	return crib_snapshot_prepare(b->images_root, spec->ref.id, spec->image_layers,
+	                             spec->n_image_layers, &ret->path, &ret->upper, reterr);
+}
+
+static int host_rootfs_release(const struct crib_host *host, const char *container_id,
+                               struct crib_error **reterr)
+{
+	return crib_snapshot_remove(host_backend(host)->images_root, container_id, reterr);
+}
+
 struct crib_backend_event *crib_backend_event_free(struct crib_backend_event *ev)
 {
 	if (ev) {
@@ -144,6 +164,7 @@ int crib_host_setup(struct crib_backend *b, const char *state_dir, const char *r
 		};
 	b->n_kv = n_kv;
 
+	b->images_root = crib_xasprintf("%s/images", state_dir);
 	b->host = (struct crib_host){
 	    .abi_major = CRIB_BACKEND_ABI_MAJOR,
 	    .abi_minor = CRIB_BACKEND_ABI_MINOR,
@@ -163,6 +184,8 @@ int crib_host_setup(struct crib_backend *b, const char *state_dir, const char *r
 	    .log_write = crib_crilog_write,
 	    .log_reopen = crib_crilog_reopen,
 	    .log_close = crib_crilog_close,
+	    .rootfs_prepare = host_rootfs_prepare,
+	    .rootfs_release = host_rootfs_release,
 	};
 	return 0;
 }

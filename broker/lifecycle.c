@@ -225,6 +225,7 @@ static void remove_done(struct crib_op *op)
 	}
 	crib_op_free(op);
 	crib_daemon_forget_container(j->d, c);
+	crib_images_release_snapshot(j->d, c->id);
 	crib_events_publish(j->d, RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_DELETED_EVENT, c);
 	lc_finish(j, NULL);
 }

@@ -109,6 +109,16 @@ static int call_backend(struct crib_op *op)
 		return o->container_update(st, op, &op->ctr, op->req, op->req_len, e);
 	case CRIB_OP_EXEC_SYNC:
 		return o->exec_sync(st, op, &op->in.exec, &op->out.exec, e);
+	case CRIB_OP_IMAGE_PULL:
+		return o->image_pull(st, op, &op->in.image_pull, &op->out.image_ref, e);
+	case CRIB_OP_IMAGE_STATUS:
+		return o->image_status(st, op, op->cls, op->image, op->verbose, &op->out.image, e);
+	case CRIB_OP_IMAGE_LIST:
+		return o->image_list(st, op, op->cls, &op->out.images, e);
+	case CRIB_OP_IMAGE_REMOVE:
+		return o->image_remove(st, op, op->cls, op->image, e);
+	case CRIB_OP_IMAGE_FS_INFO:
+		return o->image_fs_info(st, op, op->cls, &op->out.fs, e);
 	}
 	return -ENOSYS;
 }
@@ -217,6 +227,24 @@ void crib_pod_status_clear(struct crib_pod_status *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void crib_image_info_clear(struct crib_image_info *i)
+{
+	free(i->id);
+	crib_strv_free(i->repo_tags, i->n_repo_tags);
+	crib_strv_free(i->repo_digests, i->n_repo_digests);
+	free(i->username);
+	free(i->info);
+	memset(i, 0, sizeof(*i));
+}
+
+void crib_image_list_clear(struct crib_image_list *l)
+{
+	for (size_t i = 0; l->images && i < l->n_images; i++)
+		crib_image_info_clear(&l->images[i]);
+	free(l->images);
+	memset(l, 0, sizeof(*l));
+}
+
 static void free_results(struct crib_op *op)
 {
 	switch (op->kind) {
@@ -247,6 +275,18 @@ static void free_results(struct crib_op *op)
 		free(op->out.health.message);
 		free(op->out.health.info);
 		break;
+	case CRIB_OP_IMAGE_PULL:
+		free(op->out.image_ref);
+		break;
+	case CRIB_OP_IMAGE_STATUS:
+		crib_image_info_clear(&op->out.image);
+		break;
+	case CRIB_OP_IMAGE_LIST:
+		crib_image_list_clear(&op->out.images);
+		break;
+	case CRIB_OP_IMAGE_FS_INFO:
+		free(op->out.fs.mountpoint);
+		break;
 	default:
 		break;
 	}
@@ -262,6 +302,11 @@ struct crib_op *crib_op_free(struct crib_op *op)
 	free(op->pod_priv);
 	free(op->priv);
 	free(op->req);
+	free(op->image_config);
+	crib_strv_free(op->image_layers, op->n_image_layers);
+	free(op->image);
+	for (size_t i = 0; i < ARRAY_SIZE(op->auth); i++)
+		free(op->auth[i]);
 	free(op);
 	return NULL;
 }

@@ -45,6 +45,11 @@ enum crib_op_kind {
 	CRIB_OP_CONTAINER_REOPEN_LOG,
 	CRIB_OP_CONTAINER_UPDATE,
 	CRIB_OP_EXEC_SYNC,
+	CRIB_OP_IMAGE_PULL,
+	CRIB_OP_IMAGE_STATUS,
+	CRIB_OP_IMAGE_LIST,
+	CRIB_OP_IMAGE_REMOVE,
+	CRIB_OP_IMAGE_FS_INFO,
 };
 
 struct crib_op;
@@ -79,10 +84,18 @@ struct crib_op {
 	uint8_t *req; /* update requests */
 	size_t req_len;
 	const struct crib_class *cls; /* class ops; the caller keeps it alive */
+	char *image_config;           /* container_create: the image's config document */
+	char **image_layers;          /* container_create: unpacked layer directories */
+	size_t n_image_layers;
+	char *image;     /* image ops: the image named (also image_pull.image) */
+	int32_t verbose; /* image_status */
+	char *auth[6];   /* image_pull: the AuthConfig strings it points at */
 	union {
 		struct crib_pod_spec pod_spec;       /* strings point into caller-kept objects */
 		struct crib_container_spec ctr_spec; /* likewise */
 		struct crib_exec_sync_args exec;     /* argv points into the caller's request */
+		struct crib_image_pull_args
+		    image_pull; /* points at image/auth, pod config at req */
 		struct {
 			struct crib_reconcile_item *items; /* owned by the caller */
 			size_t n;
@@ -98,6 +111,10 @@ struct crib_op {
 		struct crib_usage usage;
 		struct crib_exec_sync_result exec;
 		struct crib_health health;
+		char *image_ref; /* image_pull */
+		struct crib_image_info image;
+		struct crib_image_list images;
+		struct crib_fs_usage fs;
 		struct {
 			uint64_t features;
 			void *data;
@@ -139,5 +156,7 @@ static inline void crib_op_freep(struct crib_op **op)
 /* Releases what a container status holds (also used for reconcile items). */
 void crib_container_status_clear(struct crib_container_status *s);
 void crib_pod_status_clear(struct crib_pod_status *s);
+void crib_image_info_clear(struct crib_image_info *i);
+void crib_image_list_clear(struct crib_image_list *l);
 
 #endif /* CRIB_BROKER_OP_H */

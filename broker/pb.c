@@ -185,8 +185,8 @@ Runtime__V1__Container *crib_pb_container(struct crib_arena *a, const struct cri
 	o->pod_sandbox_id = (char *)c->pod->id;
 	o->metadata = c->config->metadata;
 	o->image = c->config->image;
-	o->image_ref = image_name(c);
-	o->image_id = image_name(c);
+	o->image_ref = c->image_ref ? c->image_ref : image_name(c);
+	o->image_id = c->image_id ? c->image_id : image_name(c);
 	o->state = (Runtime__V1__ContainerState)c->state;
 	o->created_at = c->created_at;
 	MAP(a, runtime__v1__container__labels_entry__descriptor, c->config, labels, o);
@@ -209,8 +209,8 @@ Runtime__V1__ContainerStatus *crib_pb_container_status(struct crib_arena *a,
 	o->finished_at = c->finished_at;
 	o->exit_code = c->exit_code;
 	o->image = cfg->image;
-	o->image_ref = image_name(c);
-	o->image_id = image_name(c);
+	o->image_ref = c->image_ref ? c->image_ref : image_name(c);
+	o->image_id = c->image_id ? c->image_id : image_name(c);
 	o->reason = c->reason ? c->reason : (char *)"";
 	o->message = c->message ? c->message : (char *)"";
 	MAP(a, runtime__v1__container_status__labels_entry__descriptor, cfg, labels, o);

@@ -89,6 +89,8 @@ void crib_container_unref(struct crib_container *c)
 	free(c->config_blob);
 	free(c->name_key);
 	free(c->log_path);
+	free(c->image_id);
+	free(c->image_ref);
 	free(c->reason);
 	free(c->message);
 	free(c->priv);

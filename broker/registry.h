@@ -80,7 +80,9 @@ struct crib_container {
 	Runtime__V1__ContainerConfig *config;
 	uint8_t *config_blob;
 	size_t config_len;
-	char *log_path; /* absolute, or NULL */
+	char *log_path;  /* absolute, or NULL */
+	char *image_id;  /* the image it was made from ("sha256:<hex>") */
+	char *image_ref; /* "repo@sha256:<hex>" naming it, for CRI's image_ref */
 	int phase;
 	uint32_t state; /* CRI ContainerState */
 	int64_t created_at;

@@ -105,6 +105,10 @@ grpc_status_code crib_grpc_code_from_errno(int errnum)
 		return GRPC_STATUS_RESOURCE_EXHAUSTED;
 	case ECANCELED:
 		return GRPC_STATUS_CANCELLED;
+	case EKEYREJECTED:
+		return GRPC_STATUS_UNAUTHENTICATED;
+	case EBADMSG:
+		return GRPC_STATUS_DATA_LOSS;
 	default:
 		return GRPC_STATUS_INTERNAL;
 	}

@@ -8,7 +8,7 @@
 #include "store.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 enum stmt_id {
 	STMT_PUT_POD,
@@ -20,6 +20,9 @@ enum stmt_id {
 	STMT_GET_META,
 	STMT_LOAD_PODS,
 	STMT_LOAD_CONTAINERS,
+	STMT_PUT_IMAGE,
+	STMT_DELETE_IMAGE,
+	STMT_LOAD_IMAGES,
 	STMT_COUNT,
 };
 
@@ -28,7 +31,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
                      "created_at, config, priv, ip, netns) VALUES (?,?,?,?,?,?,?,?,?,?)",
     [STMT_PUT_CONTAINER] = "INSERT OR REPLACE INTO containers (id, pod_id, phase, state, "
                            "created_at, started_at, finished_at, exit_code, reason, message, "
-                           "log_path, config, priv) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           "log_path, config, priv, image_id) VALUES "
+                           "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_DELETE_POD] = "DELETE FROM pods WHERE id = ?",
     [STMT_DELETE_CONTAINER] = "DELETE FROM containers WHERE id = ?",
     [STMT_DELETE_POD_CONTAINERS] = "DELETE FROM containers WHERE pod_id = ?",
@@ -37,8 +41,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_LOAD_PODS] = "SELECT id, class, class_snapshot, phase, state, created_at, config, "
                        "priv, ip, netns FROM pods ORDER BY created_at, id",
     [STMT_LOAD_CONTAINERS] = "SELECT id, pod_id, phase, state, created_at, started_at, "
-                             "finished_at, exit_code, reason, message, log_path, config, priv "
-                             "FROM containers ORDER BY created_at, id",
+                             "finished_at, exit_code, reason, message, log_path, config, priv, "
+                             "image_id FROM containers ORDER BY created_at, id",
+    [STMT_PUT_IMAGE] = "INSERT OR REPLACE INTO images (id, record) VALUES (?,?)",
+    [STMT_DELETE_IMAGE] = "DELETE FROM images WHERE id = ?",
+    [STMT_LOAD_IMAGES] = "SELECT record FROM images ORDER BY id",
 };
 
 static const char schema[] =
@@ -51,7 +58,17 @@ static const char schema[] =
     "  id TEXT PRIMARY KEY, pod_id TEXT NOT NULL, phase INTEGER NOT NULL,"
     "  state INTEGER NOT NULL, created_at INTEGER NOT NULL, started_at INTEGER NOT NULL,"
     "  finished_at INTEGER NOT NULL, exit_code INTEGER NOT NULL, reason TEXT, message TEXT,"
-    "  log_path TEXT, config BLOB NOT NULL, priv BLOB);";
+    "  log_path TEXT, config BLOB NOT NULL, priv BLOB, image_id TEXT);"
+    "CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, record TEXT NOT NULL);";
+
+/* Each step takes the store from version N to N + 1, in one transaction. */
+static const char *const migrations[SCHEMA_VERSION] = {
+    /* 0 -> 1: a new store. */
+    NULL,
+    /* 1 -> 2: images (the image service) and the image each container was made from. */
+    "ALTER TABLE containers ADD COLUMN image_id TEXT;"
+    "CREATE TABLE images (id TEXT PRIMARY KEY, record TEXT NOT NULL);",
+};
 
 struct crib_store {
 	sqlite3 *db;
@@ -119,10 +136,29 @@ static int check_schema(struct crib_store *st, struct crib_error **reterr)
 		                      "State store '%s' has schema %d; this cribd knows %d and "
 		                      "will not touch a newer store",
 		                      st->path, version, SCHEMA_VERSION);
-	if (sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(st, reterr, "create its tables");
-	if (sqlite3_exec(st->db, "PRAGMA user_version = 1", NULL, NULL, NULL) != SQLITE_OK)
-		return db_error(st, reterr, "record its schema version");
+	if (version == 0) {
+		if (sqlite3_exec(st->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+			return db_error(st, reterr, "create its tables");
+		version = SCHEMA_VERSION;
+	}
+	for (; version < SCHEMA_VERSION; version++) {
+		_cleanup_free_ char *sql =
+		    crib_xasprintf("BEGIN; %s PRAGMA user_version = %d; COMMIT;",
+		                   migrations[version], version + 1);
+
+		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			r = db_error(st, reterr, "upgrade its schema");
+			(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return r;
+		}
+	}
+	{
+		_cleanup_free_ char *sql =
+		    crib_xasprintf("PRAGMA user_version = %d", SCHEMA_VERSION);
+
+		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return db_error(st, reterr, "record its schema version");
+	}
 	return 0;
 }
 
@@ -221,6 +257,7 @@ int crib_store_put_container(struct crib_store *st, const struct crib_store_cont
 	bind_text(s, 11, c->log_path);
 	bind_blob(s, 12, c->config ? c->config : (const void *)"", c->config_len);
 	bind_blob(s, 13, c->priv, c->priv_len);
+	bind_text(s, 14, c->image_id);
 	return run(st, s, reterr, "write a container");
 }
 
@@ -329,6 +366,7 @@ static int load_containers(struct crib_store *st, crib_store_container_cb cb, vo
 		    .config_len = (size_t)sqlite3_column_bytes(s, 11),
 		    .priv = sqlite3_column_blob(s, 12),
 		    .priv_len = (size_t)sqlite3_column_bytes(s, 12),
+		    .image_id = col_text(s, 13),
 		};
 
 		r = cb(&c, user);
@@ -349,4 +387,35 @@ int crib_store_load(struct crib_store *st, crib_store_pod_cb pod_cb,
 	if (r < 0)
 		return r;
 	return load_containers(st, container_cb, user, reterr);
+}
+
+int crib_store_put_image(struct crib_store *st, const char *id, const char *record,
+                         struct crib_error **reterr)
+{
+	bind_text(st->stmt[STMT_PUT_IMAGE], 1, id);
+	bind_text(st->stmt[STMT_PUT_IMAGE], 2, record);
+	return run(st, st->stmt[STMT_PUT_IMAGE], reterr, "write an image");
+}
+
+int crib_store_delete_image(struct crib_store *st, const char *id, struct crib_error **reterr)
+{
+	bind_text(st->stmt[STMT_DELETE_IMAGE], 1, id);
+	return run(st, st->stmt[STMT_DELETE_IMAGE], reterr, "delete an image");
+}
+
+int crib_store_load_images(struct crib_store *st, int (*cb)(const char *record, void *user),
+                           void *user, struct crib_error **reterr)
+{
+	sqlite3_stmt *s = st->stmt[STMT_LOAD_IMAGES];
+	int r = 0, step;
+
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		r = cb(col_text(s, 0), user);
+		if (r < 0)
+			break;
+	}
+	(void)sqlite3_reset(s);
+	if (r == 0 && step != SQLITE_DONE)
+		return db_error(st, reterr, "read images");
+	return r;
 }

@@ -49,6 +49,7 @@ struct crib_store_container {
 	size_t config_len;
 	const void *priv;
 	size_t priv_len;
+	const char *image_id; /* the image it was made from; NULL for own-image backends */
 };
 
 /* Opens (creating) DIR/crib.db.  *ret is owned by the caller. */
@@ -79,5 +80,12 @@ typedef int (*crib_store_container_cb)(const struct crib_store_container *c, voi
  */
 int crib_store_load(struct crib_store *st, crib_store_pod_cb pod_cb,
                     crib_store_container_cb container_cb, void *user, struct crib_error **reterr);
+
+/* Image records (JSON, see images.h), by image id. */
+int crib_store_put_image(struct crib_store *st, const char *id, const char *record,
+                         struct crib_error **reterr);
+int crib_store_delete_image(struct crib_store *st, const char *id, struct crib_error **reterr);
+int crib_store_load_images(struct crib_store *st, int (*cb)(const char *record, void *user),
+                           void *user, struct crib_error **reterr);
 
 #endif /* CRIB_BROKER_STORE_H */

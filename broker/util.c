@@ -169,3 +169,47 @@ bool crib_name_valid(const char *s)
 	}
 	return n <= 63;
 }
+
+void crib_strv_add(char ***v, size_t *n, const char *s)
+{
+	*v = crib_xrealloc(*v, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = crib_xstrdup(s);
+}
+
+void crib_strv_add_unique(char ***v, size_t *n, const char *s)
+{
+	if (!crib_strv_contains(*v, *n, s))
+		crib_strv_add(v, n, s);
+}
+
+bool crib_strv_contains(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(v[i], s))
+			return true;
+	return false;
+}
+
+void crib_strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void crib_strv_sort(char **v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
+}
+
+bool crib_strv_sorted_contains(char *const *v, size_t n, const char *s)
+{
+	/* bsearch() must not see a NULL array, even an empty one. */
+	return n > 0 && bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
+}

@@ -146,4 +146,15 @@ int crib_mkdir_p(const char *dir, unsigned mode);
 /* True for names made of [a-z0-9_-], 1..63 characters, as classes and backends use. */
 bool crib_name_valid(const char *s);
 
+/* String vectors: a malloc'd array of N malloc'd strings. */
+void crib_strv_add(char ***v, size_t *n, const char *s);
+/* Appends S unless it is there already. */
+void crib_strv_add_unique(char ***v, size_t *n, const char *s);
+bool crib_strv_contains(char *const *v, size_t n, const char *s);
+/* Frees the strings and the array.  NULL-safe. */
+void crib_strv_free(char **v, size_t n);
+/* Sorts a vector for crib_strv_sorted_contains() (binary search). */
+void crib_strv_sort(char **v, size_t n);
+bool crib_strv_sorted_contains(char *const *v, size_t n, const char *s);
+
 #endif /* CRIB_BROKER_UTIL_H */

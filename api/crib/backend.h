@@ -49,6 +49,8 @@
  *   EPERM, EACCES            -> PERMISSION_DENIED
  *   ENOMEM, ENOSPC, EMFILE, ENFILE, EDQUOT -> RESOURCE_EXHAUSTED
  *   ECANCELED                -> CANCELLED
+ *   EKEYREJECTED             -> UNAUTHENTICATED (credentials refused)
+ *   EBADMSG                  -> DATA_LOSS (content does not match its digest)
  *   anything else            -> INTERNAL
  * The message should name the object and say what failed; cribd prefixes the
  * method and logs it once.  Backends do not log errors they return.
@@ -66,7 +68,7 @@
 #include <stdint.h>
 
 #define CRIB_BACKEND_ABI_MAJOR    1u
-#define CRIB_BACKEND_ABI_MINOR    0u
+#define CRIB_BACKEND_ABI_MINOR    1u
 #define CRIB_BACKEND_ENTRY_SYMBOL "crib_backend_entry"
 #define CRIB_EXPORT               __attribute__((visibility("default")))
 
@@ -96,6 +98,14 @@ enum crib_backend_caps {
 	 * cribd creates the namespace and passes crib_pod_spec.netns_path.
 	 */
 	CRIB_CAP_OWN_NETNS = 1u << 8,
+	/*
+	 * Since 1.1.  The backend keeps images itself (docker's image store):
+	 * cribd hands the ImageService calls for its classes to image_pull,
+	 * image_status, image_list, image_remove and image_fs_info instead of
+	 * serving them from its own store, and its containers get no image_*
+	 * fields in crib_container_spec (only image, as kubelet sent it).
+	 */
+	CRIB_CAP_OWN_IMAGES = 1u << 9,
 };
 
 /* Per-class features, reported by class_open; they feed CRI's RuntimeHandlerFeatures. */
@@ -195,10 +205,70 @@ struct crib_container_spec {
 	size_t cri_config_len;
 	const uint8_t *cri_pod_config; /* the pod's runtime.v1.PodSandboxConfig */
 	size_t cri_pod_config_len;
+	/*
+	 * Since 1.1: the image cribd resolved ImageSpec.image to (all NULL for
+	 * a backend that manages its own images).  image_config is the OCI
+	 * image config document (JSON: entrypoint, cmd, env, user, workdir);
+	 * image_layers are its unpacked layer directories, bottom first, which
+	 * host->rootfs_prepare() stacks.
+	 */
+	const char *image_id;  /* "sha256:<hex>" of the config */
+	const char *image_ref; /* "repo@sha256:<hex>", or the tag it was found by */
+	const char *image_config;
+	const char *const *image_layers;
+	size_t n_image_layers;
+};
+
+/* A container's root filesystem (since 1.1); both strings malloc'd, the backend's. */
+struct crib_rootfs {
+	char *path;  /* the root filesystem, mounted */
+	char *upper; /* where the container's writes land (for writable-layer usage) */
 };
 
 struct crib_container_result {
 	struct crib_blob priv;
+};
+
+/*
+ * Since 1.1, for CRIB_CAP_OWN_IMAGES.  PullImage: the image as kubelet named
+ * it and the request's AuthConfig (NULL members when absent).
+ */
+struct crib_image_pull_args {
+	const struct crib_class *cls;
+	const char *image;
+	const char *username;
+	const char *password;
+	const char *auth; /* base64 of "username:password" */
+	const char *server_address;
+	const char *identity_token;
+	const char *registry_token;
+	const uint8_t *cri_pod_config; /* the request's PodSandboxConfig, or NULL */
+	size_t cri_pod_config_len;
+};
+
+/* An image the backend keeps; every pointer malloc'd and cribd's once set. */
+struct crib_image_info {
+	char *id; /* Image.id, and what PullImage answers as image_ref */
+	char **repo_tags;
+	size_t n_repo_tags;
+	char **repo_digests;
+	size_t n_repo_digests;
+	uint64_t size;
+	int64_t uid;    /* the image's user as a uid, or -1 */
+	char *username; /* the image's user as a name, or NULL */
+	char *info;     /* JSON object for verbose ImageStatus, or NULL */
+};
+
+struct crib_image_list {
+	struct crib_image_info *images; /* malloc'd array */
+	size_t n_images;
+};
+
+/* Usage of a filesystem that holds images. */
+struct crib_fs_usage {
+	char *mountpoint; /* malloc'd */
+	uint64_t used_bytes;
+	uint64_t inodes_used;
 };
 
 /* Values of CRI's ContainerState, and of its PodSandboxState. */
@@ -404,6 +474,18 @@ struct crib_host {
 	/* Closes the file and opens PATH again (after kubelet rotated it). */
 	int (*log_reopen)(struct crib_log_writer *w, struct crib_error **reterr);
 	void (*log_close)(struct crib_log_writer *w);
+
+	/*
+	 * Since 1.1.  Prepares the root filesystem of SPEC's container from
+	 * its image: the image's layers under a fresh writable layer with
+	 * overlayfs (a copy where overlayfs cannot be mounted).  Blocks; call
+	 * it from the op that needs it.  -EEXIST when the container has one.
+	 */
+	int (*rootfs_prepare)(const struct crib_host *host, const struct crib_container_spec *spec,
+	                      struct crib_rootfs *ret, struct crib_error **reterr);
+	/* Since 1.1.  Unmounts and removes the container's root filesystem; idempotent. */
+	int (*rootfs_release)(const struct crib_host *host, const char *container_id,
+	                      struct crib_error **reterr);
 	/* New members go here, and only here. */
 };
 
@@ -503,6 +585,23 @@ struct crib_backend_ops {
 	/* req is a runtime.v1.UpdatePodSandboxResourcesRequest in wire format. */
 	int (*pod_update)(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
 	                  const uint8_t *req, size_t req_len, struct crib_error **reterr);
+
+	/* Since 1.1, all five behind CRIB_CAP_OWN_IMAGES. */
+
+	/* Pulls the image; *ret_image_ref (malloc'd) is its id, as image_status reports it. */
+	int (*image_pull)(void *state, struct crib_op *op, const struct crib_image_pull_args *args,
+	                  char **ret_image_ref, struct crib_error **reterr);
+	/* IMAGE is a name, an id or a digest; -ENOENT when the backend has no such image. */
+	int (*image_status)(void *state, struct crib_op *op, const struct crib_class *cls,
+	                    const char *image, int32_t verbose, struct crib_image_info *ret,
+	                    struct crib_error **reterr);
+	int (*image_list)(void *state, struct crib_op *op, const struct crib_class *cls,
+	                  struct crib_image_list *ret, struct crib_error **reterr);
+	/* Idempotent: an image that is not there is not an error.  -EBUSY while in use. */
+	int (*image_remove)(void *state, struct crib_op *op, const struct crib_class *cls,
+	                    const char *image, struct crib_error **reterr);
+	int (*image_fs_info)(void *state, struct crib_op *op, const struct crib_class *cls,
+	                     struct crib_fs_usage *ret, struct crib_error **reterr);
 	/* New members go here, and only here. */
 };
 

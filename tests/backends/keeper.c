@@ -2,7 +2,7 @@
 /*
  * crib-test-keeper: the monitor process of the test backend's containers.
  *
- *   crib-test-keeper --dir DIR --ready-fd N [--log PATH] [--cwd DIR] -- ARGV...
+ *   crib-test-keeper --dir DIR --ready-fd N [--log PATH] [--cwd DIR] [--root DIR] -- ARGV...
  *
  * Detaches from the caller (a second fork and setsid), starts ARGV with its
  * stdout and stderr on pipes, reports "ok PID STARTED_NS" or "err ERRNO" on the
@@ -35,6 +35,7 @@ struct keeper {
 	const char *dir;
 	const char *log;
 	const char *cwd;
+	const char *root;
 	int ready_fd;
 	char **argv;
 	struct crib_log_writer *w;
@@ -74,6 +75,8 @@ static int parse_args(struct keeper *k, int argc, char **argv)
 			k->log = argv[++i];
 		else if (streq(argv[i], "--cwd"))
 			k->cwd = argv[++i];
+		else if (streq(argv[i], "--root"))
+			k->root = argv[++i];
 		else if (streq(argv[i], "--ready-fd"))
 			k->ready_fd = (int)strtol(argv[++i], NULL, 10);
 		else
@@ -109,6 +112,12 @@ static void run_child(struct keeper *k, int out, int err, int err_fd)
 	(void)dup2(err, STDERR_FILENO);
 	(void)dup2(open("/dev/null", O_RDONLY), STDIN_FILENO);
 	(void)sigprocmask(SIG_SETMASK, &(sigset_t){0}, NULL);
+	/* The image's root filesystem, when the container has one. */
+	if (k->root && (chroot(k->root) < 0 || chdir("/") < 0)) {
+		e = errno;
+		(void)!write(err_fd, &e, sizeof(e));
+		_exit(127);
+	}
 	if (k->cwd && chdir(k->cwd) < 0) {
 		e = errno;
 		(void)!write(err_fd, &e, sizeof(e));
@@ -255,7 +264,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(&k, argc, argv) < 0) {
 		fprintf(stderr, "usage: crib-test-keeper --dir DIR --ready-fd N [--log PATH] "
-		                "[--cwd DIR] -- ARGV...\n");
+		                "[--cwd DIR] [--root DIR] -- ARGV...\n");
 		return 2;
 	}
 	/* The second fork detaches: our parent reaps the first at once. */

@@ -37,6 +37,8 @@
 
 #include <crib/backend.h>
 
+#include <jansson.h>
+
 #include "cri-api-v1.pb-c.h"
 
 /* Ids are 64 hex digits; room for them and a NUL. */
@@ -46,9 +48,15 @@
 #define TESTPROC_NAME "testproc"
 #endif
 
-#define CAPS                                                                                       \
+#define CAPS_BASE                                                                                  \
 	(CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_POD_STATS |                      \
 	 CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_STATUS | CRIB_CAP_HEALTH)
+#ifdef TESTPROC_OWN_IMAGES
+#include "testimages.h"
+#define CAPS (CAPS_BASE | CRIB_CAP_OWN_IMAGES)
+#else
+#define CAPS CAPS_BASE
+#endif
 
 /* A running container the watcher thread follows. */
 struct watch {
@@ -673,36 +681,102 @@ static char **read_list(const char *path, char **ret_buf)
 	return v;
 }
 
-static int save_spec(const struct state *st, const struct crib_container_spec *spec,
-                     const Runtime__V1__ContainerConfig *cfg)
+/* A growable vector of strings, each owned. */
+struct strv {
+	char **v;
+	size_t n;
+};
+
+static void strv_push(struct strv *sv, const char *s)
 {
+	char **v = realloc(sv->v, (sv->n + 2) * sizeof(*v));
+
+	if (!v)
+		return;
+	sv->v = v;
+	sv->v[sv->n++] = strdup(s);
+	sv->v[sv->n] = NULL;
+}
+
+static void strv_push_json(struct strv *sv, json_t *a)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(a, i, e) if (json_is_string(e)) strv_push(sv, json_string_value(e));
+}
+
+static void strv_free(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+}
+
+/*
+ * What runs, as Kubernetes defines it over the image's config: command
+ * replaces the entrypoint (and then the image's cmd is dropped), args replace
+ * the cmd.  The image's environment comes first, the CRI one overrides it.
+ */
+static void process_of(const Runtime__V1__ContainerConfig *cfg, json_t *image, struct strv *argv,
+                       struct strv *env, const char **ret_cwd)
+{
+	json_t *c = image ? json_object_get(image, "config") : NULL;
+
+	if (cfg->n_command) {
+		for (size_t i = 0; i < cfg->n_command; i++)
+			strv_push(argv, cfg->command[i]);
+	} else {
+		strv_push_json(argv, json_object_get(c, "Entrypoint"));
+	}
+	if (cfg->n_args) {
+		for (size_t i = 0; i < cfg->n_args; i++)
+			strv_push(argv, cfg->args[i]);
+	} else if (!cfg->n_command) {
+		strv_push_json(argv, json_object_get(c, "Cmd"));
+	}
+	strv_push_json(env, json_object_get(c, "Env"));
+	for (size_t i = 0; i < cfg->n_envs; i++) {
+		size_t klen = strlen(cfg->envs[i]->key);
+		char *kv;
+
+		/* KeyValue.value is bytes in CRI; ours are text. */
+		if (asprintf(&kv, "%s=%.*s", cfg->envs[i]->key, (int)cfg->envs[i]->value.len,
+		             (const char *)cfg->envs[i]->value.data) < 0)
+			continue;
+		for (size_t k = 0; k < env->n; k++)
+			if (strncmp(env->v[k], kv, klen + 1) == 0) {
+				free(env->v[k]);
+				env->v[k] = env->v[--env->n];
+				env->v[env->n] = NULL;
+				break;
+			}
+		strv_push(env, kv);
+		free(kv);
+	}
+	*ret_cwd = cfg->working_dir && *cfg->working_dir
+	               ? cfg->working_dir
+	               : json_string_value(json_object_get(c, "WorkingDir"));
+}
+
+static int save_spec(const struct state *st, const struct crib_container_spec *spec,
+                     const Runtime__V1__ContainerConfig *cfg, const char *root)
+{
+	json_t *image = spec->image_config ? json_loads(spec->image_config, 0, NULL) : NULL;
+	struct strv argv = {0}, env = {0};
+	const char *cwd = NULL;
 	char path[PATH_MAX];
-	char **argv, **env;
-	size_t n = 0;
 	int r;
 
-	argv = calloc(cfg->n_command + cfg->n_args + 1, sizeof(*argv));
-	env = calloc(cfg->n_envs + 1, sizeof(*env));
-	if (!argv || !env) {
-		free(argv);
-		free(env);
-		return -ENOMEM;
+	process_of(cfg, image, &argv, &env, &cwd);
+	r = argv.n ? 0 : -EINVAL;
+	if (r == 0) {
+		path_of(path, st, "containers", spec->ref.id, "argv");
+		r = write_list(path, argv.v, argv.n);
 	}
-	for (size_t i = 0; i < cfg->n_command; i++)
-		argv[n++] = cfg->command[i];
-	for (size_t i = 0; i < cfg->n_args; i++)
-		argv[n++] = cfg->args[i];
-	for (size_t i = 0; i < cfg->n_envs; i++) {
-		/* KeyValue.value is bytes in CRI; ours are text. */
-		if (asprintf(&env[i], "%s=%.*s", cfg->envs[i]->key, (int)cfg->envs[i]->value.len,
-		             (const char *)cfg->envs[i]->value.data) < 0)
-			env[i] = NULL;
-	}
-	path_of(path, st, "containers", spec->ref.id, "argv");
-	r = write_list(path, argv, n);
 	if (r == 0) {
 		path_of(path, st, "containers", spec->ref.id, "env");
-		r = write_list(path, env, cfg->n_envs);
+		r = write_list(path, env.v, env.n);
 	}
 	if (r == 0) {
 		path_of(path, st, "containers", spec->ref.id, "pod");
@@ -712,14 +786,17 @@ static int save_spec(const struct state *st, const struct crib_container_spec *s
 		path_of(path, st, "containers", spec->ref.id, "log");
 		r = write_bytes(path, spec->log_path, strlen(spec->log_path));
 	}
-	if (r == 0 && cfg->working_dir && *cfg->working_dir) {
+	if (r == 0 && cwd && *cwd) {
 		path_of(path, st, "containers", spec->ref.id, "cwd");
-		r = write_bytes(path, cfg->working_dir, strlen(cfg->working_dir));
+		r = write_bytes(path, cwd, strlen(cwd));
 	}
-	for (size_t i = 0; i < cfg->n_envs; i++)
-		free(env[i]);
-	free(env);
-	free(argv);
+	if (r == 0 && root) {
+		path_of(path, st, "containers", spec->ref.id, "root");
+		r = write_bytes(path, root, strlen(root));
+	}
+	strv_free(&argv);
+	strv_free(&env);
+	json_decref(image);
 	return r;
 }
 
@@ -729,6 +806,7 @@ static int tp_container_create(void *state, struct crib_op *op,
 {
 	struct state *st = state;
 	Runtime__V1__ContainerConfig *cfg;
+	struct crib_rootfs rootfs = {0};
 	char path[PATH_MAX];
 	int r = check_pod(st, &spec->ref.pod, reterr);
 
@@ -742,26 +820,40 @@ static int tp_container_create(void *state, struct crib_op *op,
 	r = injected(st, spec->ref.pod.cls, "container_create",
 	             annotation((void **)cfg->annotations, cfg->n_annotations, "crib.test/fail"),
 	             reterr);
-	if (r == 0 && cfg->n_command + cfg->n_args == 0)
-		r = st->host->error_set(reterr, EINVAL,
-		                        "container '%s' has no command: this backend runs no "
-		                        "image entrypoints",
-		                        spec->name);
 	if (r == 0) {
 		path_of(path, st, "containers", spec->ref.id, NULL);
 		if (mkdir(path, 0700) < 0)
 			r = st->host->error_set(reterr, errno, "cannot create '%s'", path);
 	}
+#ifdef TESTPROC_OWN_IMAGES
+	if (r == 0 && !ti_has_image(st, spec->image))
+		r = st->host->error_set(reterr, ENOENT, "%s has no image '%s'", TESTPROC_NAME,
+		                        spec->image);
+#endif
+	/* The image's root filesystem, when cribd resolved one (ABI 1.1). */
+	if (r == 0 && st->host->abi_minor >= 1 && spec->image_id) {
+		r = st->host->rootfs_prepare(st->host, spec, &rootfs, reterr);
+		if (r < 0)
+			rm_rf(path);
+	}
 	if (r == 0) {
-		r = save_spec(st, spec, cfg);
+		r = save_spec(st, spec, cfg, rootfs.path);
 		if (r == 0)
 			r = make_blob(&ret->priv, "ctr", spec->ref.id);
 		if (r < 0) {
+			if (rootfs.path)
+				(void)st->host->rootfs_release(st->host, spec->ref.id, NULL);
 			rm_rf(path);
-			r = st->host->error_set(reterr, -r, "cannot record container '%s'",
+			r = st->host->error_set(reterr, -r,
+			                        r == -EINVAL
+			                            ? "container '%s' has nothing to run: no "
+			                              "command and no image entrypoint"
+			                            : "cannot record container '%s'",
 			                        spec->ref.id);
 		}
 	}
+	free(rootfs.path);
+	free(rootfs.upper);
 	protobuf_c_message_free_unpacked(&cfg->base, NULL);
 	return r;
 }
@@ -773,7 +865,8 @@ static int spawn_keeper(struct state *st, const char *id, pid_t *ret_keeper,
 	char dir[PATH_MAX], path[PATH_MAX], fdnum[16], line[128] = "";
 	char *argv_buf = NULL, *env_buf = NULL, *log_path = NULL, *cwd = NULL;
 	char **argv = NULL, **env = NULL, **args = NULL;
-	char logbuf[PATH_MAX], cwdbuf[PATH_MAX];
+	char logbuf[PATH_MAX], cwdbuf[PATH_MAX], rootbuf[PATH_MAX];
+	char *root = NULL;
 	int ready[2] = {-1, -1}, r = 0, status;
 	size_t na = 0, n = 0;
 	long code = 0;
@@ -791,9 +884,12 @@ static int spawn_keeper(struct state *st, const char *id, pid_t *ret_keeper,
 	path_of(path, st, "containers", id, "cwd");
 	if (read_text(path, cwdbuf, sizeof(cwdbuf)) > 0)
 		cwd = cwdbuf;
+	path_of(path, st, "containers", id, "root");
+	if (read_text(path, rootbuf, sizeof(rootbuf)) > 0)
+		root = rootbuf;
 	while (argv && argv[na])
 		na++;
-	args = calloc(na + 12, sizeof(*args));
+	args = calloc(na + 14, sizeof(*args));
 	if (!argv || !env || !args || na == 0 || pipe2(ready, O_CLOEXEC) < 0) {
 		r = st->host->error_set(reterr, EIO, "cannot prepare container '%s'", id);
 		goto out;
@@ -811,6 +907,10 @@ static int spawn_keeper(struct state *st, const char *id, pid_t *ret_keeper,
 	if (cwd) {
 		args[n++] = "--cwd";
 		args[n++] = cwd;
+	}
+	if (root) {
+		args[n++] = "--root";
+		args[n++] = root;
 	}
 	args[n++] = "--";
 	for (size_t i = 0; i < na; i++)
@@ -979,6 +1079,11 @@ static int tp_container_remove(void *state, struct crib_op *op, const struct cri
 			close(fd);
 		}
 	}
+	if (st->host->abi_minor >= 1) {
+		r = st->host->rootfs_release(st->host, c->id, reterr);
+		if (r < 0)
+			return r;
+	}
 	path_of(path, st, "containers", c->id, NULL);
 	r = rm_rf(path);
 	return r < 0 ? st->host->error_set(reterr, -r, "cannot remove '%s'", path) : 0;
@@ -1112,8 +1217,8 @@ static int tp_exec_sync(void *state, struct crib_op *op, const struct crib_exec_
 	struct state *st = state;
 	int64_t deadline = args->timeout_s > 0 ? mono_ns() + args->timeout_s * 1000000000 : 0;
 	int out[2], err[2], status = 0, r = check_ctr(st, &args->ref, reterr);
-	bool out_open = true, err_open = true, timed_out = false;
-	char path[PATH_MAX], *env_buf = NULL, **env;
+	bool out_open = true, err_open = true, timed_out = false, has_root;
+	char path[PATH_MAX], root[PATH_MAX], *env_buf = NULL, **env;
 	pid_t pid;
 
 	(void)op;
@@ -1126,10 +1231,14 @@ static int tp_exec_sync(void *state, struct crib_op *op, const struct crib_exec_
 		free(env_buf);
 		return st->host->error_set(reterr, EIO, "cannot prepare the command");
 	}
+	path_of(path, st, "containers", args->ref.id, "root");
+	has_root = read_text(path, root, sizeof(root)) > 0;
 	pid = fork();
 	if (pid == 0) {
 		dup2(out[1], STDOUT_FILENO);
 		dup2(err[1], STDERR_FILENO);
+		if (has_root && (chroot(root) < 0 || chdir("/") < 0))
+			_exit(127);
 		execvpe(args->argv[0], (char *const *)args->argv, env);
 		_exit(127);
 	}
@@ -1333,7 +1442,21 @@ static const struct crib_backend_ops tp_ops = {
     .pod_stats = tp_pod_stats,
     .container_reopen_log = tp_container_reopen_log,
     .container_update = tp_container_update,
+#ifdef TESTPROC_OWN_IMAGES
+    .image_pull = ti_image_pull,
+    .image_status = ti_image_status,
+    .image_list = ti_image_list,
+    .image_remove = ti_image_remove,
+    .image_fs_info = ti_image_fs_info,
+#endif
 };
+
+#ifdef TESTPROC_OWN_IMAGES
+const struct crib_host *tp_host(void *state)
+{
+	return ((struct state *)state)->host;
+}
+#endif
 
 CRIB_EXPORT const struct crib_backend_ops *crib_backend_entry(uint32_t host_abi_major)
 {

@@ -22,7 +22,8 @@ esac
 
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$src/build-fuzz}
-targets="config cri_request class_snapshot"
+# Every target has a seed corpus directory of its name.
+targets=$(cd "$src/tests/fuzz/corpus" && ls)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 mkdir -p "$build"

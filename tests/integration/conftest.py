@@ -12,10 +12,12 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 import pytest
 
@@ -23,6 +25,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.environ.get("CRIB_BUILD_DIR", os.path.join(ROOT, "build"))
 CRIBD = os.path.join(BUILD, "cribd")
 PLUGINS = os.path.join(BUILD, "tests", "backends")
+
+
+def _abi():
+    """The backend ABI cribd is built with, as "MAJOR.MINOR", from the public header."""
+    with open(os.path.join(ROOT, "api", "crib", "backend.h")) as f:
+        v = dict(re.findall(r"#define CRIB_BACKEND_ABI_(MAJOR|MINOR)\s+(\d+)u", f.read()))
+    return f"{v['MAJOR']}.{v['MINOR']}"
+
+
+ABI = _abi()
 
 
 def _generate_stubs():
@@ -43,10 +55,75 @@ import grpc  # noqa: E402  (after the stubs, which import it too)
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak|Thread)Sanitizer|runtime error:")
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TestRegistry:
+    """Debian's docker-registry on loopback, filled with tests/images/build.py."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="crib-registry-", dir="/tmp")
+        self.host = f"127.0.0.1:{free_port()}"
+        self.url = "http://" + self.host
+        with open(os.path.join(self.dir, "config.yml"), "w") as f:
+            f.write(f"""version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: {self.dir}/data
+  delete:
+    enabled: true
+http:
+  addr: {self.host}
+""")
+        self.proc = subprocess.Popen(["docker-registry", "serve", self.dir + "/config.yml"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/v2/", timeout=1)
+                break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("docker-registry did not start")
+                time.sleep(0.05)
+        out = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tests", "images",
+                                                               "build.py"), self.url],
+                             capture_output=True, text=True, check=True).stdout
+        self.digests = dict(line.split() for line in out.splitlines())
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def registry():
+    r = TestRegistry()
+    yield r
+    r.close()
+
+
+# Set once the session registry exists: every cribd sends every registry there.
+REGISTRY = None
+
+
+@pytest.fixture(autouse=True)
+def _session_registry(registry):
+    global REGISTRY
+    REGISTRY = registry
+
+
 class Cribd:
     """One cribd under test, with its own directories and config."""
 
-    def __init__(self, base, default_class="proc", classes=None, backends=None, extra=""):
+    def __init__(self, base, default_class="proc", classes=None, backends=None, extra="",
+                 registries=None):
         self.base = base
         self.conf_d = os.path.join(base, "conf.d")
         self.state = os.path.join(base, "state")
@@ -58,6 +135,10 @@ class Cribd:
         self.proc = None
         os.makedirs(self.conf_d, exist_ok=True)
         os.makedirs(self.logs, exist_ok=True)
+        self.pulled = set()
+        if registries is None:
+            registries = {"*": f"mirror = {REGISTRY.url}\nmirror_only = true"} if REGISTRY else {}
+        self.write_registries(registries)
         self.write_main(default_class, extra)
         classes = {"proc": "backend = testproc"} if classes is None else classes
         self.write_classes(classes, backends or {})
@@ -82,6 +163,16 @@ workers = 8
                 f.write(f"[runtime.{cls}]\n{body}\n\n")
             for be, body in (backends or {}).items():
                 f.write(f"[backend.{be}]\n{body}\n\n")
+
+    def write_registries(self, registries, name="05-registries.conf"):
+        with open(os.path.join(self.conf_d, name), "w") as f:
+            for host, body in registries.items():
+                f.write(f"[registry.{host}]\n{body}\n\n")
+
+    def pull(self, image, auth=None):
+        """Pulls IMAGE once per daemon; returns the image id."""
+        return self.images().PullImage(pb.PullImageRequest(
+            image=pb.ImageSpec(image=image), auth=auth), timeout=120).image_ref
 
     def start(self, wait=True):
         self.logf = open(self.log_path, "a")
@@ -186,6 +277,15 @@ workers = 8
                     os.kill(pid, signal.SIGUSR2)
                 except ProcessLookupError:
                     pass
+        unmount_under(self.base)
+
+
+def unmount_under(base):
+    """Detaches every mount below BASE (container root filesystems outlive cribd), deepest first."""
+    with open("/proc/self/mounts") as f:
+        points = [line.split()[1] for line in f]
+    for p in sorted((p for p in points if p.startswith(base + "/")), key=len, reverse=True):
+        subprocess.run(["umount", "-l", p], check=False)
 
 
 @pytest.fixture
@@ -247,6 +347,10 @@ def run_pod(d, handler="", **kw):
 
 def create_container(d, pod_id, pod_cfg, start=True, **kw):
     cfg = container_config(**kw)
+    # As kubelet does: the image is pulled before the container is created.
+    if cfg.image.image not in d.pulled:
+        d.pull(cfg.image.image)
+        d.pulled.add(cfg.image.image)
     cid = d.rs().CreateContainer(pb.CreateContainerRequest(
         pod_sandbox_id=pod_id, config=cfg, sandbox_config=pod_cfg)).container_id
     if start:

@@ -6,7 +6,7 @@ import subprocess
 
 import grpc
 
-from conftest import CRIBD, pb, rpc_error
+from conftest import ABI, CRIBD, pb, rpc_error
 
 ALL_METHODS = {
     "RuntimeService": pb.DESCRIPTOR.services_by_name["RuntimeService"],
@@ -19,7 +19,8 @@ IMPLEMENTED = {
     "StopContainer", "RemoveContainer", "ContainerStatus", "ListContainers", "StreamContainers",
     "UpdateContainerResources", "ReopenContainerLog", "ExecSync", "ContainerStats",
     "ListContainerStats", "StreamContainerStats", "PodSandboxStats", "ListPodSandboxStats",
-    "StreamPodSandboxStats", "GetContainerEvents",
+    "StreamPodSandboxStats", "GetContainerEvents", "PullImage", "ListImages", "StreamImages",
+    "ImageStatus", "RemoveImage", "ImageFsInfo",
 }
 
 
@@ -42,7 +43,7 @@ def test_status_reports_conditions_handlers_and_backends(cribd):
     backends = json.loads(s.info["backends"])
     assert backends[0]["name"] == "testproc"
     assert backends[0]["status"] == "healthy"
-    assert backends[0]["abi"] == "1.0"
+    assert backends[0]["abi"] == ABI
     assert "exec-sync" in backends[0]["capabilities"]
     classes = json.loads(s.info["runtimeClasses"])
     assert classes[0]["name"] == "proc" and classes[0]["usable"] is True
@@ -146,7 +147,7 @@ def test_help_and_version():
     out = subprocess.run([CRIBD, "--help"], capture_output=True, text=True, check=True).stdout
     assert "--config FILE" in out
     out = subprocess.run([CRIBD, "--version"], capture_output=True, text=True, check=True).stdout
-    assert "cribd 0.1.0" in out and "backend ABI 1.0" in out
+    assert "cribd 0.1.0" in out and f"backend ABI {ABI}" in out
     r = subprocess.run([CRIBD, "--bogus"], capture_output=True, text=True)
     assert r.returncode == 2
 

@@ -56,8 +56,11 @@ def test_crictl_pod_and_container_workflow(cribd, tmp_path):
     insp = json.loads(crictl(cribd, "inspectp", pid[:12]).stdout)
     assert insp["status"]["state"] == "SANDBOX_READY"
 
+    crictl(cribd, "pull", "busybox")
     cid = crictl(cribd, "create", pid, str(ctr), str(pod)).stdout.strip()
     crictl(cribd, "start", cid)
+    assert crictl(cribd, "ps", "-q").stdout.split() == [cid]
+    assert crictl(cribd, "ps", "-q", "--image", "busybox").stdout.split() == [cid]
     # crictl prints stdout and stderr, each followed by a newline.
     assert crictl(cribd, "exec", "-s", cid, "echo", "hi").stdout.strip() == "hi"
     deadline = time.time() + 10
@@ -86,3 +89,30 @@ def test_crictl_reports_unknown_handler(cribd, tmp_path):
     r = crictl(cribd, "runp", "--runtime", "nope", str(pod), check=False)
     assert r.returncode != 0
     assert "Runtime handler 'nope' is not configured" in r.stderr
+
+
+def test_crictl_images_workflow(cribd, registry):
+    out = crictl(cribd, "pull", "crib-test/busybox:latest").stdout
+    digest = registry.digests["crib-test/busybox"]
+    iid = out.strip().rsplit(" ", 1)[-1]
+    assert out.startswith("Image is up to date for sha256:") and iid.startswith("sha256:")
+    lines = crictl(cribd, "images").stdout.splitlines()
+    assert lines[0].split() == ["IMAGE", "TAG", "IMAGE", "ID", "SIZE"]
+    row = [l.split() for l in lines[1:] if l.startswith("docker.io/crib-test/busybox ")]
+    assert row and row[0][1] == "latest" and iid[7:].startswith(row[0][2])
+    assert crictl(cribd, "images", "-q").stdout.split() == [iid]
+    listed = json.loads(crictl(cribd, "images", "-o", "json").stdout)["images"]
+    assert listed[0]["repoDigests"] == [f"docker.io/crib-test/busybox@{digest}"]
+    st = json.loads(crictl(cribd, "inspecti", "crib-test/busybox").stdout)
+    assert st["status"]["id"] == iid
+    assert st["info"]["imageConfig"]["architecture"] == "amd64"
+
+    fs = json.loads(crictl(cribd, "imagefsinfo", "-o", "json").stdout)["status"]
+    assert int(fs["usedBytes"]["value"]) > 1 << 20  # busybox-static is ~1 MB
+    assert int(fs["inodesUsed"]["value"]) > 0
+    assert fs["fsId"]["mountpoint"].startswith(cribd.state)
+
+    crictl(cribd, "rmi", "crib-test/busybox")
+    assert crictl(cribd, "images", "-q").stdout.strip() == ""
+    r = crictl(cribd, "rmi", "crib-test/busybox", check=False)
+    assert r.returncode != 0 and "no such image" in r.stderr.lower()

@@ -6,7 +6,7 @@ import time
 
 import grpc
 
-from conftest import PLUGINS, create_container, pb, rpc_error, run_pod, wait_for
+from conftest import ABI, PLUGINS, create_container, pb, rpc_error, run_pod, wait_for
 
 
 def status_info(d):
@@ -37,7 +37,7 @@ def test_abi_mismatch_is_refused_naming_both_versions(make_cribd):
     e = rpc_error(lambda: run_pod(d, handler="future"))
     assert e.code() == grpc.StatusCode.FAILED_PRECONDITION
     path = os.path.join(PLUGINS, "badabi.so")
-    assert f"'{path}' is built for ABI 99.3, but cribd expects ABI 1.x (1.0)" in e.details()
+    assert f"'{path}' is built for ABI 99.3, but cribd expects ABI 1.x ({ABI})" in e.details()
     backends, classes = status_info(d)
     assert backends["badabi"]["status"] == "load-failed"
     assert classes["future"]["usable"] is False
@@ -50,7 +50,7 @@ def test_missing_symbol_and_missing_module(make_cribd):
                             "ghost": "backend = ghost"}).start()
     e = rpc_error(lambda: run_pod(d, handler="nosym"))
     assert e.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "does not export 'crib_backend_entry' (expected ABI 1.0)" in e.details()
+    assert f"does not export 'crib_backend_entry' (expected ABI {ABI})" in e.details()
     assert os.path.join(PLUGINS, "nosym.so") in e.details()
     e = rpc_error(lambda: run_pod(d, handler="ghost"))
     assert e.code() == grpc.StatusCode.FAILED_PRECONDITION

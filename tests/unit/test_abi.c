@@ -29,8 +29,8 @@
 	              " changed size: bump CRIB_BACKEND_ABI_MINOR and pin it here")
 
 static_assert(CRIB_BACKEND_ABI_MAJOR == 1, "a new ABI major needs a new set of pins");
-/* The sizes below are those of ABI 1.0. */
-static_assert(CRIB_BACKEND_ABI_MINOR == 0, "a new ABI minor needs its members pinned here");
+/* The sizes below are those of ABI 1.1; members marked 1.1 were appended to 1.0's. */
+static_assert(CRIB_BACKEND_ABI_MINOR == 1, "a new ABI minor needs its members pinned here");
 static_assert(CRIB_ASYNC == 1, "CRIB_ASYNC is part of the ABI");
 static_assert(CRIB_EXEC_OUTPUT_MAX == 16u * 1024u * 1024u, "CRIB_EXEC_OUTPUT_MAX changed");
 
@@ -44,6 +44,7 @@ static_assert(CRIB_CAP_POD_UPDATE == 1u << 5, "capability bit renumbered");
 static_assert(CRIB_CAP_POD_STATUS == 1u << 6, "capability bit renumbered");
 static_assert(CRIB_CAP_HEALTH == 1u << 7, "capability bit renumbered");
 static_assert(CRIB_CAP_OWN_NETNS == 1u << 8, "capability bit renumbered");
+static_assert(CRIB_CAP_OWN_IMAGES == 1u << 9, "capability bit renumbered");
 static_assert(CRIB_FEATURE_RECURSIVE_READ_ONLY_MOUNTS == 1u << 0, "feature bit renumbered");
 static_assert(CRIB_FEATURE_USER_NAMESPACES == 1u << 1, "feature bit renumbered");
 static_assert(CRIB_LOG_ERR == 3 && CRIB_LOG_WARNING == 4 && CRIB_LOG_NOTICE == 5 &&
@@ -67,7 +68,7 @@ static_assert(CRIB_STREAM_STDOUT == 1 && CRIB_STREAM_STDERR == 2, "log stream re
 
 #if defined(__LP64__)
 /* struct crib_backend_ops */
-PIN_SIZE(crib_backend_ops, 208);
+PIN_SIZE(crib_backend_ops, 248);
 PIN(crib_backend_ops, abi_major, 0);
 PIN(crib_backend_ops, abi_minor, 4);
 PIN(crib_backend_ops, struct_size, 8);
@@ -96,9 +97,15 @@ PIN(crib_backend_ops, pod_stats, 176);
 PIN(crib_backend_ops, container_reopen_log, 184);
 PIN(crib_backend_ops, container_update, 192);
 PIN(crib_backend_ops, pod_update, 200);
+/* 1.1 */
+PIN(crib_backend_ops, image_pull, 208);
+PIN(crib_backend_ops, image_status, 216);
+PIN(crib_backend_ops, image_list, 224);
+PIN(crib_backend_ops, image_remove, 232);
+PIN(crib_backend_ops, image_fs_info, 240);
 
 /* struct crib_host */
-PIN_SIZE(crib_host, 136);
+PIN_SIZE(crib_host, 152);
 PIN(crib_host, abi_major, 0);
 PIN(crib_host, abi_minor, 4);
 PIN(crib_host, struct_size, 8);
@@ -118,6 +125,9 @@ PIN(crib_host, log_open, 104);
 PIN(crib_host, log_write, 112);
 PIN(crib_host, log_reopen, 120);
 PIN(crib_host, log_close, 128);
+/* 1.1 */
+PIN(crib_host, rootfs_prepare, 136);
+PIN(crib_host, rootfs_release, 144);
 
 /* struct crib_kv */
 PIN_SIZE(crib_kv, 32);
@@ -172,7 +182,7 @@ PIN(crib_pod_result, ip, 16);
 PIN(crib_pod_result, netns_path, 24);
 
 /* struct crib_container_spec */
-PIN_SIZE(crib_container_spec, 120);
+PIN_SIZE(crib_container_spec, 160);
 PIN(crib_container_spec, ref, 0);
 PIN(crib_container_spec, name, 56);
 PIN(crib_container_spec, attempt, 64);
@@ -182,6 +192,53 @@ PIN(crib_container_spec, cri_config, 88);
 PIN(crib_container_spec, cri_config_len, 96);
 PIN(crib_container_spec, cri_pod_config, 104);
 PIN(crib_container_spec, cri_pod_config_len, 112);
+/* 1.1 */
+PIN(crib_container_spec, image_id, 120);
+PIN(crib_container_spec, image_ref, 128);
+PIN(crib_container_spec, image_config, 136);
+PIN(crib_container_spec, image_layers, 144);
+PIN(crib_container_spec, n_image_layers, 152);
+
+/* struct crib_rootfs (1.1) */
+PIN_SIZE(crib_rootfs, 16);
+PIN(crib_rootfs, path, 0);
+PIN(crib_rootfs, upper, 8);
+
+/* struct crib_image_pull_args (1.1) */
+PIN_SIZE(crib_image_pull_args, 80);
+PIN(crib_image_pull_args, cls, 0);
+PIN(crib_image_pull_args, image, 8);
+PIN(crib_image_pull_args, username, 16);
+PIN(crib_image_pull_args, password, 24);
+PIN(crib_image_pull_args, auth, 32);
+PIN(crib_image_pull_args, server_address, 40);
+PIN(crib_image_pull_args, identity_token, 48);
+PIN(crib_image_pull_args, registry_token, 56);
+PIN(crib_image_pull_args, cri_pod_config, 64);
+PIN(crib_image_pull_args, cri_pod_config_len, 72);
+
+/* struct crib_image_info (1.1) */
+PIN_SIZE(crib_image_info, 72);
+PIN(crib_image_info, id, 0);
+PIN(crib_image_info, repo_tags, 8);
+PIN(crib_image_info, n_repo_tags, 16);
+PIN(crib_image_info, repo_digests, 24);
+PIN(crib_image_info, n_repo_digests, 32);
+PIN(crib_image_info, size, 40);
+PIN(crib_image_info, uid, 48);
+PIN(crib_image_info, username, 56);
+PIN(crib_image_info, info, 64);
+
+/* struct crib_image_list (1.1) */
+PIN_SIZE(crib_image_list, 16);
+PIN(crib_image_list, images, 0);
+PIN(crib_image_list, n_images, 8);
+
+/* struct crib_fs_usage (1.1) */
+PIN_SIZE(crib_fs_usage, 24);
+PIN(crib_fs_usage, mountpoint, 0);
+PIN(crib_fs_usage, used_bytes, 8);
+PIN(crib_fs_usage, inodes_used, 16);
 
 /* struct crib_container_result */
 PIN_SIZE(crib_container_result, 16);
@@ -286,8 +343,8 @@ static void test_layout_sizes(void **state)
 {
 	(void)state;
 #if defined(__LP64__)
-	assert_int_equal(sizeof(struct crib_backend_ops), 208);
-	assert_int_equal(sizeof(struct crib_host), 136);
+	assert_int_equal(sizeof(struct crib_backend_ops), 248);
+	assert_int_equal(sizeof(struct crib_host), 152);
 	/* The table's head is what every version of cribd reads first. */
 	assert_int_equal(offsetof(struct crib_backend_ops, struct_size), 8);
 	assert_int_equal(offsetof(struct crib_host, struct_size), 8);
@@ -320,6 +377,12 @@ static void test_has_op_follows_struct_size(void **state)
 	assert_true(CRIB_BACKEND_HAS_OP(&ops, pod_update));
 	ops.struct_size = 0;
 	assert_false(CRIB_BACKEND_HAS_OP(&ops, init));
+	/* A 1.0 table ends before the 1.1 image ops, whatever lies beyond it. */
+	ops.image_pull = STUB(image_pull);
+	ops.struct_size = (uint32_t)end;
+	assert_false(CRIB_BACKEND_HAS_OP(&ops, image_pull));
+	ops.struct_size = sizeof(struct crib_backend_ops);
+	assert_true(CRIB_BACKEND_HAS_OP(&ops, image_pull));
 }
 
 static void test_has_op_false_for_null_member(void **state)

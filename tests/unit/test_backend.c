@@ -29,7 +29,7 @@ static void stub(void)
 
 #define STUB(op) ((__typeof__(((struct crib_backend_ops *)NULL)->op))(void (*)(void))stub)
 
-/* A complete ABI 1.0 table named "stub" with every optional op and its bit. */
+/* A complete table of the current ABI named "stub" with every optional op and its bit. */
 static struct crib_backend_ops full_ops(void)
 {
 	return (struct crib_backend_ops){
@@ -40,7 +40,8 @@ static struct crib_backend_ops full_ops(void)
 	    .version = "0.0",
 	    .caps = CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_POD_STATS |
 	            CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_UPDATE |
-	            CRIB_CAP_POD_STATUS | CRIB_CAP_HEALTH | CRIB_CAP_OWN_NETNS,
+	            CRIB_CAP_POD_STATUS | CRIB_CAP_HEALTH | CRIB_CAP_OWN_NETNS |
+	            CRIB_CAP_OWN_IMAGES,
 	    .init = STUB(init),
 	    .fini = STUB(fini),
 	    .class_open = STUB(class_open),
@@ -62,6 +63,11 @@ static struct crib_backend_ops full_ops(void)
 	    .container_reopen_log = STUB(container_reopen_log),
 	    .container_update = STUB(container_update),
 	    .pod_update = STUB(pod_update),
+	    .image_pull = STUB(image_pull),
+	    .image_status = STUB(image_status),
+	    .image_list = STUB(image_list),
+	    .image_remove = STUB(image_remove),
+	    .image_fs_info = STUB(image_fs_info),
 	};
 }
 
@@ -112,6 +118,11 @@ static const struct {
     CAP(CRIB_CAP_POD_UPDATE, "pod-update", pod_update),
     CAP(CRIB_CAP_POD_STATUS, "pod-status", pod_status),
     CAP(CRIB_CAP_HEALTH, "health", health),
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_pull),
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_status),
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_list),
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_remove),
+    CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_fs_info),
 };
 #undef CAP
 
@@ -401,7 +412,8 @@ static void test_caps_string(void **state)
 	    {CRIB_CAP_OWN_NETNS, "own-netns"},
 	    {(uint64_t)1 << 40, ""},
 	    {UINT64_MAX, "exec-sync,container-stats,pod-stats,reopen-log,update-resources,"
-	                 "pod-update,pod-status,health,own-netns"},
+	                 "pod-update,pod-status,health,own-netns,own-images"},
+	    {CRIB_CAP_OWN_IMAGES, "own-images"},
 	};
 
 	(void)state;

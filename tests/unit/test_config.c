@@ -302,8 +302,74 @@ static void test_unknown_section_is_refused(void **state)
 {
 	(void)state;
 	parse_fails("[daemon]\nworkers = 2\n[runtimes.x]\n",
-	            NAME ":3: unknown section [runtimes.x]: expected [daemon], [runtime.NAME] or "
-	                 "[backend.NAME]");
+	            NAME ":3: unknown section [runtimes.x]: expected [daemon], [runtime.NAME], "
+	                 "[backend.NAME] or [registry.HOST]");
+}
+
+static void test_registry_sections(void **state)
+{
+	_cleanup_(crib_config_freep) struct crib_config *cfg =
+	    parse_ok("[registry.docker.io]\n"
+	             "mirror = http://127.0.0.1:5000/, https://m.example:8443\n"
+	             "mirror = http://[::1]:5001\n"
+	             "mirror_only = true\n"
+	             "[registry.127.0.0.1:5000]\n"
+	             "insecure = false\n"
+	             "ca_file = /etc/ssl/local.pem\n"
+	             "[registry.*]\n"
+	             "insecure = true\n");
+	const struct crib_config_registry *hub, *local, *other;
+
+	(void)state;
+	hub = crib_config_find_registry(cfg, "docker.io");
+	local = crib_config_find_registry(cfg, "127.0.0.1:5000");
+	other = crib_config_find_registry(cfg, "quay.io");
+	assert_non_null(hub);
+	assert_int_equal(hub->n_mirrors, 3);
+	assert_string_equal(hub->mirrors[0], "http://127.0.0.1:5000");
+	assert_string_equal(hub->mirrors[1], "https://m.example:8443");
+	assert_string_equal(hub->mirrors[2], "http://[::1]:5001");
+	assert_true(hub->mirror_only);
+	assert_int_equal(hub->insecure, -1);
+	assert_int_equal(hub->line, 1);
+	assert_int_equal(local->insecure, 0);
+	assert_string_equal(local->ca_file, "/etc/ssl/local.pem");
+	assert_false(local->mirror_only);
+	/* Hosts without their own section get [registry.*]. */
+	assert_non_null(other);
+	assert_string_equal(other->host, "*");
+	assert_int_equal(other->insecure, 1);
+}
+
+static void test_registry_errors_name_the_line(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *msg;
+	} cases[] = {
+	    {"[registry.a b]\n",
+	     NAME ":1: registry 'a b' is not a host name with an optional port, "
+	          "or '*'"},
+	    {"[registry.x.io]\n[registry.x.io]\n",
+	     NAME ":2: registry section 'x.io' is already defined at " NAME ":1"},
+	    {"[registry.*]\nmirror = ftp://m\n",
+	     NAME ":2: mirror 'ftp://m' is not an http:// or https:// URL"},
+	    {"[registry.*]\nmirror = http://a,,http://b\n",
+	     NAME ":2: mirror list has an empty entry"},
+	    {"[registry.*]\nmirror = http://a/?x=1\n",
+	     NAME ":2: mirror 'http://a/?x=1' has spaces, a query or a fragment"},
+	    {"[registry.*]\n\nmirror_only = yes\n",
+	     NAME ":3: mirror_only 'yes' is not one of true, false"},
+	    {"[registry.*]\nca_file = certs/ca.pem\n",
+	     NAME ":2: ca_file must be an absolute path, not 'certs/ca.pem'"},
+	    {"[registry.*]\nproxy = http://p\n",
+	     NAME ":2: unknown key 'proxy' in [registry.*]: expected mirror, mirror_only, insecure "
+	          "or ca_file"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		parse_fails(cases[i].text, cases[i].msg);
 }
 
 static void test_malformed_section_headers_are_refused(void **state)
@@ -699,6 +765,8 @@ int main(void)
 	    T(test_bad_log_format_and_cgroup_driver_are_refused),
 	    T(test_workers_out_of_range_is_refused),
 	    T(test_unknown_section_is_refused),
+	    T(test_registry_sections),
+	    T(test_registry_errors_name_the_line),
 	    T(test_malformed_section_headers_are_refused),
 	    T(test_runtime_without_backend_names_section_line),
 	    T(test_runtime_backend_key_is_checked),

@@ -36,7 +36,7 @@ struct pod_row {
 };
 
 struct ctr_row {
-	char *id, *pod_id, *reason, *message, *log_path;
+	char *id, *pod_id, *reason, *message, *log_path, *image_id;
 	int phase;
 	uint32_t state;
 	int64_t created_at, started_at, finished_at;
@@ -119,6 +119,7 @@ static void free_loaded(struct loaded *ld)
 		free(c->reason);
 		free(c->message);
 		free(c->log_path);
+		free(c->image_id);
 		free(c->config);
 		free(c->priv);
 	}
@@ -186,6 +187,7 @@ static int on_container(const struct crib_store_container *c, void *user)
 	    .reason = crib_xstrdup(c->reason),
 	    .message = crib_xstrdup(c->message),
 	    .log_path = crib_xstrdup(c->log_path),
+	    .image_id = crib_xstrdup(c->image_id),
 	    .phase = c->phase,
 	    .state = c->state,
 	    .created_at = c->created_at,
@@ -569,18 +571,58 @@ static void set_user_version(const char *dir, int version)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 }
 
+static int collect_image(const char *record, void *user)
+{
+	(void)snprintf(user, 64, "%s", record);
+	return 0;
+}
+
+/* A store of schema 1 (before images) opens with its rows and gains what 2 added. */
+static void test_schema_1_store_is_migrated(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *path = crib_xasprintf("%s/crib.db", f->dir);
+	struct crib_store_pod p = pod("pod1", 7);
+	struct crib_store_container c = container("ctr1", "pod1", 8);
+	char record[64] = "";
+	sqlite3 *db = NULL;
+
+	put_pod(f->st, &p);
+	put_container(f->st, &c);
+	f->st = crib_store_close(f->st);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "ALTER TABLE containers DROP COLUMN image_id; DROP TABLE "
+	                              "images; PRAGMA user_version = 1;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	f->st = open_ok(f->dir);
+	load(f);
+	assert_string_equal(f->ld->order, "p:pod1 c:ctr1");
+	assert_null(f->ld->ctrs[0].image_id);
+	c.image_id = "sha256:abc";
+	put_container(f->st, &c);
+	assert_int_equal(crib_store_put_image(f->st, "sha256:abc", "{\"id\":1}", NULL), 0);
+	assert_int_equal(crib_store_load_images(f->st, collect_image, record, NULL), 0);
+	assert_string_equal(record, "{\"id\":1}");
+	load(f);
+	assert_string_equal(f->ld->ctrs[0].image_id, "sha256:abc");
+}
+
 static void test_newer_schema_is_refused(void **state)
 {
 	struct fixture *f = *state;
 	_cleanup_(crib_error_freep) struct crib_error *err = NULL;
 	_cleanup_free_ char *msg =
-	    crib_xasprintf("State store '%s/crib.db' has schema 2; this cribd knows 1 and will not "
+	    crib_xasprintf("State store '%s/crib.db' has schema 3; this cribd knows 2 and will not "
 	                   "touch a newer store",
 	                   f->dir);
 	struct crib_store *st = NULL;
 
 	f->st = crib_store_close(f->st);
-	set_user_version(f->dir, 2);
+	set_user_version(f->dir, 3);
 	assert_int_equal(crib_store_open(f->dir, &st, &err), -EPROTO);
 	assert_null(st);
 	assert_non_null(err);
@@ -622,6 +664,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_delete_container_and_unknown_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_meta_set_get_unset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_1_store_is_migrated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_open_fails_in_missing_directory, setup, teardown),
 	};
