@@ -4,12 +4,15 @@
  *
  *   cri-bench ENDPOINT version|list-pods|list-containers CALLS
  *   cri-bench ENDPOINT populate PODS [HANDLER]
+ *   cri-bench ENDPOINT pull ROUNDS IMAGE
  *
  * Calls are made one at a time over one channel with grpc core's C API, so the
  * client adds as little as a client can; every answer is decoded and checked.
  * Prints one line: "METHOD calls=N p50_us=.. p90_us=.. p99_us=.. max_us=..".
  * populate creates PODS pods with one created container each (command `sleep`)
- * on HANDLER's class.
+ * on HANDLER's class.  pull times PullImage of IMAGE: ROUNDS cold pulls (each
+ * after RemoveImage and a pause for the runtime's garbage collection), then
+ * ROUNDS warm ones (the image is there); with ROUNDS 0 it pulls once, untimed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -185,6 +188,89 @@ static int measure(struct client *c, const char *what, size_t calls)
 	return 0;
 }
 
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* One PullImage of IMAGE; its duration in ns, or -1 after printing why. */
+static int64_t pull_once(struct client *c, void *method, const char *image)
+{
+	Runtime__V1__PullImageRequest req = RUNTIME__V1__PULL_IMAGE_REQUEST__INIT;
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	int64_t t0 = now_ns();
+	ProtobufCMessage *resp;
+
+	spec.image = (char *)image;
+	req.image = &spec;
+	resp = call(c, method, &req.base, &runtime__v1__pull_image_response__descriptor);
+	if (!resp)
+		return -1;
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return now_ns() - t0;
+}
+
+static int remove_image(struct client *c, void *method, const char *image)
+{
+	Runtime__V1__RemoveImageRequest req = RUNTIME__V1__REMOVE_IMAGE_REQUEST__INIT;
+	Runtime__V1__ImageSpec spec = RUNTIME__V1__IMAGE_SPEC__INIT;
+	ProtobufCMessage *resp;
+
+	spec.image = (char *)image;
+	req.image = &spec;
+	resp = call(c, method, &req.base, &runtime__v1__remove_image_response__descriptor);
+	if (!resp)
+		return -1;
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return 0;
+}
+
+static void print_ms(const char *what, const char *image, int64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_i64);
+	printf("%s image=%s rounds=%zu min_ms=%.1f p50_ms=%.1f max_ms=%.1f\n", what, image, n,
+	       (double)v[0] / 1e6, (double)v[n / 2] / 1e6, (double)v[n - 1] / 1e6);
+}
+
+static int pulls(struct client *c, size_t rounds, const char *image)
+{
+	void *pull =
+	    grpc_channel_register_call(c->ch, "/runtime.v1.ImageService/PullImage", NULL, NULL);
+	void *rm =
+	    grpc_channel_register_call(c->ch, "/runtime.v1.ImageService/RemoveImage", NULL, NULL);
+	int64_t *cold = calloc(rounds + 1, sizeof(*cold)),
+	        *warm = calloc(rounds + 1, sizeof(*warm));
+	int r = 1;
+
+	if (!cold || !warm || pull_once(c, pull, image) < 0)
+		goto out;
+	for (size_t i = 0; i < rounds; i++) {
+		if (remove_image(c, rm, image) < 0)
+			goto out;
+		sleep_ms(1000);
+		cold[i] = pull_once(c, pull, image);
+		if (cold[i] < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < rounds; i++) {
+		warm[i] = pull_once(c, pull, image);
+		if (warm[i] < 0)
+			goto out;
+	}
+	if (rounds) {
+		print_ms("pull-cold", image, cold, rounds);
+		print_ms("pull-warm", image, warm, rounds);
+	}
+	r = 0;
+out:
+	free(cold);
+	free(warm);
+	return r;
+}
+
 static int populate(struct client *c, size_t pods, const char *handler)
 {
 	void *run = grpc_channel_register_call(c->ch, "/runtime.v1.RuntimeService/RunPodSandbox",
@@ -249,7 +335,8 @@ int main(int argc, char **argv)
 	if (argc < 4) {
 		fprintf(stderr,
 		        "usage: cri-bench ENDPOINT version|list-pods|list-containers CALLS\n"
-		        "       cri-bench ENDPOINT populate PODS [HANDLER]\n");
+		        "       cri-bench ENDPOINT populate PODS [HANDLER]\n"
+		        "       cri-bench ENDPOINT pull ROUNDS IMAGE\n");
 		return 2;
 	}
 	n = strtoul(argv[3], NULL, 10);
@@ -270,6 +357,8 @@ int main(int argc, char **argv)
 	c.cq = grpc_completion_queue_create_for_pluck(NULL);
 	if (strcmp(argv[2], "populate") == 0)
 		r = populate(&c, n, argc > 4 ? argv[4] : NULL);
+	else if (strcmp(argv[2], "pull") == 0)
+		r = argc > 4 ? pulls(&c, n, argv[4]) : 2;
 	else
 		r = n ? measure(&c, argv[2], n) : 2;
 	grpc_channel_destroy(c.ch);
