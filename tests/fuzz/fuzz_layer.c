@@ -146,7 +146,8 @@ static void check_outside(const struct work *w, const char *expected)
 	FUZZ_CHECK(st.st_mode == w->parent_st.st_mode && st.st_uid == w->parent_st.st_uid &&
 	           st.st_gid == w->parent_st.st_gid);
 	if (!streq(inside, expected))
-		fprintf(stderr, "parent holds '%s', expected '%s'\n", inside, expected);
+		fprintf(stderr, "parent holds '%s', expected '%s'\n",
+		        inside ? inside : "(unreadable)", expected);
 	FUZZ_CHECK(streq(inside, expected));
 	FUZZ_CHECK(lstat(w->canary, &st) == 0);
 	FUZZ_CHECK(st.st_ino == w->canary_st.st_ino && st.st_dev == w->canary_st.st_dev);
