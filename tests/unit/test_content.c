@@ -226,7 +226,7 @@ static void test_image_lookup_and_tag_moves(void **state)
 	assert_ptr_equal(crib_images_find(&imgs, "busybox:1"), b);
 	assert_ptr_equal(crib_images_find(&imgs, "docker.io/library/busybox:latest"), a);
 	assert_ptr_equal(crib_images_find(&imgs, ID_B), b);
-	assert_ptr_equal(crib_images_find(&imgs, ID_B + 7), b);
+	assert_ptr_equal(crib_images_find(&imgs, &ID_B[7]), b);
 	assert_ptr_equal(crib_images_find(&imgs, "aaaaaaaaaaaa2"), b);
 	assert_null(crib_images_find(&imgs, "aaaaaaaaaaaa")); /* ambiguous */
 	assert_null(crib_images_find(&imgs, "aaaaa"));        /* too short to be an id */
