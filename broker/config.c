@@ -17,6 +17,9 @@
 #define CRIB_PLUGIN_DIR "/usr/local/lib/crib/backends"
 #endif
 
+/* Where the upstream release installs CNI plugins, then where Debian's package does. */
+#define CRIB_CNI_BIN_DIRS "/opt/cni/bin:/usr/lib/cni"
+
 enum section_kind {
 	SECTION_NONE,
 	SECTION_DAEMON,
@@ -27,6 +30,7 @@ enum section_kind {
 
 enum key_type {
 	KEY_PATH,
+	KEY_PATH_LIST,
 	KEY_CLASS_NAME,
 	KEY_LOG_LEVEL,
 	KEY_LOG_FORMAT,
@@ -45,12 +49,19 @@ struct daemon_key {
 #n, t, offsetof(struct crib_config, n)                                             \
 	}
 static const struct daemon_key daemon_keys[] = {
-    KEY(cri_socket, KEY_PATH),     KEY(admin_socket, KEY_PATH),
-    KEY(state_dir, KEY_PATH),      KEY(run_dir, KEY_PATH),
-    KEY(plugin_dir, KEY_PATH),     KEY(conf_dir, KEY_PATH),
-    KEY(cni_conf_dir, KEY_PATH),   KEY(default_runtime_class, KEY_CLASS_NAME),
-    KEY(log_level, KEY_LOG_LEVEL), KEY(log_format, KEY_LOG_FORMAT),
-    KEY(workers, KEY_WORKERS),     KEY(cgroup_driver, KEY_CGROUP_DRIVER),
+    KEY(cri_socket, KEY_PATH),
+    KEY(admin_socket, KEY_PATH),
+    KEY(state_dir, KEY_PATH),
+    KEY(run_dir, KEY_PATH),
+    KEY(plugin_dir, KEY_PATH),
+    KEY(conf_dir, KEY_PATH),
+    KEY(cni_conf_dir, KEY_PATH),
+    KEY(cni_bin_dirs, KEY_PATH_LIST),
+    KEY(default_runtime_class, KEY_CLASS_NAME),
+    KEY(log_level, KEY_LOG_LEVEL),
+    KEY(log_format, KEY_LOG_FORMAT),
+    KEY(workers, KEY_WORKERS),
+    KEY(cgroup_driver, KEY_CGROUP_DRIVER),
 };
 #undef KEY
 
@@ -335,6 +346,22 @@ static char *reader(char *buf, int size, void *user)
 	return buf;
 }
 
+/* "DIR:DIR...": absolute directories, as CNI_PATH lists them; no empty entry. */
+static bool path_list_valid(const char *value)
+{
+	const char *p = value;
+
+	for (;;) {
+		const char *colon = strchr(p, ':');
+
+		if (*p != '/')
+			return false;
+		if (!colon)
+			return true;
+		p = colon + 1;
+	}
+}
+
 static int set_daemon_key(struct parse_ctx *ctx, const struct daemon_key *k, const char *value)
 {
 	char *base = (char *)ctx->cfg;
@@ -345,6 +372,13 @@ static int set_daemon_key(struct parse_ctx *ctx, const struct daemon_key *k, con
 		if (value[0] != '/')
 			return parse_error(ctx, "%s must be an absolute path, not '%s'", k->name,
 			                   value);
+		crib_strreplace((char **)(void *)(base + k->offset), value);
+		return 1;
+	case KEY_PATH_LIST:
+		if (!path_list_valid(value))
+			return parse_error(ctx,
+			                   "%s must be absolute paths separated by ':', not '%s'",
+			                   k->name, value);
 		crib_strreplace((char **)(void *)(base + k->offset), value);
 		return 1;
 	case KEY_CLASS_NAME:
@@ -609,6 +643,7 @@ static struct crib_config *config_new(const char *path)
 	cfg->plugin_dir = crib_xstrdup(CRIB_PLUGIN_DIR);
 	cfg->conf_dir = crib_xstrdup("/etc/crib/conf.d");
 	cfg->cni_conf_dir = crib_xstrdup("/etc/cni/net.d");
+	cfg->cni_bin_dirs = crib_xstrdup(CRIB_CNI_BIN_DIRS);
 	cfg->default_runtime_class = crib_xstrdup("");
 	cfg->log_level = CRIB_LOG_INFO;
 	cfg->log_format = CRIB_LOG_FORMAT_TEXT;
@@ -755,6 +790,7 @@ struct crib_config *crib_config_free(struct crib_config *cfg)
 	free(cfg->plugin_dir);
 	free(cfg->conf_dir);
 	free(cfg->cni_conf_dir);
+	free(cfg->cni_bin_dirs);
 	free(cfg->default_runtime_class);
 	free_sections(cfg->classes, cfg->n_classes);
 	free_sections(cfg->backends, cfg->n_backends);

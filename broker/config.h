@@ -62,6 +62,7 @@ struct crib_config {
 	char *plugin_dir;
 	char *conf_dir;
 	char *cni_conf_dir;
+	char *cni_bin_dirs;          /* colon-separated, as CNI_PATH */
 	char *default_runtime_class; /* "" when none */
 	int log_level;               /* enum crib_log_level */
 	int log_format;              /* enum crib_log_format */

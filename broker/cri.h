@@ -9,6 +9,7 @@
 
 #include <crib/backend.h>
 
+#include "op.h"
 #include "registry.h"
 
 struct crib_daemon;
@@ -136,6 +137,19 @@ void crib_lc_remove_container(struct crib_daemon *d, struct crib_container *c, c
 void crib_lc_stop_pod(struct crib_daemon *d, struct crib_pod *p, crib_lc_cb cb, void *ctx);
 /* Stops the pod if ready, removes its containers, then the sandbox, everywhere. */
 void crib_lc_remove_pod(struct crib_daemon *d, struct crib_pod *p, crib_lc_cb cb, void *ctx);
+
+/*
+ * Pod networking (cni.h), shared by RunPodSandbox and the pod sequences.
+ * cribd makes a pod's namespace at <run_dir>/netns/<pod id> unless the
+ * pod asks for the node's network or its backend has CRIB_CAP_OWN_NETNS;
+ * either way it runs CNI in the namespace recorded in p->netns.
+ */
+char *crib_pod_netns_path(const struct crib_daemon *d, const char *pod_id);
+/* A CRIB_OP_NET_* op for P, with the daemon's current CNI settings. */
+struct crib_op *crib_net_op_new(struct crib_daemon *d, struct crib_pod *p, enum crib_op_kind kind,
+                                crib_op_cb done, void *data);
+/* Records a setup's IPs (the pod IP first) in P. */
+void crib_pod_set_ips(struct crib_pod *p, char *const *ips, size_t n);
 
 /* Messages for objects that are not there. */
 #define CRIB_POD_NOT_FOUND       "Pod sandbox '%s' not found"

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Version, Status, RuntimeConfig and UpdateRuntimeConfig. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 #include "daemon.h"
 #include "error.h"
 #include "log.h"
+#include "op.h"
 #include "pb.h"
 #include "router.h"
 #include "rpc.h"
@@ -121,13 +121,13 @@ static json_t *config_json(const struct crib_daemon *d)
 {
 	const struct crib_config *c = d->cfg;
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "config_file",
-	                 c->path, "cri_socket", c->cri_socket, "state_dir", c->state_dir, "run_dir",
-	                 c->run_dir, "plugin_dir", c->plugin_dir, "conf_dir", c->conf_dir,
-	                 "cni_conf_dir", c->cni_conf_dir, "default_runtime_class",
-	                 c->default_runtime_class, "log_level",
-	                 crib_log_level_to_string(c->log_level), "workers", (int)c->workers,
-	                 "pod_cidr", d->pod_cidr ? d->pod_cidr : "");
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}",
+	                 "config_file", c->path, "cri_socket", c->cri_socket, "state_dir",
+	                 c->state_dir, "run_dir", c->run_dir, "plugin_dir", c->plugin_dir,
+	                 "conf_dir", c->conf_dir, "cni_conf_dir", c->cni_conf_dir, "cni_bin_dirs",
+	                 c->cni_bin_dirs, "default_runtime_class", c->default_runtime_class,
+	                 "log_level", crib_log_level_to_string(c->log_level), "workers",
+	                 (int)c->workers, "pod_cidr", d->pod_cidr ? d->pod_cidr : "");
 }
 
 /* Adds KEY = the compact JSON of V (taken) to the response's info map. */
@@ -154,25 +154,6 @@ static void add_info(struct crib_arena *a, Runtime__V1__StatusResponse *resp, si
 	e->value = crib_arena_strdup(a, text);
 	free(text);
 	resp->info[resp->n_info++] = e;
-}
-
-/* NetworkReady: a CNI network configuration exists for cribd's CNI step to use. */
-static bool cni_configured(const char *dir)
-{
-	struct dirent *de;
-	bool found = false;
-	DIR *dh = opendir(dir);
-
-	if (!dh)
-		return false;
-	while (!found && (de = readdir(dh))) {
-		const char *dot = strrchr(de->d_name, '.');
-
-		found = de->d_name[0] != '.' && dot &&
-		        (streq(dot, ".conf") || streq(dot, ".conflist") || streq(dot, ".json"));
-	}
-	closedir(dh);
-	return found;
 }
 
 static Runtime__V1__RuntimeCondition *condition(struct crib_arena *a, const char *type, bool status,
@@ -223,7 +204,8 @@ static void add_handlers(struct crib_arena *a, struct crib_router *rt,
 	resp->n_runtime_handlers = i;
 }
 
-void crib_cri_status(struct crib_rpc *rpc)
+/* NET_ERR: why the network is not ready (the CNI configuration loader's answer), or NULL. */
+static void status_reply(struct crib_rpc *rpc, const struct crib_error *net_err)
 {
 	const Runtime__V1__StatusRequest *req = (const void *)rpc->req;
 	struct crib_daemon *d = crib_cri_daemon(rpc);
@@ -233,18 +215,16 @@ void crib_cri_status(struct crib_rpc *rpc)
 	struct crib_arena a = {0};
 	struct crib_rclass *def = NULL;
 	struct crib_error *err = NULL;
-	_cleanup_free_ char *net_msg = NULL;
-	bool runtime_ready, net_ready;
+	bool runtime_ready;
 	size_t cap = 0;
 
 	runtime_ready = crib_router_resolve(d->router, "", &def, &err) == 0;
-	net_ready = cni_configured(d->cfg->cni_conf_dir);
-	net_msg = crib_xasprintf("No CNI network configuration in '%s'", d->cfg->cni_conf_dir);
 	conds[0] = condition(&a, "RuntimeReady", runtime_ready,
 	                     err && err->errnum == ENOENT ? "NoDefaultRuntimeClass"
 	                                                  : "DefaultRuntimeClassUnavailable",
 	                     crib_error_msg(err));
-	conds[1] = condition(&a, "NetworkReady", net_ready, "NetworkPluginNotReady", net_msg);
+	conds[1] = condition(&a, "NetworkReady", !net_err, "NetworkPluginNotReady",
+	                     crib_error_msg(net_err));
 	crib_error_free(err);
 	status.conditions = conds;
 	status.n_conditions = 2;
@@ -261,6 +241,39 @@ void crib_cri_status(struct crib_rpc *rpc)
 	}
 	crib_cri_reply(rpc, &resp.base);
 	crib_arena_release(&a);
+}
+
+static void status_probed(struct crib_op *op)
+{
+	struct crib_error *err = NULL;
+
+	if (op->r < 0 && !op->err)
+		(void)crib_error_set(&err, -op->r, "Failed to read the CNI configuration");
+	status_reply(op->data, op->r < 0 ? (op->err ? op->err : err) : NULL);
+	crib_error_free(err);
+	crib_op_free(op);
+}
+
+/*
+ * NetworkReady says whether RunPodSandbox would find a network configuration:
+ * the same loader decides, on a worker since it reads files.
+ */
+void crib_cri_status(struct crib_rpc *rpc)
+{
+	struct crib_daemon *d = crib_cri_daemon(rpc);
+	struct crib_op *op = crib_op_new(CRIB_OP_NET_PROBE, NULL, status_probed, rpc);
+	struct crib_error *err = NULL;
+	int r;
+
+	op->net.conf_dir = crib_xstrdup(d->cfg->cni_conf_dir);
+	r = crib_daemon_op_start(d, op);
+	if (r < 0) {
+		crib_op_free(op);
+		(void)crib_error_set(&err, -r, "Failed to queue reading the CNI configuration: %s",
+		                     uv_strerror(r));
+		status_reply(rpc, err);
+		crib_error_free(err);
+	}
 }
 
 void crib_cri_runtime_config(struct crib_rpc *rpc)

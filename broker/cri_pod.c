@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "backend.h"
+#include "cni.h"
 #include "cri.h"
 #include "daemon.h"
 #include "error.h"
@@ -46,44 +47,195 @@ static int validate_pod_config(const Runtime__V1__PodSandboxConfig *cfg, struct 
 	return 0;
 }
 
-static void run_pod_done(struct crib_op *op)
+/*
+ * RunPodSandbox.  A pod that does not ask for the node's network gets one
+ * through CNI: in a namespace cribd makes before the sandbox, or, when the
+ * backend has CRIB_CAP_OWN_NETNS, in the one the backend reports after it.
+ * What each step made is recorded before the next starts, so that a crash
+ * anywhere leaves a "creating" pod whose cleanup (crib_lc_remove_pod) finds
+ * and undoes all of it.
+ */
+
+static bool backend_owns_netns(const struct crib_pod *p)
+{
+	return (p->cls->backend->ops->caps & CRIB_CAP_OWN_NETNS) != 0;
+}
+
+static void run_pod_finish(struct crib_req *pr)
 {
 	Runtime__V1__RunPodSandboxResponse resp = RUNTIME__V1__RUN_POD_SANDBOX_RESPONSE__INIT;
-	struct crib_req *pr = op->data;
 	struct crib_pod *p = pr->pod;
 	struct crib_error *err = NULL;
 
-	if (op->r < 0) {
-		crib_daemon_forget_pod(pr->d, p);
-		crib_req_end(pr, op->err, NULL);
-		crib_op_free(op);
-		return;
-	}
-	p->priv = TAKE_PTR(op->out.pod.priv.data);
-	p->priv_len = p->priv ? op->out.pod.priv.len : 0;
-	p->ip = TAKE_PTR(op->out.pod.ip);
-	p->netns = TAKE_PTR(op->out.pod.netns_path);
 	p->phase = CRIB_PHASE_LIVE;
 	p->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
-	crib_op_free(op);
 	if (crib_daemon_save_pod(pr->d, p, &err) < 0) {
 		/* The sandbox runs but is not recorded: say so rather than hide it. */
 		crib_req_end(pr, err, NULL);
 		crib_error_free(err);
 		return;
 	}
-	log_info("Pod sandbox '%s' (%s/%s) runs on class '%s'", p->id,
-	         p->config->metadata->namespace_, p->config->metadata->name, p->cls->pub.name);
+	log_info("Pod sandbox '%s' (%s/%s) runs on class '%s'%s%s", p->id,
+	         p->config->metadata->namespace_, p->config->metadata->name, p->cls->pub.name,
+	         p->ip ? " with IP " : "", p->ip ? p->ip : "");
 	resp.pod_sandbox_id = p->id;
 	crib_req_end(pr, NULL, &resp.base);
 }
 
-static void run_pod_locked(struct crib_req *pr)
+/* Undoing a RunPodSandbox that failed: ERR is what the client is told in the end. */
+struct run_undo {
+	struct crib_req *pr;
+	struct crib_error *err;
+};
+
+static void undo_end(struct run_undo *u, bool forget)
+{
+	if (forget)
+		crib_daemon_forget_pod(u->pr->d, u->pr->pod);
+	crib_req_end(u->pr, u->err, NULL);
+	crib_error_free(u->err);
+	free(u);
+}
+
+static void undo_network_done(struct crib_op *op)
+{
+	struct run_undo *u = op->data;
+
+	if (op->r < 0)
+		log_warning("Failed to undo the network of pod sandbox '%s': %s, ignoring",
+		            u->pr->pod->id, crib_error_msg(op->err));
+	crib_op_free(op);
+	undo_end(u, true);
+}
+
+static void undo_sandbox_done(struct crib_daemon *d, void *ctx, const struct crib_error *err)
+{
+	struct run_undo *u = ctx;
+
+	(void)d;
+	/* What could not be removed stays recorded, for the next start's cleanup to retry. */
+	if (err)
+		log_warning("Failed to remove pod sandbox '%s' after its network failed (retried "
+		            "at the next start): %s",
+		            u->pr->pod->id, crib_error_msg(err));
+	undo_end(u, false);
+}
+
+/* Undoes a failed RunPodSandbox: the sandbox if SANDBOX_MADE, the network, the record. */
+static void run_pod_undo(struct crib_req *pr, const struct crib_error *err, bool sandbox_made)
+{
+	struct run_undo *u = crib_xcalloc(1, sizeof(*u));
+	struct crib_pod *p = pr->pod;
+	struct crib_op *op;
+
+	u->pr = pr;
+	(void)crib_error_set(&u->err, err ? err->errnum : EIO, "%s", crib_error_msg(err));
+	if (sandbox_made) {
+		/* Stopped, then removed, the network with it: as RemovePodSandbox does. */
+		p->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY;
+		crib_lc_remove_pod(pr->d, p, undo_sandbox_done, u);
+		return;
+	}
+	if (!p->netns) {
+		undo_end(u, true);
+		return;
+	}
+	op = crib_net_op_new(pr->d, p, CRIB_OP_NET_TEARDOWN, undo_network_done, u);
+	if (crib_daemon_op_start(pr->d, op) < 0) {
+		crib_op_free(op);
+		log_warning("Failed to queue the undoing of pod sandbox '%s''s network, ignoring",
+		            p->id);
+		undo_end(u, true);
+	}
+}
+
+/* Starts OP for the request, undoing the pod if it cannot be queued. */
+static void run_pod_start(struct crib_req *pr, struct crib_op *op, bool sandbox_made)
+{
+	struct crib_error *err = NULL;
+	int r = crib_daemon_op_start(pr->d, op);
+
+	if (r < 0) {
+		crib_op_free(op);
+		(void)crib_error_set(&err, -r, "Failed to queue the sandbox's creation: %s",
+		                     uv_strerror(r));
+		run_pod_undo(pr, err, sandbox_made);
+		crib_error_free(err);
+	}
+}
+
+/* The network in the namespace the backend reported: the last step. */
+static void own_network_done(struct crib_op *op)
+{
+	struct crib_req *pr = op->data;
+
+	if (op->r < 0) {
+		run_pod_undo(pr, op->err, true);
+		crib_op_free(op);
+		return;
+	}
+	/* A result without IPs leaves the one the backend reported, if any. */
+	if (op->out.net.n_ips > 0)
+		crib_pod_set_ips(pr->pod, op->out.net.ips, op->out.net.n_ips);
+	crib_op_free(op);
+	run_pod_finish(pr);
+}
+
+/* CRIB_CAP_OWN_NETNS: records the backend's namespace, then runs CNI in it. */
+static void run_own_network(struct crib_req *pr, char *netns)
+{
+	struct crib_pod *p = pr->pod;
+	struct crib_error *err = NULL;
+
+	if (isempty(netns)) {
+		free(netns);
+		(void)crib_error_set(&err, EPROTO,
+		                     "Backend '%s' (CRIB_CAP_OWN_NETNS) reported no network "
+		                     "namespace for pod sandbox '%s'",
+		                     p->cls->backend_name, p->id);
+	} else {
+		p->netns = netns;
+		(void)crib_daemon_save_pod(pr->d, p, &err);
+	}
+	if (err) {
+		run_pod_undo(pr, err, true);
+		crib_error_free(err);
+		return;
+	}
+	run_pod_start(pr, crib_net_op_new(pr->d, p, CRIB_OP_NET_SETUP, own_network_done, pr), true);
+}
+
+static void run_pod_done(struct crib_op *op)
+{
+	struct crib_req *pr = op->data;
+	struct crib_pod *p = pr->pod;
+
+	if (op->r < 0) {
+		run_pod_undo(pr, op->err, false);
+		crib_op_free(op);
+		return;
+	}
+	p->priv = TAKE_PTR(op->out.pod.priv.data);
+	p->priv_len = p->priv ? op->out.pod.priv.len : 0;
+	/* The backend's IP is the pod's unless CNI gave it one. */
+	if (!p->ip)
+		p->ip = TAKE_PTR(op->out.pod.ip);
+	if (backend_owns_netns(p) && !crib_cni_host_network(p->config)) {
+		char *netns = TAKE_PTR(op->out.pod.netns_path);
+
+		crib_op_free(op);
+		run_own_network(pr, netns);
+		return;
+	}
+	crib_op_free(op);
+	run_pod_finish(pr);
+}
+
+static void run_sandbox(struct crib_req *pr)
 {
 	struct crib_pod *p = pr->pod;
 	const Runtime__V1__PodSandboxMetadata *md = p->config->metadata;
 	struct crib_op *op = crib_op_new(CRIB_OP_POD_RUN, p->cls->backend, run_pod_done, pr);
-	int r;
 
 	crib_op_set_pod(op, p->id, &p->cls->pub, NULL, 0);
 	op->in.pod_spec = (struct crib_pod_spec){
@@ -94,13 +246,44 @@ static void run_pod_locked(struct crib_req *pr)
 	    .attempt = md->attempt,
 	    .cri_config = p->config_blob,
 	    .cri_config_len = p->config_len,
+	    .netns_path = p->netns, /* the pod, and so p->netns, outlives the op */
 	};
-	r = crib_daemon_op_start(pr->d, op);
-	if (r < 0) {
-		crib_op_free(op);
+	run_pod_start(pr, op, false);
+}
+
+/* cribd's namespace and CNI ADD are there: record the IPs, then make the sandbox. */
+static void network_done(struct crib_op *op)
+{
+	struct crib_req *pr = op->data;
+	struct crib_pod *p = pr->pod;
+	struct crib_error *err = NULL;
+
+	if (op->r < 0) {
+		/* The setup undid itself; only the record is left. */
 		crib_daemon_forget_pod(pr->d, p);
-		crib_req_endf(pr, -r, "Failed to queue the sandbox's creation: %s", uv_strerror(r));
+		crib_req_end(pr, op->err, NULL);
+		crib_op_free(op);
+		return;
 	}
+	crib_pod_set_ips(p, op->out.net.ips, op->out.net.n_ips);
+	crib_op_free(op);
+	if (crib_daemon_save_pod(pr->d, p, &err) < 0) {
+		run_pod_undo(pr, err, false);
+		crib_error_free(err);
+		return;
+	}
+	run_sandbox(pr);
+}
+
+static void run_pod_locked(struct crib_req *pr)
+{
+	struct crib_pod *p = pr->pod;
+
+	if (p->netns)
+		run_pod_start(pr, crib_net_op_new(pr->d, p, CRIB_OP_NET_SETUP, network_done, pr),
+		              false);
+	else
+		run_sandbox(pr);
 }
 
 void crib_cri_run_pod(struct crib_rpc *rpc)
@@ -140,8 +323,13 @@ void crib_cri_run_pod(struct crib_rpc *rpc)
 	cls->backend->n_pods++;
 	p->created_at = crib_now_ns();
 	p->phase = CRIB_PHASE_CREATING;
+	if (!crib_cni_host_network(cfg) && !backend_owns_netns(p))
+		p->netns = crib_pod_netns_path(d, p->id);
 	(void)crib_registry_add_pod(&d->reg, p);
-	/* Recorded before the backend is asked: a crash in between leaves a known half-made pod. */
+	/*
+	 * Recorded before the backend is asked (with the namespace cribd is about
+	 * to make): a crash in between leaves a known half-made pod.
+	 */
 	if (crib_daemon_save_pod(d, p, &err) < 0) {
 		crib_daemon_forget_pod(d, p);
 		crib_pod_unref(p);
@@ -238,13 +426,8 @@ void crib_cri_remove_pod(struct crib_rpc *rpc)
 
 /* PodSandboxStatus: from memory, refreshed by the backend when it reports pod status. */
 
-struct status_req {
-	struct crib_rpc *rpc;
-	struct crib_pod *pod;
-	char *backend_info;
-};
-
-static void pod_status_reply(struct crib_rpc *rpc, struct crib_pod *p, const char *backend_info)
+static void pod_status_reply(struct crib_rpc *rpc, struct crib_pod *p, const char *backend_info,
+                             const char *cni_check)
 {
 	const Runtime__V1__PodSandboxStatusRequest *req = (const void *)rpc->req;
 	Runtime__V1__PodSandboxStatusResponse resp = RUNTIME__V1__POD_SANDBOX_STATUS_RESPONSE__INIT;
@@ -267,6 +450,8 @@ static void pod_status_reply(struct crib_rpc *rpc, struct crib_pod *p, const cha
 			if (b)
 				json_object_set_new(o, "backendInfo", b);
 		}
+		if (cni_check)
+			json_object_set_new(o, "cniCheck", json_string(cni_check));
 		text = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 		info[0] = crib_pb_new(
@@ -279,6 +464,53 @@ static void pod_status_reply(struct crib_rpc *rpc, struct crib_pod *p, const cha
 	crib_cri_reply(rpc, &resp.base);
 	free(text);
 	crib_arena_release(&a);
+}
+
+/* A verbose status (crictl inspectp) of a pod with a network also runs CNI CHECK. */
+struct status_check {
+	struct crib_rpc *rpc;
+	struct crib_pod *pod; /* reference */
+	char *backend_info;
+};
+
+static void status_check_done(struct crib_op *op)
+{
+	struct status_check *q = op->data;
+	const char *result = op->r < 0             ? crib_error_msg(op->err)
+	                     : op->out.net.checked ? "passed"
+	                                           : "not applicable";
+
+	pod_status_reply(q->rpc, q->pod, q->backend_info, result);
+	crib_op_free(op);
+	crib_pod_unref(q->pod);
+	free(q->backend_info);
+	free(q);
+}
+
+static void pod_status_answer(struct crib_rpc *rpc, struct crib_pod *p, const char *backend_info)
+{
+	const Runtime__V1__PodSandboxStatusRequest *req = (const void *)rpc->req;
+	struct crib_daemon *d = crib_cri_daemon(rpc);
+	struct status_check *q;
+	struct crib_op *op;
+
+	if (!req->verbose || !p->netns ||
+	    p->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY) {
+		pod_status_reply(rpc, p, backend_info, NULL);
+		return;
+	}
+	q = crib_xcalloc(1, sizeof(*q));
+	q->rpc = rpc;
+	q->pod = crib_pod_ref(p);
+	q->backend_info = crib_xstrdup(backend_info);
+	op = crib_net_op_new(d, p, CRIB_OP_NET_CHECK, status_check_done, q);
+	if (crib_daemon_op_start(d, op) < 0) {
+		crib_op_free(op);
+		pod_status_reply(rpc, p, backend_info, NULL);
+		crib_pod_unref(q->pod);
+		free(q->backend_info);
+		free(q);
+	}
 }
 
 static void pod_status_done(struct crib_op *op)
@@ -296,10 +528,12 @@ static void pod_status_done(struct crib_op *op)
 				p->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
 				(void)crib_daemon_save_pod(d, p, NULL);
 			}
-			if (!isempty(op->out.pod_status.ip) && !streq(p->ip, op->out.pod_status.ip))
+			/* A pod CNI gave an IP keeps it; the backend's IP is for the others. */
+			if (!p->netns && !isempty(op->out.pod_status.ip) &&
+			    !streq(p->ip, op->out.pod_status.ip))
 				crib_strreplace(&p->ip, op->out.pod_status.ip);
 		}
-		pod_status_reply(rpc, p, op->r == 0 ? op->out.pod_status.info : NULL);
+		pod_status_answer(rpc, p, op->r == 0 ? op->out.pod_status.info : NULL);
 	}
 	crib_op_free(op);
 }
@@ -318,14 +552,14 @@ void crib_cri_pod_status(struct crib_rpc *rpc)
 	/* A sandbox that is not ready stays so; only a ready one can have died since. */
 	if (p->state != RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_READY ||
 	    b->status != CRIB_BACKEND_HEALTHY || !CRIB_BACKEND_HAS_OP(b->ops, pod_status)) {
-		pod_status_reply(rpc, p, NULL);
+		pod_status_answer(rpc, p, NULL);
 		return;
 	}
 	op = crib_op_new(CRIB_OP_POD_STATUS, b, pod_status_done, rpc);
 	crib_op_set_pod(op, p->id, &p->cls->pub, p->priv, p->priv_len);
 	if (crib_daemon_op_start(d, op) < 0) {
 		crib_op_free(op);
-		pod_status_reply(rpc, p, NULL);
+		pod_status_answer(rpc, p, NULL);
 	}
 }
 

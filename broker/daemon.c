@@ -56,6 +56,7 @@ int crib_daemon_save_pod(struct crib_daemon *d, struct crib_pod *p, struct crib_
 	    .priv_len = p->priv_len,
 	    .ip = p->ip,
 	    .netns = p->netns,
+	    .additional_ips = p->additional_ips,
 	};
 	struct crib_error *err = NULL;
 	int r;
@@ -411,7 +412,8 @@ static void apply_reconcile_item(struct crib_daemon *d, struct crib_reconcile_it
 				p->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
 				(void)crib_daemon_save_pod(d, p, NULL);
 			}
-		} else if (!isempty(it->pod.ip) && !streq(p->ip, it->pod.ip)) {
+		} else if (!p->netns && !isempty(it->pod.ip) && !streq(p->ip, it->pod.ip)) {
+			/* A pod CNI gave an IP keeps it; the backend's IP is for the others. */
 			crib_strreplace(&p->ip, it->pod.ip);
 			(void)crib_daemon_save_pod(d, p, NULL);
 		}
@@ -576,6 +578,7 @@ static int load_pod(const struct crib_store_pod *row, void *user)
 	p->priv = crib_xmemdup(row->priv, row->priv_len);
 	p->priv_len = p->priv ? row->priv_len : 0;
 	p->ip = crib_xstrdup(row->ip);
+	p->additional_ips = crib_xstrdup(row->additional_ips);
 	p->netns = crib_xstrdup(row->netns);
 	if (crib_registry_add_pod(&d->reg, p) < 0)
 		log_err("Pod sandbox '%s' appears twice in the store, skipping", row->id);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* State changes a container goes through, whoever reports them, and the lifecycle sequences. */
 #include "backend.h"
+#include "config.h"
 #include "cri.h"
 #include "daemon.h"
 #include "error.h"
@@ -84,6 +85,7 @@ struct lc_job {
 	struct crib_container **ctrs;
 	size_t n_ctrs;
 	size_t next;
+	void (*after_net)(struct lc_job *j); /* what follows the network's teardown */
 	crib_lc_cb cb;
 	void *ctx;
 };
@@ -247,6 +249,82 @@ void crib_lc_remove_container(struct crib_daemon *d, struct crib_container *c, c
 	lc_start(j, lc_op(j, CRIB_OP_CONTAINER_REMOVE, remove_done));
 }
 
+/* Pod networking. */
+
+char *crib_pod_netns_path(const struct crib_daemon *d, const char *pod_id)
+{
+	return crib_xasprintf("%s/netns/%s", d->cfg->run_dir, pod_id);
+}
+
+struct crib_op *crib_net_op_new(struct crib_daemon *d, struct crib_pod *p, enum crib_op_kind kind,
+                                crib_op_cb done, void *data)
+{
+	_cleanup_free_ char *mine = crib_pod_netns_path(d, p->id);
+	struct crib_op *op = crib_op_new(kind, NULL, done, data);
+
+	crib_op_set_pod(op, p->id, &p->cls->pub, NULL, 0);
+	/* cribd removes only what it made, whatever the backend's capabilities are by now. */
+	crib_cni_args_init(&op->net, d->cfg, p->id, p->config, p->netns, streq(p->netns, mine));
+	return op;
+}
+
+void crib_pod_set_ips(struct crib_pod *p, char *const *ips, size_t n)
+{
+	char *others = NULL;
+
+	for (size_t i = 1; i < n; i++) {
+		char *joined =
+		    crib_xasprintf("%s%s%s", others ? others : "", others ? "," : "", ips[i]);
+
+		free(others);
+		others = joined;
+	}
+	crib_strreplace(&p->ip, n ? ips[0] : NULL);
+	free(p->additional_ips);
+	p->additional_ips = others;
+}
+
+static void net_down_done(struct crib_op *op)
+{
+	struct lc_job *j = op->data;
+	struct crib_pod *p = j->pod;
+
+	if (op->r < 0) {
+		lc_finish(j, op->err);
+		crib_op_free(op);
+		return;
+	}
+	crib_op_free(op);
+	crib_strreplace(&p->netns, NULL);
+	crib_pod_set_ips(p, NULL, 0);
+	(void)crib_daemon_save_pod(j->d, p, NULL);
+	j->after_net(j);
+}
+
+/* CNI DEL and the namespace's removal, when the pod has a network; then NEXT. */
+static void net_down(struct lc_job *j, void (*next)(struct lc_job *j))
+{
+	if (!j->pod->netns) {
+		next(j);
+		return;
+	}
+	j->after_net = next;
+	lc_start(j, crib_net_op_new(j->d, j->pod, CRIB_OP_NET_TEARDOWN, net_down_done, j));
+}
+
+/*
+ * A namespace cribd did not make is the backend's, which takes it along
+ * with the sandbox (docker's sandbox container): its DEL must come first.
+ * cribd's own namespace outlives the sandbox, so DEL comes after it, once
+ * nothing in the pod uses the network any more (as containerd orders it).
+ */
+static bool net_down_first(const struct lc_job *j)
+{
+	_cleanup_free_ char *mine = crib_pod_netns_path(j->d, j->pod->id);
+
+	return j->pod->netns && !streq(j->pod->netns, mine);
+}
+
 /* Pods: work through the snapshot one container at a time, then the sandbox. */
 
 static void pod_next(struct lc_job *j);
@@ -263,16 +341,32 @@ static void pod_step_done(struct crib_daemon *d, void *ctx, const struct crib_er
 	pod_next(j);
 }
 
+static void lc_succeed(struct lc_job *j)
+{
+	lc_finish(j, NULL);
+}
+
 static void pod_stop_done(struct crib_op *op)
 {
 	struct lc_job *j = op->data;
 
-	if (op->r == 0) {
-		j->pod->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
-		(void)crib_daemon_save_pod(j->d, j->pod, NULL);
+	if (op->r < 0) {
+		lc_finish(j, op->err);
+		crib_op_free(op);
+		return;
 	}
-	lc_finish(j, op->r < 0 ? op->err : NULL);
 	crib_op_free(op);
+	j->pod->state = RUNTIME__V1__POD_SANDBOX_STATE__SANDBOX_NOTREADY;
+	/* A stopped pod has no IP (CRI), whoever gave it one. */
+	crib_pod_set_ips(j->pod, NULL, 0);
+	(void)crib_daemon_save_pod(j->d, j->pod, NULL);
+	net_down(j, lc_succeed);
+}
+
+static void pod_forget(struct lc_job *j)
+{
+	crib_daemon_forget_pod(j->d, j->pod);
+	lc_finish(j, NULL);
 }
 
 static void pod_remove_done(struct crib_op *op)
@@ -285,8 +379,18 @@ static void pod_remove_done(struct crib_op *op)
 		return;
 	}
 	crib_op_free(op);
-	crib_daemon_forget_pod(j->d, j->pod);
-	lc_finish(j, NULL);
+	/* Stop may have been skipped (a pod that died, or half-made): the network goes now. */
+	net_down(j, pod_forget);
+}
+
+static void pod_backend_stop(struct lc_job *j)
+{
+	lc_start(j, lc_op(j, CRIB_OP_POD_STOP, pod_stop_done));
+}
+
+static void pod_backend_remove(struct lc_job *j)
+{
+	lc_start(j, lc_op(j, CRIB_OP_POD_REMOVE, pod_remove_done));
 }
 
 static void pod_after_stop(struct crib_daemon *d, void *ctx, const struct crib_error *err)
@@ -313,10 +417,12 @@ static void pod_next(struct lc_job *j)
 			crib_lc_remove_container(j->d, c, pod_step_done, j);
 		return;
 	}
-	if (j->kind == LC_STOP_POD)
-		lc_start(j, lc_op(j, CRIB_OP_POD_STOP, pod_stop_done));
+	if (net_down_first(j))
+		net_down(j, j->kind == LC_STOP_POD ? pod_backend_stop : pod_backend_remove);
+	else if (j->kind == LC_STOP_POD)
+		pod_backend_stop(j);
 	else
-		lc_start(j, lc_op(j, CRIB_OP_POD_REMOVE, pod_remove_done));
+		pod_backend_remove(j);
 }
 
 void crib_lc_stop_pod(struct crib_daemon *d, struct crib_pod *p, crib_lc_cb cb, void *ctx)

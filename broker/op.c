@@ -56,6 +56,34 @@ void crib_op_set_container(struct crib_op *op, const char *id, const void *priv,
 	};
 }
 
+/* Runs on a worker thread: cribd's own network step for a pod. */
+static int call_network(struct crib_op *op)
+{
+	struct crib_cni_conf *conf = NULL;
+	int r;
+
+	switch (op->kind) {
+	case CRIB_OP_NET_SETUP:
+		return crib_cni_pod_setup(&op->net, &op->out.net.ips, &op->out.net.n_ips, &op->err);
+	case CRIB_OP_NET_TEARDOWN:
+		return crib_cni_pod_teardown(&op->net, &op->err);
+	case CRIB_OP_NET_CHECK:
+		return crib_cni_pod_check(&op->net, &op->out.net.checked, &op->err);
+	case CRIB_OP_NET_PROBE:
+		r = crib_cni_conf_load(op->net.conf_dir, &conf, &op->err);
+		crib_cni_conf_free(conf);
+		return r;
+	default:
+		return -ENOSYS;
+	}
+}
+
+static bool is_network(enum crib_op_kind kind)
+{
+	return kind == CRIB_OP_NET_SETUP || kind == CRIB_OP_NET_TEARDOWN ||
+	       kind == CRIB_OP_NET_CHECK || kind == CRIB_OP_NET_PROBE;
+}
+
 /* Runs on a worker thread: the closed set of ops, dispatched by kind. */
 static int call_backend(struct crib_op *op)
 {
@@ -119,21 +147,22 @@ static int call_backend(struct crib_op *op)
 		return o->image_remove(st, op, op->cls, op->image, e);
 	case CRIB_OP_IMAGE_FS_INFO:
 		return o->image_fs_info(st, op, op->cls, &op->out.fs, e);
+	default:
+		return -ENOSYS;
 	}
-	return -ENOSYS;
 }
 
 static bool may_be_async(enum crib_op_kind kind)
 {
 	/* Ops without a crib_op handle in their signature cannot finish later. */
 	return kind != CRIB_OP_INIT && kind != CRIB_OP_FINI && kind != CRIB_OP_CLASS_OPEN &&
-	       kind != CRIB_OP_CLASS_CLOSE && kind != CRIB_OP_HEALTH;
+	       kind != CRIB_OP_CLASS_CLOSE && kind != CRIB_OP_HEALTH && !is_network(kind);
 }
 
 static void on_work(uv_work_t *w)
 {
 	struct crib_op *op = container_of(w, struct crib_op, work);
-	int r = call_backend(op);
+	int r = is_network(op->kind) ? call_network(op) : call_backend(op);
 
 	if (r == CRIB_ASYNC && may_be_async(op->kind)) {
 		op->async = true;
@@ -141,9 +170,11 @@ static void on_work(uv_work_t *w)
 	}
 	if (r > 0)
 		r = 0;
-	if (r < 0 && !op->err)
+	if (r < 0 && !op->err && op->backend)
 		(void)crib_error_set(&op->err, -r, "Backend '%s' failed without a message: %s",
 		                     op->backend->name, strerror(-r));
+	else if (r < 0 && !op->err)
+		(void)crib_error_set(&op->err, -r, "The pod network step failed: %s", strerror(-r));
 	if (r == 0)
 		op->err = crib_error_free(op->err);
 	op->r = r;
@@ -287,6 +318,9 @@ static void free_results(struct crib_op *op)
 	case CRIB_OP_IMAGE_FS_INFO:
 		free(op->out.fs.mountpoint);
 		break;
+	case CRIB_OP_NET_SETUP:
+		crib_strv_free(op->out.net.ips, op->out.net.n_ips);
+		break;
 	default:
 		break;
 	}
@@ -307,6 +341,7 @@ struct crib_op *crib_op_free(struct crib_op *op)
 	free(op->image);
 	for (size_t i = 0; i < ARRAY_SIZE(op->auth); i++)
 		free(op->auth[i]);
+	crib_cni_args_clear(&op->net);
 	free(op);
 	return NULL;
 }

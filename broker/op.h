@@ -7,6 +7,10 @@
  * the backend answers with CRIB_ASYNC completes when host->op_done() arrives;
  * the worker's return and that message can come in either order, and both
  * are handled on the loop, so no locking is needed.
+ *
+ * The CRIB_OP_NET_* kinds call no backend: they run cribd's own CNI step
+ * (cni.h) on the same workers, so that they are counted and waited for like
+ * backend ops.  Their op->backend is NULL.
  */
 #ifndef CRIB_BROKER_OP_H
 #define CRIB_BROKER_OP_H
@@ -17,6 +21,7 @@
 
 #include <crib/backend.h>
 
+#include "cni.h"
 #include "mailbox.h"
 #include "util.h"
 
@@ -50,6 +55,10 @@ enum crib_op_kind {
 	CRIB_OP_IMAGE_LIST,
 	CRIB_OP_IMAGE_REMOVE,
 	CRIB_OP_IMAGE_FS_INFO,
+	CRIB_OP_NET_SETUP,    /* crib_cni_pod_setup() */
+	CRIB_OP_NET_TEARDOWN, /* crib_cni_pod_teardown() */
+	CRIB_OP_NET_CHECK,    /* crib_cni_pod_check() */
+	CRIB_OP_NET_PROBE,    /* crib_cni_conf_load() of net.conf_dir: is there a network? */
 };
 
 struct crib_op;
@@ -87,9 +96,10 @@ struct crib_op {
 	char *image_config;           /* container_create: the image's config document */
 	char **image_layers;          /* container_create: unpacked layer directories */
 	size_t n_image_layers;
-	char *image;     /* image ops: the image named (also image_pull.image) */
-	int32_t verbose; /* image_status */
-	char *auth[6];   /* image_pull: the AuthConfig strings it points at */
+	char *image;              /* image ops: the image named (also image_pull.image) */
+	int32_t verbose;          /* image_status */
+	char *auth[6];            /* image_pull: the AuthConfig strings it points at */
+	struct crib_cni_args net; /* network ops */
 	union {
 		struct crib_pod_spec pod_spec;       /* strings point into caller-kept objects */
 		struct crib_container_spec ctr_spec; /* likewise */
@@ -116,6 +126,11 @@ struct crib_op {
 		struct crib_image_list images;
 		struct crib_fs_usage fs;
 		struct {
+			char **ips; /* NET_SETUP: the pod IP first */
+			size_t n_ips;
+			bool checked; /* NET_CHECK: CHECK applied and ran */
+		} net;
+		struct {
 			uint64_t features;
 			void *data;
 		} class_open;
@@ -123,7 +138,7 @@ struct crib_op {
 	} out;
 };
 
-/* Allocates an op; DONE runs on the loop when it finishes. */
+/* Allocates an op; DONE runs on the loop when it finishes.  B is NULL for network ops. */
 struct crib_op *crib_op_new(enum crib_op_kind kind, struct crib_backend *b, crib_op_cb done,
                             void *data);
 

@@ -146,6 +146,29 @@ Runtime__V1__PodSandbox *crib_pb_pod(struct crib_arena *a, const struct crib_pod
 	return o;
 }
 
+/* The pod IP and the others, which the record keeps comma-separated. */
+static Runtime__V1__PodSandboxNetworkStatus *pod_network(struct crib_arena *a,
+                                                         const struct crib_pod *p)
+{
+	Runtime__V1__PodSandboxNetworkStatus *o =
+	    crib_pb_new(a, &runtime__v1__pod_sandbox_network_status__descriptor);
+	char *ips = crib_arena_strdup(a, p->additional_ips ? p->additional_ips : "");
+	size_t n = *ips ? 1 : 0;
+	char *save = NULL;
+
+	o->ip = p->ip;
+	for (const char *c = ips; *c; c++)
+		n += *c == ',';
+	o->additional_ips = crib_arena_alloc(a, (n ? n : 1) * sizeof(*o->additional_ips));
+	for (char *ip = strtok_r(ips, ",", &save); ip; ip = strtok_r(NULL, ",", &save)) {
+		Runtime__V1__PodIP *e = crib_pb_new(a, &runtime__v1__pod_ip__descriptor);
+
+		e->ip = ip;
+		o->additional_ips[o->n_additional_ips++] = e;
+	}
+	return o;
+}
+
 Runtime__V1__PodSandboxStatus *crib_pb_pod_status(struct crib_arena *a, const struct crib_pod *p)
 {
 	Runtime__V1__PodSandboxStatus *o =
@@ -156,10 +179,8 @@ Runtime__V1__PodSandboxStatus *crib_pb_pod_status(struct crib_arena *a, const st
 	o->metadata = p->config->metadata;
 	o->state = (Runtime__V1__PodSandboxState)p->state;
 	o->created_at = p->created_at;
-	if (!isempty(p->ip)) {
-		o->network = crib_pb_new(a, &runtime__v1__pod_sandbox_network_status__descriptor);
-		o->network->ip = p->ip;
-	}
+	if (!isempty(p->ip))
+		o->network = pod_network(a, p);
 	if (lx && lx->security_context && lx->security_context->namespace_options) {
 		o->linux = crib_pb_new(a, &runtime__v1__linux_pod_sandbox_status__descriptor);
 		o->linux->namespaces = crib_pb_new(a, &runtime__v1__namespace__descriptor);

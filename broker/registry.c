@@ -68,6 +68,7 @@ void crib_pod_unref(struct crib_pod *p)
 	free(p->config_blob);
 	free(p->name_key);
 	free(p->ip);
+	free(p->additional_ips);
 	free(p->netns);
 	free(p->priv);
 	free(p);

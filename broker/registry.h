@@ -53,8 +53,9 @@ struct crib_pod {
 	int phase;      /* enum crib_phase */
 	uint32_t state; /* CRI PodSandboxState */
 	int64_t created_at;
-	char *ip;
-	char *netns;
+	char *ip;             /* the pod IP: CNI's, else what its backend reports */
+	char *additional_ips; /* comma-separated, from CNI; NULL when none */
+	char *netns;          /* the namespace CNI ran in; NULL without one (or once torn down) */
 	void *priv;
 	size_t priv_len;
 

@@ -8,7 +8,7 @@
 #include "store.h"
 #include "util.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 enum stmt_id {
 	STMT_PUT_POD,
@@ -28,7 +28,8 @@ enum stmt_id {
 
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_PUT_POD] = "INSERT OR REPLACE INTO pods (id, class, class_snapshot, phase, state, "
-                     "created_at, config, priv, ip, netns) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     "created_at, config, priv, ip, netns, additional_ips) VALUES "
+                     "(?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_PUT_CONTAINER] = "INSERT OR REPLACE INTO containers (id, pod_id, phase, state, "
                            "created_at, started_at, finished_at, exit_code, reason, message, "
                            "log_path, config, priv, image_id) VALUES "
@@ -39,7 +40,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_SET_META] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)",
     [STMT_GET_META] = "SELECT value FROM meta WHERE key = ?",
     [STMT_LOAD_PODS] = "SELECT id, class, class_snapshot, phase, state, created_at, config, "
-                       "priv, ip, netns FROM pods ORDER BY created_at, id",
+                       "priv, ip, netns, additional_ips FROM pods ORDER BY created_at, id",
     [STMT_LOAD_CONTAINERS] = "SELECT id, pod_id, phase, state, created_at, started_at, "
                              "finished_at, exit_code, reason, message, log_path, config, priv, "
                              "image_id FROM containers ORDER BY created_at, id",
@@ -53,7 +54,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS pods ("
     "  id TEXT PRIMARY KEY, class TEXT NOT NULL, class_snapshot TEXT NOT NULL,"
     "  phase INTEGER NOT NULL, state INTEGER NOT NULL, created_at INTEGER NOT NULL,"
-    "  config BLOB NOT NULL, priv BLOB, ip TEXT, netns TEXT);"
+    "  config BLOB NOT NULL, priv BLOB, ip TEXT, netns TEXT, additional_ips TEXT);"
     "CREATE TABLE IF NOT EXISTS containers ("
     "  id TEXT PRIMARY KEY, pod_id TEXT NOT NULL, phase INTEGER NOT NULL,"
     "  state INTEGER NOT NULL, created_at INTEGER NOT NULL, started_at INTEGER NOT NULL,"
@@ -68,6 +69,8 @@ static const char *const migrations[SCHEMA_VERSION] = {
     /* 1 -> 2: images (the image service) and the image each container was made from. */
     "ALTER TABLE containers ADD COLUMN image_id TEXT;"
     "CREATE TABLE images (id TEXT PRIMARY KEY, record TEXT NOT NULL);",
+    /* 2 -> 3: the pod's other IPs from its CNI result (pod networking). */
+    "ALTER TABLE pods ADD COLUMN additional_ips TEXT;",
 };
 
 struct crib_store {
@@ -236,6 +239,7 @@ int crib_store_put_pod(struct crib_store *st, const struct crib_store_pod *p,
 	bind_blob(s, 8, p->priv, p->priv_len);
 	bind_text(s, 9, p->ip);
 	bind_text(s, 10, p->netns);
+	bind_text(s, 11, p->additional_ips);
 	return run(st, s, reterr, "write a pod");
 }
 
@@ -331,6 +335,7 @@ static int load_pods(struct crib_store *st, crib_store_pod_cb cb, void *user,
 		    .priv_len = (size_t)sqlite3_column_bytes(s, 7),
 		    .ip = col_text(s, 8),
 		    .netns = col_text(s, 9),
+		    .additional_ips = col_text(s, 10),
 		};
 
 		r = cb(&p, user);

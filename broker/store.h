@@ -31,6 +31,7 @@ struct crib_store_pod {
 	size_t priv_len;
 	const char *ip;
 	const char *netns;
+	const char *additional_ips; /* comma-separated */
 };
 
 struct crib_store_container {

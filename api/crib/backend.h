@@ -184,14 +184,21 @@ struct crib_pod_spec {
 	uint32_t attempt;
 	const uint8_t *cri_config;
 	size_t cri_config_len;
-	/* Network namespace cribd prepared for the pod; NULL for host network or no CNI. */
+	/*
+	 * The network namespace cribd made for the pod and ran CNI ADD in; NULL
+	 * for host network, and with CRIB_CAP_OWN_NETNS.
+	 */
 	const char *netns_path;
 };
 
 struct crib_pod_result {
 	struct crib_blob priv;
-	char *ip;         /* the pod's IP when the backend assigns it; else cribd's CNI result */
-	char *netns_path; /* with CRIB_CAP_OWN_NETNS: the namespace cribd runs CNI in */
+	char *ip; /* the pod IP, used only when CNI gave none (host network) */
+	/*
+	 * With CRIB_CAP_OWN_NETNS: the namespace cribd runs CNI in, a path valid
+	 * while the sandbox runs (/proc/<pid>/ns/net).
+	 */
+	char *netns_path;
 };
 
 /* CreateContainer.  cri_config is a runtime.v1.ContainerConfig in wire format. */

@@ -40,7 +40,7 @@ static void check_config(const struct crib_config *cfg)
 {
 	const char *const paths[] = {
 	    cfg->cri_socket, cfg->admin_socket, cfg->state_dir,    cfg->run_dir,
-	    cfg->plugin_dir, cfg->conf_dir,     cfg->cni_conf_dir,
+	    cfg->plugin_dir, cfg->conf_dir,     cfg->cni_conf_dir, cfg->cni_bin_dirs,
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++)

@@ -36,9 +36,8 @@ def test_status_reports_conditions_handlers_and_backends(cribd):
     s = cribd.rs().Status(pb.StatusRequest(verbose=True))
     cond = {c.type: c for c in s.status.conditions}
     assert cond["RuntimeReady"].status is True
-    # No CNI configuration in the test's cni_conf_dir.
-    assert cond["NetworkReady"].status is False
-    assert cond["NetworkReady"].reason == "NetworkPluginNotReady"
+    # The fixture's loopback network.
+    assert cond["NetworkReady"].status is True
     assert [h.name for h in s.runtime_handlers] == ["", "proc"]
     backends = json.loads(s.info["backends"])
     assert backends[0]["name"] == "testproc"
@@ -52,12 +51,25 @@ def test_status_reports_conditions_handlers_and_backends(cribd):
     assert not cribd.rs().Status(pb.StatusRequest()).info
 
 
-def test_network_ready_follows_cni_config(cribd):
-    os.makedirs(cribd.base + "/cni")
-    with open(cribd.base + "/cni/10-lo.conf", "w") as f:
-        f.write('{"cniVersion": "1.0.0", "name": "lo", "type": "loopback"}')
-    s = cribd.rs().Status(pb.StatusRequest())
-    assert {c.type: c.status for c in s.status.conditions}["NetworkReady"] is True
+def test_network_ready_follows_cni_config(make_cribd):
+    d = make_cribd(cni=None).start()
+
+    def network_ready():
+        s = d.rs().Status(pb.StatusRequest())
+        return {c.type: c for c in s.status.conditions}["NetworkReady"]
+
+    nr = network_ready()
+    assert nr.status is False
+    assert nr.reason == "NetworkPluginNotReady"
+    assert nr.message == f"No CNI network configuration in '{d.cni_dir}'"
+    d.write_cni('{"cniVersion": "1.0.0", "name": "lo", "type": "loopback"}', name="10-lo.conf")
+    assert network_ready().status is True
+    # The lexically first file decides, as RunPodSandbox's loader (the same) would.
+    d.write_cni('{"cniVersion": "1.0.0", "name": "lo", "plugins": []}', name="05-bad.conflist")
+    nr = network_ready()
+    assert nr.status is False
+    assert nr.message == (f"CNI configuration '{d.cni_dir}/05-bad.conflist': plugins is not a "
+                          "non-empty list")
 
 
 def test_runtime_ready_false_without_default_class(make_cribd):

@@ -153,6 +153,7 @@ static void test_defaults_without_keys(void **state)
 	assert_string_equal(cfg->plugin_dir, CRIB_PLUGIN_DIR);
 	assert_string_equal(cfg->conf_dir, "/etc/crib/conf.d");
 	assert_string_equal(cfg->cni_conf_dir, "/etc/cni/net.d");
+	assert_string_equal(cfg->cni_bin_dirs, "/opt/cni/bin:/usr/lib/cni");
 	assert_string_equal(cfg->default_runtime_class, "");
 	assert_int_equal(cfg->log_level, CRIB_LOG_INFO);
 	assert_int_equal(cfg->log_format, CRIB_LOG_FORMAT_TEXT);
@@ -175,6 +176,7 @@ static void test_every_daemon_key_is_parsed(void **state)
 	             "plugin_dir = /a/plugins\n"
 	             "conf_dir = /a/conf.d\n"
 	             "cni_conf_dir = /a/cni\n"
+	             "cni_bin_dirs = /a/bin:/b/bin\n"
 	             "default_runtime_class = fast\n"
 	             "log_level = debug\n"
 	             "log_format = json\n"
@@ -191,6 +193,7 @@ static void test_every_daemon_key_is_parsed(void **state)
 	assert_string_equal(cfg->plugin_dir, "/a/plugins");
 	assert_string_equal(cfg->conf_dir, "/a/conf.d");
 	assert_string_equal(cfg->cni_conf_dir, "/a/cni");
+	assert_string_equal(cfg->cni_bin_dirs, "/a/bin:/b/bin");
 	assert_string_equal(cfg->default_runtime_class, "fast");
 	assert_int_equal(cfg->log_level, CRIB_LOG_DEBUG);
 	assert_int_equal(cfg->log_format, CRIB_LOG_FORMAT_JSON);
@@ -266,6 +269,12 @@ static void test_relative_path_is_refused(void **state)
 	            NAME ":2: state_dir must be an absolute path, not 'var/lib/crib'");
 	parse_fails("[daemon]\n\ncri_socket = crib.sock\n",
 	            NAME ":3: cri_socket must be an absolute path, not 'crib.sock'");
+	parse_fails("[daemon]\ncni_bin_dirs = /opt/cni/bin:cni\n",
+	            NAME ":2: cni_bin_dirs must be absolute paths separated by ':', not "
+	                 "'/opt/cni/bin:cni'");
+	parse_fails("[daemon]\ncni_bin_dirs = /opt/cni/bin:\n",
+	            NAME ":2: cni_bin_dirs must be absolute paths separated by ':', not "
+	                 "'/opt/cni/bin:'");
 }
 
 static void test_bad_log_level_is_refused(void **state)

@@ -25,7 +25,7 @@
 
 /* A deep copy of one loaded row (load callbacks only borrow). */
 struct pod_row {
-	char *id, *class_name, *class_snapshot, *ip, *netns;
+	char *id, *class_name, *class_snapshot, *ip, *netns, *additional_ips;
 	int phase;
 	uint32_t state;
 	int64_t created_at;
@@ -108,6 +108,7 @@ static void free_loaded(struct loaded *ld)
 		free(p->class_snapshot);
 		free(p->ip);
 		free(p->netns);
+		free(p->additional_ips);
 		free(p->config);
 		free(p->priv);
 	}
@@ -160,6 +161,7 @@ static int on_pod(const struct crib_store_pod *p, void *user)
 	    .class_snapshot = crib_xstrdup(p->class_snapshot),
 	    .ip = crib_xstrdup(p->ip),
 	    .netns = crib_xstrdup(p->netns),
+	    .additional_ips = crib_xstrdup(p->additional_ips),
 	    .phase = p->phase,
 	    .state = p->state,
 	    .created_at = p->created_at,
@@ -291,6 +293,7 @@ static void test_pod_round_trips_every_field(void **state)
 	    .priv_len = sizeof(priv),
 	    .ip = "10.88.0.5",
 	    .netns = "/var/run/netns/cni-1",
+	    .additional_ips = "fd00::5,10.89.0.5",
 	};
 	struct pod_row *r;
 
@@ -310,6 +313,7 @@ static void test_pod_round_trips_every_field(void **state)
 	assert_memory_equal(r->priv, priv, sizeof(priv));
 	assert_string_equal(r->ip, "10.88.0.5");
 	assert_string_equal(r->netns, "/var/run/netns/cni-1");
+	assert_string_equal(r->additional_ips, "fd00::5,10.89.0.5");
 }
 
 static void test_pod_optional_fields_stay_null(void **state)
@@ -323,6 +327,7 @@ static void test_pod_optional_fields_stay_null(void **state)
 	r = &f->ld->pods[0];
 	assert_null(r->ip);
 	assert_null(r->netns);
+	assert_null(r->additional_ips);
 	assert_int_equal(r->config_len, 0);
 	assert_null(r->priv);
 	assert_int_equal(r->priv_len, 0);
@@ -577,7 +582,7 @@ static int collect_image(const char *record, void *user)
 	return 0;
 }
 
-/* A store of schema 1 (before images) opens with its rows and gains what 2 added. */
+/* A store of schema 1 (before images) opens with its rows and gains what 2 and 3 added. */
 static void test_schema_1_store_is_migrated(void **state)
 {
 	struct fixture *f = *state;
@@ -593,7 +598,8 @@ static void test_schema_1_store_is_migrated(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 	                              "ALTER TABLE containers DROP COLUMN image_id; DROP TABLE "
-	                              "images; PRAGMA user_version = 1;",
+	                              "images; ALTER TABLE pods DROP COLUMN additional_ips; "
+	                              "PRAGMA user_version = 1;",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
@@ -602,6 +608,9 @@ static void test_schema_1_store_is_migrated(void **state)
 	load(f);
 	assert_string_equal(f->ld->order, "p:pod1 c:ctr1");
 	assert_null(f->ld->ctrs[0].image_id);
+	assert_null(f->ld->pods[0].additional_ips);
+	p.additional_ips = "fd00::1";
+	put_pod(f->st, &p);
 	c.image_id = "sha256:abc";
 	put_container(f->st, &c);
 	assert_int_equal(crib_store_put_image(f->st, "sha256:abc", "{\"id\":1}", NULL), 0);
@@ -609,6 +618,7 @@ static void test_schema_1_store_is_migrated(void **state)
 	assert_string_equal(record, "{\"id\":1}");
 	load(f);
 	assert_string_equal(f->ld->ctrs[0].image_id, "sha256:abc");
+	assert_string_equal(f->ld->pods[0].additional_ips, "fd00::1");
 }
 
 static void test_newer_schema_is_refused(void **state)
@@ -616,13 +626,13 @@ static void test_newer_schema_is_refused(void **state)
 	struct fixture *f = *state;
 	_cleanup_(crib_error_freep) struct crib_error *err = NULL;
 	_cleanup_free_ char *msg =
-	    crib_xasprintf("State store '%s/crib.db' has schema 3; this cribd knows 2 and will not "
+	    crib_xasprintf("State store '%s/crib.db' has schema 4; this cribd knows 3 and will not "
 	                   "touch a newer store",
 	                   f->dir);
 	struct crib_store *st = NULL;
 
 	f->st = crib_store_close(f->st);
-	set_user_version(f->dir, 3);
+	set_user_version(f->dir, 4);
 	assert_int_equal(crib_store_open(f->dir, &st, &err), -EPROTO);
 	assert_null(st);
 	assert_non_null(err);
