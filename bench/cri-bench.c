@@ -5,6 +5,10 @@
  *   cri-bench ENDPOINT version|list-pods|list-containers CALLS
  *   cri-bench ENDPOINT populate PODS [HANDLER]
  *   cri-bench ENDPOINT pull ROUNDS IMAGE
+ *   cri-bench ENDPOINT pod-ready PODS IMAGE HANDLER [RSS_PID]
+ *   cri-bench ENDPOINT parallel-pods PODS CLIENTS IMAGE HANDLER [RSS_PID]
+ *   cri-bench ENDPOINT list-live CONTAINERS IMAGE HANDLER [RSS_PID]
+ *   cri-bench ENDPOINT rss PID
  *
  * Calls are made one at a time over one channel with grpc core's C API, so the
  * client adds as little as a client can; every answer is decoded and checked.
@@ -13,12 +17,36 @@
  * on HANDLER's class.  pull times PullImage of IMAGE: ROUNDS cold pulls (each
  * after RemoveImage and a pause for the runtime's garbage collection), then
  * ROUNDS warm ones (the image is there); with ROUNDS 0 it pulls once, untimed.
+ *
+ * The lifecycle modes run real pods: each pod has a unique name and uid, the
+ * pod network (default namespace options), its log directory under a fresh
+ * /tmp/cri-bench-* and one container running `sleep 3600` from IMAGE (busybox),
+ * on HANDLER's runtime ("" or "-": the default).  IMAGE is pulled first,
+ * untimed.  Every pod started is stopped and removed before the mode returns,
+ * whatever failed.
+ *  - pod-ready: PODS pods one after the other, each RunPodSandbox +
+ *    CreateContainer + StartContainer timed ("pod-ready" line: p50/p99/max and
+ *    the p50 of each step); then each StopPodSandbox + RemovePodSandbox
+ *    ("pod-teardown" line).
+ *  - parallel-pods: PODS pods started by CLIENTS threads at once (one channel,
+ *    a completion queue each); the wall time until the last is running, and
+ *    that of the parallel teardown.
+ *  - list-live: CONTAINERS pods (one running container each) started, then
+ *    ListContainers timed as list-containers does over 200 calls.
+ * With RSS_PID, a "rss" line (VmRSS of that process, e.g. the runtime's) is
+ * printed while the pods are up; the rss mode prints only that.
  */
 #include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -29,6 +57,9 @@
 #include "cri-api-v1.pb-c.h"
 
 #define WARMUP 200
+
+/* ListContainers calls list-live times. */
+#define LIST_CALLS 200
 
 struct client {
 	grpc_channel *ch;
@@ -324,6 +355,421 @@ static int populate(struct client *c, size_t pods, const char *handler)
 	return 0;
 }
 
+/* Prints VmRSS of PID from /proc/PID/status. */
+static int print_rss(const char *pid)
+{
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	unsigned long kb = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%s/status", pid);
+	f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "cri-bench: cannot open '%s': %s\n", path, strerror(errno));
+		return 1;
+	}
+	while (!found && getline(&line, &cap, f) > 0)
+		found = sscanf(line, "VmRSS: %lu kB", &kb) == 1;
+	free(line);
+	fclose(f);
+	if (!found) {
+		fprintf(stderr, "cri-bench: no VmRSS in '%s'\n", path);
+		return 1;
+	}
+	printf("rss pid=%s kb=%lu\n", pid, kb);
+	return 0;
+}
+
+/* One pod of the lifecycle modes; latencies in ns. */
+struct pod {
+	char *id; /* the PodSandbox id once RunPodSandbox answered, malloc'd */
+	int64_t run, create, start, ready, teardown;
+};
+
+/* The pods of one lifecycle run, shared by its client threads. */
+struct fleet {
+	grpc_channel *ch;
+	void *run, *create, *start, *stop, *remove;
+	const char *image;
+	const char *handler;
+	char logs[64]; /* every pod's log_directory is below it */
+	int64_t epoch; /* makes uids unique across runs */
+	struct pod *pods;
+	size_t n;
+	atomic_size_t next; /* the next pod a client thread takes */
+	atomic_bool failed;
+};
+
+/* A PodSandboxConfig and everything it points to. */
+struct pod_config {
+	Runtime__V1__PodSandboxConfig cfg;
+	Runtime__V1__PodSandboxMetadata md;
+	Runtime__V1__LinuxPodSandboxConfig lnx;
+	Runtime__V1__LinuxSandboxSecurityContext sec;
+	Runtime__V1__NamespaceOption ns; /* all POD: the pod network */
+	char name[64];
+	char uid[96];
+	char logdir[128];
+};
+
+static int pod_config_init(struct pod_config *p, const struct fleet *f, size_t i)
+{
+	p->cfg = (Runtime__V1__PodSandboxConfig)RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
+	p->md = (Runtime__V1__PodSandboxMetadata)RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
+	p->lnx = (Runtime__V1__LinuxPodSandboxConfig)RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
+	p->sec = (Runtime__V1__LinuxSandboxSecurityContext)
+	    RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+	p->ns = (Runtime__V1__NamespaceOption)RUNTIME__V1__NAMESPACE_OPTION__INIT;
+	snprintf(p->name, sizeof(p->name), "bench-%d-%zu", (int)getpid(), i);
+	snprintf(p->uid, sizeof(p->uid), "cri-bench-%d-%lld-%zu", (int)getpid(),
+	         (long long)f->epoch, i);
+	snprintf(p->logdir, sizeof(p->logdir), "%s/%zu", f->logs, i);
+	if (mkdir(p->logdir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "cri-bench: cannot create '%s': %s\n", p->logdir, strerror(errno));
+		return -1;
+	}
+	p->md.name = p->name;
+	p->md.namespace_ = (char *)"cri-bench";
+	p->md.uid = p->uid;
+	p->sec.namespace_options = &p->ns;
+	p->lnx.security_context = &p->sec;
+	p->cfg.metadata = &p->md;
+	p->cfg.hostname = p->name;
+	p->cfg.log_directory = p->logdir;
+	p->cfg.linux = &p->lnx;
+	return 0;
+}
+
+/* RunPodSandbox; the new pod's id (malloc'd) or NULL after printing why. */
+static char *run_pod(const struct fleet *f, struct client *c, Runtime__V1__PodSandboxConfig *cfg)
+{
+	Runtime__V1__RunPodSandboxRequest req = RUNTIME__V1__RUN_POD_SANDBOX_REQUEST__INIT;
+	Runtime__V1__RunPodSandboxResponse *resp;
+	char *id;
+
+	req.config = cfg;
+	req.runtime_handler = (char *)f->handler;
+	resp =
+	    (void *)call(c, f->run, &req.base, &runtime__v1__run_pod_sandbox_response__descriptor);
+	if (!resp)
+		return NULL;
+	id = strdup(resp->pod_sandbox_id);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return id;
+}
+
+/* CreateContainer of `sleep 3600` in POD; the container's id (malloc'd) or NULL. */
+static char *create_sleeper(const struct fleet *f, struct client *c, const char *pod,
+                            Runtime__V1__PodSandboxConfig *cfg)
+{
+	Runtime__V1__CreateContainerRequest req = RUNTIME__V1__CREATE_CONTAINER_REQUEST__INIT;
+	Runtime__V1__ContainerConfig ccfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
+	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
+	Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+	Runtime__V1__CreateContainerResponse *resp;
+	char *cmd[] = {(char *)"sleep", (char *)"3600"};
+	char *id;
+
+	md.name = (char *)"sleep";
+	img.image = (char *)f->image;
+	ccfg.metadata = &md;
+	ccfg.image = &img;
+	ccfg.command = cmd;
+	ccfg.n_command = 2;
+	ccfg.log_path = (char *)"sleep.log";
+	req.pod_sandbox_id = (char *)pod;
+	req.config = &ccfg;
+	req.sandbox_config = cfg;
+	resp = (void *)call(c, f->create, &req.base,
+	                    &runtime__v1__create_container_response__descriptor);
+	if (!resp)
+		return NULL;
+	id = strdup(resp->container_id);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	return id;
+}
+
+static int start_container(const struct fleet *f, struct client *c, char *id)
+{
+	Runtime__V1__StartContainerRequest req = RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
+	ProtobufCMessage *resp;
+
+	req.container_id = id;
+	resp = call(c, f->start, &req.base, &runtime__v1__start_container_response__descriptor);
+	if (!resp)
+		return -1;
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return 0;
+}
+
+/* Pod I up to its running container, each step timed. */
+static int pod_up(struct fleet *f, struct client *c, size_t i)
+{
+	struct pod *pod = &f->pods[i];
+	struct pod_config p;
+	char *ctr;
+	int64_t t0, t1, t2, t3;
+	int r;
+
+	if (pod_config_init(&p, f, i) < 0)
+		return -1;
+	t0 = now_ns();
+	pod->id = run_pod(f, c, &p.cfg);
+	if (!pod->id)
+		return -1;
+	t1 = now_ns();
+	ctr = create_sleeper(f, c, pod->id, &p.cfg);
+	if (!ctr)
+		return -1;
+	t2 = now_ns();
+	r = start_container(f, c, ctr);
+	t3 = now_ns();
+	free(ctr);
+	pod->run = t1 - t0;
+	pod->create = t2 - t1;
+	pod->start = t3 - t2;
+	pod->ready = t3 - t0;
+	return r;
+}
+
+/* StopPodSandbox + RemovePodSandbox of pod I, if it was created; timed. */
+static int pod_down(struct fleet *f, struct client *c, size_t i)
+{
+	Runtime__V1__StopPodSandboxRequest sreq = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
+	Runtime__V1__RemovePodSandboxRequest rreq = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
+	struct pod *pod = &f->pods[i];
+	ProtobufCMessage *resp;
+	int64_t t0 = now_ns();
+
+	if (!pod->id)
+		return 0;
+	sreq.pod_sandbox_id = pod->id;
+	resp = call(c, f->stop, &sreq.base, &runtime__v1__stop_pod_sandbox_response__descriptor);
+	if (resp)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	/* Removal stops whatever still runs, so it is tried even when Stop failed. */
+	rreq.pod_sandbox_id = pod->id;
+	resp =
+	    call(c, f->remove, &rreq.base, &runtime__v1__remove_pod_sandbox_response__descriptor);
+	if (!resp) {
+		fprintf(stderr, "cri-bench: pod %s (bench-%d-%zu) may be left behind\n", pod->id,
+		        (int)getpid(), i);
+		return -1;
+	}
+	protobuf_c_message_free_unpacked(resp, NULL);
+	pod->teardown = now_ns() - t0;
+	free(pod->id);
+	pod->id = NULL;
+	return 0;
+}
+
+struct worker {
+	struct fleet *f;
+	bool down;
+	pthread_t thread;
+};
+
+/* A client thread: takes pods by number until none is left (or, going up, one failed). */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct fleet *f = w->f;
+	struct client c = {.ch = f->ch, .cq = grpc_completion_queue_create_for_pluck(NULL)};
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&f->next, 1);
+
+		if (i >= f->n || (!w->down && atomic_load(&f->failed)))
+			break;
+		if ((w->down ? pod_down(f, &c, i) : pod_up(f, &c, i)) < 0)
+			atomic_store(&f->failed, true);
+	}
+	grpc_completion_queue_shutdown(c.cq);
+	grpc_completion_queue_destroy(c.cq);
+	return NULL;
+}
+
+/* Brings every pod up (or down) with CLIENTS threads; the wall time in ns, or -1. */
+static int64_t fleet_run(struct fleet *f, size_t clients, bool down)
+{
+	struct worker *w = calloc(clients, sizeof(*w));
+	size_t started = 0;
+	int64_t t0 = now_ns();
+
+	if (!w)
+		return -1;
+	atomic_store(&f->next, 0);
+	atomic_store(&f->failed, false);
+	for (; started < clients; started++) {
+		w[started].f = f;
+		w[started].down = down;
+		if (pthread_create(&w[started].thread, NULL, worker_main, &w[started]) != 0)
+			break;
+	}
+	for (size_t i = 0; i < started; i++)
+		pthread_join(w[i].thread, NULL);
+	free(w);
+	if (started == 0 || atomic_load(&f->failed))
+		return -1;
+	return now_ns() - t0;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+/* Sets F up for PODS pods: methods, the log directory, the image pulled. */
+static int fleet_init(struct fleet *f, struct client *c, size_t pods, const char *image,
+                      const char *handler)
+{
+	void *pull =
+	    grpc_channel_register_call(c->ch, "/runtime.v1.ImageService/PullImage", NULL, NULL);
+	struct timespec ts;
+
+	memset(f, 0, sizeof(*f));
+	f->ch = c->ch;
+	f->run = grpc_channel_register_call(c->ch, "/runtime.v1.RuntimeService/RunPodSandbox", NULL,
+	                                    NULL);
+	f->create = grpc_channel_register_call(c->ch, "/runtime.v1.RuntimeService/CreateContainer",
+	                                       NULL, NULL);
+	f->start = grpc_channel_register_call(c->ch, "/runtime.v1.RuntimeService/StartContainer",
+	                                      NULL, NULL);
+	f->stop = grpc_channel_register_call(c->ch, "/runtime.v1.RuntimeService/StopPodSandbox",
+	                                     NULL, NULL);
+	f->remove = grpc_channel_register_call(c->ch, "/runtime.v1.RuntimeService/RemovePodSandbox",
+	                                       NULL, NULL);
+	f->image = image;
+	f->handler = strcmp(handler, "-") == 0 ? "" : handler;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	f->epoch = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	f->n = pods;
+	if (pods == 0)
+		return -1;
+	f->pods = calloc(pods, sizeof(*f->pods));
+	snprintf(f->logs, sizeof(f->logs), "/tmp/cri-bench-XXXXXX");
+	if (!f->pods || !mkdtemp(f->logs)) {
+		f->logs[0] = '\0';
+		return -1;
+	}
+	return pull_once(c, pull, image) < 0 ? -1 : 0;
+}
+
+/* Takes every pod that is still there down (untimed here) and frees F. */
+static int fleet_fini(struct fleet *f)
+{
+	int r = 0;
+
+	if (f->pods && fleet_run(f, 4, true) < 0)
+		r = -1;
+	free(f->pods);
+	f->pods = NULL;
+	if (f->logs[0])
+		(void)nftw(f->logs, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return r;
+}
+
+/* Sorts N values of MEMBER (an offset into struct pod) into V. */
+static void pod_latencies(const struct fleet *f, size_t member, int64_t *v)
+{
+	for (size_t i = 0; i < f->n; i++)
+		v[i] = *(const int64_t *)(const void *)((const char *)&f->pods[i] + member);
+	qsort(v, f->n, sizeof(*v), cmp_i64);
+}
+
+static double ms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static int pod_ready(struct client *c, size_t pods, const char *image, const char *handler,
+                     const char *rss_pid)
+{
+	struct fleet f = {.n = 0};
+	int64_t *v = calloc(pods ? pods : 1, sizeof(*v));
+	double run, create, start;
+	int r = 1;
+
+	if (!v || fleet_init(&f, c, pods, image, handler) < 0 || fleet_run(&f, 1, false) < 0)
+		goto out;
+	if (rss_pid && print_rss(rss_pid) != 0)
+		goto out;
+	pod_latencies(&f, offsetof(struct pod, run), v);
+	run = pct(v, pods, 0.5) / 1000.0;
+	pod_latencies(&f, offsetof(struct pod, create), v);
+	create = pct(v, pods, 0.5) / 1000.0;
+	pod_latencies(&f, offsetof(struct pod, start), v);
+	start = pct(v, pods, 0.5) / 1000.0;
+	pod_latencies(&f, offsetof(struct pod, ready), v);
+	printf("pod-ready pods=%zu p50_ms=%.1f p99_ms=%.1f max_ms=%.1f run_p50_ms=%.1f "
+	       "create_p50_ms=%.1f start_p50_ms=%.1f\n",
+	       pods, pct(v, pods, 0.5) / 1000.0, pct(v, pods, 0.99) / 1000.0, ms(v[pods - 1]), run,
+	       create, start);
+	if (fleet_run(&f, 1, true) < 0)
+		goto out;
+	pod_latencies(&f, offsetof(struct pod, teardown), v);
+	printf("pod-teardown pods=%zu p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n", pods,
+	       pct(v, pods, 0.5) / 1000.0, pct(v, pods, 0.99) / 1000.0, ms(v[pods - 1]));
+	r = 0;
+out:
+	if (fleet_fini(&f) < 0)
+		r = 1;
+	free(v);
+	return r;
+}
+
+static int parallel_pods(struct client *c, size_t pods, size_t clients, const char *image,
+                         const char *handler, const char *rss_pid)
+{
+	struct fleet f = {.n = 0};
+	int64_t *v = calloc(pods ? pods : 1, sizeof(*v));
+	int64_t up, down;
+	int r = 1;
+
+	if (!v || clients == 0 || fleet_init(&f, c, pods, image, handler) < 0)
+		goto out;
+	up = fleet_run(&f, clients, false);
+	if (up < 0 || (rss_pid && print_rss(rss_pid) != 0))
+		goto out;
+	down = fleet_run(&f, clients, true);
+	if (down < 0)
+		goto out;
+	pod_latencies(&f, offsetof(struct pod, ready), v);
+	printf("parallel-pods pods=%zu clients=%zu wall_ms=%.1f pods_per_s=%.1f ready_p50_ms=%.1f "
+	       "ready_p99_ms=%.1f teardown_wall_ms=%.1f\n",
+	       pods, clients, ms(up), (double)pods / ((double)up / 1e9), pct(v, pods, 0.5) / 1000.0,
+	       pct(v, pods, 0.99) / 1000.0, ms(down));
+	r = 0;
+out:
+	if (fleet_fini(&f) < 0)
+		r = 1;
+	free(v);
+	return r;
+}
+
+static int list_live(struct client *c, size_t containers, const char *image, const char *handler,
+                     const char *rss_pid)
+{
+	struct fleet f = {.n = 0};
+	int r = 1;
+
+	/* Started by 4 clients: only the listing is measured. */
+	if (fleet_init(&f, c, containers, image, handler) < 0 || fleet_run(&f, 4, false) < 0)
+		goto out;
+	if (rss_pid && print_rss(rss_pid) != 0)
+		goto out;
+	r = measure(c, "list-containers", LIST_CALLS);
+out:
+	if (fleet_fini(&f) < 0)
+		r = 1;
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	grpc_channel_credentials *creds;
@@ -333,10 +779,16 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc < 4) {
-		fprintf(stderr,
-		        "usage: cri-bench ENDPOINT version|list-pods|list-containers CALLS\n"
-		        "       cri-bench ENDPOINT populate PODS [HANDLER]\n"
-		        "       cri-bench ENDPOINT pull ROUNDS IMAGE\n");
+		fprintf(
+		    stderr,
+		    "usage: cri-bench ENDPOINT version|list-pods|list-containers CALLS\n"
+		    "       cri-bench ENDPOINT populate PODS [HANDLER]\n"
+		    "       cri-bench ENDPOINT pull ROUNDS IMAGE\n"
+		    "       cri-bench ENDPOINT pod-ready PODS IMAGE HANDLER [RSS_PID]\n"
+		    "       cri-bench ENDPOINT parallel-pods PODS CLIENTS IMAGE HANDLER [RSS_PID]\n"
+		    "       cri-bench ENDPOINT list-live CONTAINERS IMAGE HANDLER [RSS_PID]\n"
+		    "       cri-bench ENDPOINT rss PID\n"
+		    "(HANDLER - is the runtime's default)\n");
 		return 2;
 	}
 	n = strtoul(argv[3], NULL, 10);
@@ -359,6 +811,18 @@ int main(int argc, char **argv)
 		r = populate(&c, n, argc > 4 ? argv[4] : NULL);
 	else if (strcmp(argv[2], "pull") == 0)
 		r = argc > 4 ? pulls(&c, n, argv[4]) : 2;
+	else if (strcmp(argv[2], "pod-ready") == 0)
+		r = argc > 5 && n ? pod_ready(&c, n, argv[4], argv[5], argc > 6 ? argv[6] : NULL)
+		                  : 2;
+	else if (strcmp(argv[2], "parallel-pods") == 0)
+		r = argc > 6 && n ? parallel_pods(&c, n, strtoul(argv[4], NULL, 10), argv[5],
+		                                  argv[6], argc > 7 ? argv[7] : NULL)
+		                  : 2;
+	else if (strcmp(argv[2], "list-live") == 0)
+		r = argc > 5 && n ? list_live(&c, n, argv[4], argv[5], argc > 6 ? argv[6] : NULL)
+		                  : 2;
+	else if (strcmp(argv[2], "rss") == 0)
+		r = print_rss(argv[3]);
 	else
 		r = n ? measure(&c, argv[2], n) : 2;
 	grpc_channel_destroy(c.ch);

@@ -1,12 +1,16 @@
 #!/bin/sh
 # CRI round-trip latency of cribd (and of containerd when it runs here), same client,
 # same machine, same run.
-#   bench/run.sh [BUILD_DIR]     (default: build; needs cribd, cri-bench, tests/backends)
+#   bench/run.sh [BUILD_DIR]     (default: build; needs cribd, cri-bench, plugins)
 # Measures Version over 5000 calls, then ListPodSandbox and ListContainers over 2000 calls
 # each with 100 pods and 100 containers in cribd's store (on the testproc class: the
 # broker answers lists from memory, whatever the backend), then PullImage of a ~5 MB image
 # (crib-test/big from tests/images/build.py) cold and warm, 5 rounds each, and what it
 # takes on disk.  The images come from a docker-registry this script starts on loopback.
+# Then real pods on the oci backend's runc class: pod-ready latency (RunPodSandbox +
+# CreateContainer + StartContainer) and teardown over 20 pods, 20 pods from 8 parallel
+# clients, ListContainers with 100 live containers, cribd's RSS with 100 pods; the same
+# against containerd when it runs here, and a bare `runc run -d` of the same rootfs.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -16,6 +20,11 @@ pid="" reg_pid=""
 cleanup() {
 	kill $pid $reg_pid 2>/dev/null || true
 	wait $pid $reg_pid 2>/dev/null || true
+	for id in $(runc --root "$work/run/backends/oci/roots/runc" list -q 2>/dev/null) \
+		$(runc --root "$work/bare-root" list -q 2>/dev/null); do
+		runc --root "$work/run/backends/oci/roots/runc" delete --force "$id" 2>/dev/null ||
+			runc --root "$work/bare-root" delete --force "$id" 2>/dev/null || true
+	done
 	for k in $(cat "$work"/state/backends/testproc/containers/*/keeper.pid 2>/dev/null); do
 		kill -USR2 "$k" 2>/dev/null || true
 	done
@@ -55,12 +64,23 @@ cat > "$work/crib.conf" <<CONF
 cri_socket = $work/crib.sock
 state_dir = $work/state
 run_dir = $work/run
-plugin_dir = $build/tests/backends
+plugin_dir = $build/plugins
 conf_dir = $work/conf.d
+cni_conf_dir = $cni_dir
 default_runtime_class = proc
 log_level = warning
 CONF
-printf '[runtime.proc]\nbackend = testproc\n' > "$work/conf.d/10.conf"
+printf '[runtime.proc]\nbackend = testproc\n\n[runtime.runc]\nbackend = oci\nbinary = %s\n' \
+	"$(command -v runc)" > "$work/conf.d/10.conf"
+# The CNI network containerd's set-up uses (shared/conformance), else loopback only.
+if ls /etc/cni/net.d/*.conf* >/dev/null 2>&1; then
+	cni_dir=/etc/cni/net.d
+else
+	cni_dir=$work/cni
+	mkdir -p "$cni_dir"
+	echo '{"cniVersion":"1.0.0","name":"bench-lo","plugins":[{"type":"loopback"}]}' \
+		> "$cni_dir/10-lo.conflist"
+fi
 "$build/cribd" --config "$work/crib.conf" 2>"$work/cribd.log" &
 pid=$!
 for _ in $(seq 1 100); do [ -S "$work/crib.sock" ] && break; sleep 0.05; done
@@ -78,6 +98,26 @@ echo "cribd RSS with 100 pods and 100 containers: $(awk '/VmRSS/ {print $2, $3}'
 echo "cribd on disk for crib-test/big + busybox: blobs $(du -sb "$work/state/images/blobs" | cut -f1) B," \
 	"unpacked layers $(du -sb "$work/state/images/layers" | cut -f1) B"
 
+pods() { # ENDPOINT PID LABEL IMAGE HANDLER
+	"$bench" "$1" pod-ready 20 "$4" "$5" | sed "s/^/$3 /"
+	"$bench" "$1" parallel-pods 20 8 "$4" "$5" | sed "s/^/$3 /"
+	"$bench" "$1" list-live 100 "$4" "$5" "$2" | sed "s/^/$3 /"
+}
+pods "$ep" "$pid" cribd crib-test/busybox runc
+
+# A bare runc of the same busybox rootfs: create + start, as pod-ready's floor.
+mkdir -p "$work/bare/rootfs/bin" "$work/bare-root"
+cp /bin/busybox "$work/bare/rootfs/bin/busybox"
+ln -s busybox "$work/bare/rootfs/bin/sleep"
+(cd "$work/bare" && runc spec && sed -i 's/"sh"/"sleep", "3600"/; s/"terminal": true/"terminal": false/' config.json)
+for i in $(seq 1 20); do
+	t0=$(date +%s%N)
+	runc --root "$work/bare-root" run -d --bundle "$work/bare" "bare$i" </dev/null >/dev/null 2>&1
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000))
+	runc --root "$work/bare-root" delete --force "bare$i" >/dev/null 2>&1
+done | sort -n | awk '{v[NR] = $1} END {printf "bare runc run -d: p50_ms=%.1f p99_ms=%.1f (20 runs)\n", v[int(NR/2)+1]/1000, v[NR]/1000}'
+
 if [ -S /run/containerd/containerd.sock ]; then
 	"$bench" unix:///run/containerd/containerd.sock version 5000 | sed 's/^/containerd /'
 	# containerd's registry config (setup-env.sh) sends every registry to 127.0.0.1:5000.
@@ -85,6 +125,9 @@ if [ -S /run/containerd/containerd.sock ]; then
 		/usr/bin/python3 "$top/tests/images/build.py" http://127.0.0.1:5000 >/dev/null
 		"$bench" unix:///run/containerd/containerd.sock pull 5 docker.io/crib-test/big:latest |
 			sed 's/^/containerd /'
+		"$bench" unix:///run/containerd/containerd.sock pull 0 docker.io/crib-test/busybox:latest
+		pods unix:///run/containerd/containerd.sock "$(pidof containerd | cut -d' ' -f1)" \
+			containerd docker.io/crib-test/busybox:latest -
 	fi
 else
 	echo "containerd: not running here (shared/conformance/setup-env.sh starts one)"

@@ -13,7 +13,9 @@
 #ifndef CRIB_BROKER_UTIL_H
 #define CRIB_BROKER_UTIL_H
 
+#include <dirent.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +46,18 @@
 static inline void freep(void *p)
 {
 	free(*(void **)p);
+}
+
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
 }
 
 static inline void closep(int *fd)

@@ -24,7 +24,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("CRIB_BUILD_DIR", os.path.join(ROOT, "build"))
 CRIBD = os.path.join(BUILD, "cribd")
-PLUGINS = os.path.join(BUILD, "tests", "backends")
+PLUGINS = os.path.join(BUILD, "plugins")
 
 
 def _abi():
@@ -119,12 +119,20 @@ def _session_registry(registry):
     REGISTRY = registry
 
 
+# The CNI network every test's pods get unless it asks otherwise: loopback only, so that
+# no test sends traffic anywhere (Debian's containernetworking-plugins provides it).
+LOOPBACK_CONFLIST = """{"cniVersion": "1.0.0", "name": "crib-test-lo",
+ "plugins": [{"type": "loopback"}]}
+"""
+
+
 class Cribd:
     """One cribd under test, with its own directories and config."""
 
     def __init__(self, base, default_class="proc", classes=None, backends=None, extra="",
-                 registries=None):
+                 registries=None, cni=LOOPBACK_CONFLIST):
         self.base = base
+        self.cni_dir = os.path.join(base, "cni")
         self.conf_d = os.path.join(base, "conf.d")
         self.state = os.path.join(base, "state")
         self.run = os.path.join(base, "run")
@@ -133,8 +141,11 @@ class Cribd:
         self.config = os.path.join(base, "crib.conf")
         self.log_path = os.path.join(base, "cribd.log")
         self.proc = None
+        self.wrap = []  # a command that execs cribd (nsenter into a test's namespace)
         os.makedirs(self.conf_d, exist_ok=True)
         os.makedirs(self.logs, exist_ok=True)
+        if cni is not None:
+            self.write_cni(cni)
         self.pulled = set()
         if registries is None:
             registries = {"*": f"mirror = {REGISTRY.url}\nmirror_only = true"} if REGISTRY else {}
@@ -151,11 +162,20 @@ state_dir = {self.state}
 run_dir = {self.run}
 plugin_dir = {PLUGINS}
 conf_dir = {self.conf_d}
-cni_conf_dir = {self.base}/cni
+cni_conf_dir = {self.cni_dir}
 default_runtime_class = {default_class}
 log_level = debug
 workers = 8
 {extra}""")
+
+    def write_cni(self, text, name="10-crib-test.conflist"):
+        """Writes a CNI network configuration into the daemon's cni_conf_dir."""
+        os.makedirs(self.cni_dir, exist_ok=True)
+        with open(os.path.join(self.cni_dir, name), "w") as f:
+            f.write(text)
+
+    def netns_path(self, pod_id):
+        return os.path.join(self.run, "netns", pod_id)
 
     def write_classes(self, classes, backends=None, name="10-classes.conf"):
         with open(os.path.join(self.conf_d, name), "w") as f:
@@ -176,8 +196,8 @@ workers = 8
 
     def start(self, wait=True):
         self.logf = open(self.log_path, "a")
-        self.proc = subprocess.Popen([CRIBD, "--config", self.config], stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.wrap + [CRIBD, "--config", self.config],
+                                     stdout=self.logf, stderr=subprocess.STDOUT)
         if wait:
             self.wait_ready()
         return self
@@ -277,7 +297,23 @@ workers = 8
                     os.kill(pid, signal.SIGUSR2)
                 except ProcessLookupError:
                     pass
+        self.cleanup_oci()
         unmount_under(self.base)
+
+    def cleanup_oci(self):
+        """Deletes the OCI containers this cribd's runtime roots still hold (a failed test)."""
+        roots = os.path.join(self.run, "backends", "oci", "roots")
+        for cls in os.listdir(roots) if os.path.isdir(roots) else []:
+            binary = {"runc": "/usr/sbin/runc", "runsc": "/usr/bin/runsc",
+                      "crun": "/usr/bin/crun"}.get(cls)
+            if not binary:
+                continue
+            root = os.path.join(roots, cls)
+            ids = subprocess.run([binary, "--root", root, "list", "-q"], capture_output=True,
+                                 text=True).stdout.split()
+            for cid in ids:
+                subprocess.run([binary, "--root", root, "delete", "--force", cid],
+                               capture_output=True)
 
 
 def unmount_under(base):

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The oci backend: pods on any OCI runtime binary (runc, crun, runsc,
+ * kata-runtime).  One module serves every class naming it; a class names its
+ * binary and global arguments.  This file: entry, init, classes, health.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci.h"
+#include "util.h"
+
+#define OCI_VERSION "0.1.0"
+/* A runtime's --version answers at once; one that hangs is not usable. */
+#define PROBE_TIMEOUT_MS 10000
+
+static const char *backend_key(const struct crib_host *host, const char *key)
+{
+	const char *v = NULL;
+
+	for (size_t i = 0; i < host->n_kv; i++)
+		if (streq(host->kv[i].key, key))
+			v = host->kv[i].value;
+	return v;
+}
+
+/* crib-shim and crib-pause live next to this module, as installed and in the build tree. */
+static char *helper_path(const struct crib_host *host, const char *key, const char *name)
+{
+	const char *v = backend_key(host, key);
+	Dl_info info;
+	char *dir, *slash, *path;
+
+	if (v)
+		return crib_xstrdup(v);
+	if (!dladdr((void *)crib_backend_entry, &info) || !info.dli_fname)
+		return crib_xasprintf("/usr/local/lib/crib/backends/%s", name);
+	dir = crib_xstrdup(info.dli_fname);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	path = crib_xasprintf("%s/%s", slash ? dir : ".", name);
+	free(dir);
+	return path;
+}
+
+/*
+ * Copies crib-pause into the infra root filesystem.  Always, and by rename:
+ * running infra containers keep the old inode, new ones get this build's.
+ */
+static int install_pause(struct oci_state *st, const char *pause, struct crib_error **reterr)
+{
+	_cleanup_free_ char *dst = NULL;
+	int r;
+
+	st->pause_root = crib_xasprintf("%s/pause", st->host->state_dir);
+	r = crib_mkdir_p(st->pause_root, 0755);
+	if (r < 0)
+		return st->host->error_set(reterr, -r, "cannot create %s", st->pause_root);
+	/* Mount points the runtime would otherwise create at the first start. */
+	for (const char *const *d = (const char *const[]){"proc", "dev", "sys", "etc", NULL}; *d;
+	     d++) {
+		_cleanup_free_ char *p = crib_xasprintf("%s/%s", st->pause_root, *d);
+
+		(void)mkdir(p, 0755);
+	}
+	dst = crib_xasprintf("%s/pause", st->pause_root);
+	r = oci_copy_file(pause, dst, 0755);
+	if (r < 0)
+		return st->host->error_set(reterr, -r, "cannot install %s as %s", pause, dst);
+	return 0;
+}
+
+static int own_oom_score_adj(void)
+{
+	_cleanup_free_ char *text = NULL;
+
+	return oci_read_file("/proc/self", "oom_score_adj", &text) == 0 ? atoi(text) : 0;
+}
+
+static void oci_fini(void *state);
+
+static int oci_init(const struct crib_host *host, void **ret_state, struct crib_error **reterr)
+{
+	struct oci_state *st = crib_xcalloc(1, sizeof(*st));
+	_cleanup_free_ char *pause = NULL;
+	int r;
+
+	st->host = host;
+	st->epfd = st->wake_fd = -EBADF;
+	pthread_mutex_init(&st->lock, NULL);
+	*ret_state = st;
+	st->shim = helper_path(host, "shim", "crib-shim");
+	pause = helper_path(host, "pause", "crib-pause");
+	if (access(st->shim, X_OK) < 0)
+		return host->error_set(reterr, errno, "the container monitor %s is not executable",
+		                       st->shim);
+	r = install_pause(st, pause, reterr);
+	if (r < 0)
+		return r;
+	st->own_oom_score_adj = own_oom_score_adj();
+	oci_host_features_probe(&st->features);
+	r = oci_cg_detect(NULL, &st->cg);
+	if (r < 0)
+		return host->error_set(reterr, -r, "cannot tell how cgroups are mounted");
+	return oci_monitor_start(st, reterr);
+}
+
+static void oci_fini(void *state)
+{
+	struct oci_state *st = state;
+
+	if (!st)
+		return;
+	oci_monitor_stop(st);
+	pthread_mutex_destroy(&st->lock);
+	free(st->shim);
+	free(st->pause_root);
+	free(st);
+}
+
+/* Splits a runtime_args value at blanks into the class's global arguments. */
+static void add_words(struct oci_runtime *rt, const char *value)
+{
+	_cleanup_free_ char *copy = crib_xstrdup(value);
+	char *save = NULL;
+
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+		crib_strv_add(&rt->global, &rt->n_global, w);
+}
+
+static int check_keys(struct oci_state *st, const struct crib_class *cls,
+                      struct crib_error **reterr)
+{
+	static const char *const known[] = {"binary", "root", "runtime_args", "sandbox_annotations",
+	                                    NULL};
+
+	for (size_t i = 0; i < cls->n_kv; i++) {
+		bool ok = false;
+
+		for (const char *const *k = known; *k; k++)
+			ok = ok || streq(cls->kv[i].key, *k);
+		if (!ok)
+			return st->host->class_error(
+			    cls, cls->kv[i].key, reterr, EINVAL,
+			    "unknown key '%s' for backend oci (known: binary, "
+			    "root, runtime_args, sandbox_annotations)",
+			    cls->kv[i].key);
+	}
+	return 0;
+}
+
+static int probe(struct oci_state *st, const struct crib_class *cls, const struct oci_runtime *rt,
+                 struct crib_error **reterr)
+{
+	const char *args[] = {"--version", NULL};
+	_cleanup_free_ const char **argv = oci_runtime_argv(rt, args);
+	struct oci_proc_result res;
+	int r = oci_proc_run(argv, PROBE_TIMEOUT_MS, 4096, NULL, NULL, &res);
+
+	if (r < 0)
+		return st->host->class_error(cls, "binary", reterr, -r, "cannot run %s",
+		                             rt->binary);
+	if (res.timed_out || !WIFEXITED(res.status) || WEXITSTATUS(res.status) != 0)
+		r = st->host->class_error(cls, "binary", reterr, ENOEXEC,
+		                          "%s --version failed (exit code %d)", rt->binary,
+		                          oci_exit_code(res.status));
+	oci_proc_result_clear(&res);
+	return r;
+}
+
+static int oci_class_open(void *state, const struct crib_class *cls, uint64_t *ret_features,
+                          void **ret_data, struct crib_error **reterr)
+{
+	struct oci_state *st = state;
+	const char *binary = st->host->class_get(cls, "binary");
+	const char *root = st->host->class_get(cls, "root");
+	const char *extra = st->host->class_get(cls, "runtime_args");
+	const char *annotations = st->host->class_get(cls, "sandbox_annotations");
+	struct oci_class *c;
+	_cleanup_free_ char *default_root = NULL;
+	int r;
+
+	r = check_keys(st, cls, reterr);
+	if (r < 0)
+		return r;
+	if (isempty(binary))
+		return st->host->class_error(
+		    cls, NULL, reterr, EINVAL,
+		    "runtime class '%s' needs 'binary = PATH' (the OCI runtime)", cls->name);
+	if (binary[0] != '/')
+		return st->host->class_error(cls, "binary", reterr, EINVAL,
+		                             "binary '%s' is not an absolute path", binary);
+	if (access(binary, X_OK) < 0)
+		return st->host->class_error(cls, "binary", reterr, errno, "binary '%s': %s",
+		                             binary, strerror(errno));
+	if (annotations && !streq(annotations, "true") && !streq(annotations, "false"))
+		return st->host->class_error(cls, "sandbox_annotations", reterr, EINVAL,
+		                             "sandbox_annotations '%s' is not true or false",
+		                             annotations);
+	if (root && root[0] != '/')
+		return st->host->class_error(cls, "root", reterr, EINVAL,
+		                             "root '%s' is not an absolute path", root);
+	/* Each class its own runtime state: two classes on one binary never see each other's. */
+	if (!root)
+		root = default_root = crib_xasprintf("%s/roots/%s", st->host->run_dir, cls->name);
+	c = crib_xcalloc(1, sizeof(*c));
+	c->rt.binary = crib_xstrdup(binary);
+	c->sandbox_annotations = !annotations || streq(annotations, "true");
+	crib_strv_add(&c->rt.global, &c->rt.n_global, "--root");
+	crib_strv_add(&c->rt.global, &c->rt.n_global, root);
+	if (extra)
+		add_words(&c->rt, extra);
+	r = probe(st, cls, &c->rt, reterr);
+	if (r < 0) {
+		oci_runtime_clear(&c->rt);
+		free(c);
+		return r;
+	}
+	*ret_features = 0;
+	*ret_data = c;
+	return 0;
+}
+
+static void oci_class_close(void *state, const struct crib_class *cls)
+{
+	struct oci_class *c = cls->data;
+
+	(void)state;
+	if (c) {
+		oci_runtime_clear(&c->rt);
+		free(c);
+	}
+}
+
+static int oci_reconcile(void *state, struct crib_op *op, struct crib_reconcile_item *items,
+                         size_t n_items, struct crib_error **reterr)
+{
+	(void)op;
+	(void)reterr;
+	for (size_t i = 0; i < n_items; i++)
+		oci_reconcile_item(state, &items[i]);
+	return 0;
+}
+
+static int oci_health(void *state, struct crib_health *ret, struct crib_error **reterr)
+{
+	struct oci_state *st = state;
+
+	(void)reterr;
+	ret->healthy = access(st->shim, X_OK) == 0;
+	ret->message = ret->healthy ? crib_xasprintf("monitor %s", st->shim)
+	                            : crib_xasprintf("the container monitor %s is gone", st->shim);
+	return 0;
+}
+
+static const struct crib_backend_ops oci_ops = {
+    .abi_major = CRIB_BACKEND_ABI_MAJOR,
+    .abi_minor = CRIB_BACKEND_ABI_MINOR,
+    .struct_size = sizeof(struct crib_backend_ops),
+    .name = "oci",
+    .version = OCI_VERSION,
+    .caps = CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_POD_STATS |
+            CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_STATUS | CRIB_CAP_HEALTH,
+    .init = oci_init,
+    .fini = oci_fini,
+    .class_open = oci_class_open,
+    .class_close = oci_class_close,
+    .pod_run = oci_pod_run,
+    .pod_stop = oci_pod_stop,
+    .pod_remove = oci_pod_remove,
+    .container_create = oci_container_create,
+    .container_start = oci_container_start,
+    .container_stop = oci_container_stop,
+    .container_remove = oci_container_remove,
+    .container_status = oci_container_status,
+    .reconcile = oci_reconcile,
+    .pod_status = oci_pod_status,
+    .health = oci_health,
+    .exec_sync = oci_exec_sync,
+    .container_stats = oci_container_stats,
+    .pod_stats = oci_pod_stats,
+    .container_reopen_log = oci_container_reopen_log,
+    .container_update = oci_container_update,
+};
+
+CRIB_EXPORT const struct crib_backend_ops *crib_backend_entry(uint32_t host_abi_major)
+{
+	(void)host_abi_major;
+	return &oci_ops;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The oci backend's internals, shared by its files: oci.c (entry, init,
+ * classes), sandbox.c (pods), container.c (containers), shim.c's caller
+ * (monitor.c: starting shims, watching them, stopping containers) and files.c.
+ *
+ * Layout under the backend's run_dir (volatile, like the runtime's own state):
+ *   pods/<pod id>/        infra bundle (config.json), shim files, hostname,
+ *                         hosts, resolv.conf, shm/ (the pod's /dev/shm)
+ *   containers/<id>/      bundle (config.json) and shim files: pid, shim.pid,
+ *                         exit, reopened; started (written by container_start)
+ *   roots/<class>/        the runtime's --root when the class names none
+ * and under state_dir: pause/ (the infra root filesystem: /pause only).
+ */
+#ifndef CRIB_OCI_OCI_H
+#define CRIB_OCI_OCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include <crib/backend.h>
+
+#include "cgstats.h"
+#include "runtime.h"
+#include "spec.h"
+
+struct oci_watch;
+
+struct oci_state {
+	const struct crib_host *host;
+	char *shim;       /* the crib-shim binary */
+	char *pause_root; /* the infra root filesystem */
+	int own_oom_score_adj;
+	struct oci_cg_layout cg;
+	struct oci_host_features features;
+	/* The monitor thread: shims' pidfds in an epoll set, woken through an eventfd. */
+	pthread_t monitor;
+	bool monitor_running;
+	int epfd;
+	int wake_fd;
+	pthread_mutex_t lock;
+	struct oci_watch *watches; /* under lock */
+	bool stopping;
+};
+
+struct oci_class {
+	struct oci_runtime rt;
+	/*
+	 * Whether specs carry io.kubernetes.cri.container-type and sandbox-id:
+	 * runtimes that read them (runsc, kata) then put a pod's containers into
+	 * its sandbox; without, each container is a sandbox of its own.
+	 */
+	bool sandbox_annotations;
+};
+
+/* What cribd keeps for us in each object's priv blob. */
+struct oci_priv {
+	pid_t shim;                    /* the monitor process */
+	unsigned long long shim_start; /* its start time, to tell it from a reused pid */
+	pid_t pid;                     /* the container's (or infra's) process on the host */
+	char *cgroup;                  /* cgroupsPath; for a pod its parent of every container */
+	char *upper;                   /* containers: the writable layer */
+	int stop_signal;               /* containers: the signal Stop sends first */
+};
+
+static inline const struct oci_class *oci_cls(const struct crib_class *cls)
+{
+	return cls->data;
+}
+
+static inline const struct oci_runtime *oci_rt(const struct crib_class *cls)
+{
+	return &((const struct oci_class *)cls->data)->rt;
+}
+
+/* priv.c */
+int oci_priv_parse(const struct crib_host *host, const void *blob, size_t len, struct oci_priv *ret,
+                   struct crib_error **reterr);
+/* Sets *ret to a malloc'd JSON encoding (the caller's, then cribd's). */
+void oci_priv_encode(const struct oci_priv *p, struct crib_blob *ret);
+void oci_priv_clear(struct oci_priv *p);
+
+/* files.c */
+/* Writes TEXT to DIR/NAME through a temporary file and rename(2), mode 0644. */
+int oci_write_file(const char *dir, const char *name, const char *text, size_t len);
+/* Reads DIR/NAME (at most 1 MiB); *ret malloc'd, NUL-terminated. */
+int oci_read_file(const char *dir, const char *name, char **ret);
+/*
+ * Writes SPEC as DIR/config.json, without the sandbox annotations when the
+ * class says so.
+ */
+int oci_write_config(const struct crib_host *host, const struct oci_class *cls, const char *dir,
+                     json_t *spec, struct crib_error **reterr);
+/* Copies SRC to DST (through a temporary file and rename(2)) with MODE. */
+int oci_copy_file(const char *src, const char *dst, unsigned mode);
+/* Removes DIR and everything below it, not crossing mounts; idempotent. */
+int oci_rm_rf(const char *dir);
+/* The process's start time in clock ticks since boot; 0 when it is gone. */
+unsigned long long oci_proc_start_time(pid_t pid);
+/* A pidfd for PID if it is still the process that started at START; else -ESRCH. */
+int oci_pidfd_checked(pid_t pid, unsigned long long start);
+/* malloc'd "<run_dir>/<kind>/<id>". */
+char *oci_dir(const struct oci_state *st, const char *kind, const char *id);
+
+/* monitor.c */
+int oci_monitor_start(struct oci_state *st, struct crib_error **reterr);
+void oci_monitor_stop(struct oci_state *st);
+/*
+ * Starts crib-shim for the bundle in DIR: the runtime creates container ID
+ * (not started yet).  Returns the shim's and the container's pids.
+ */
+int oci_shim_create(struct oci_state *st, const struct oci_runtime *rt, const char *id,
+                    const char *dir, const char *log_path, struct oci_priv *ret,
+                    struct crib_error **reterr);
+/* Watches the shim of ID; an exit becomes an event (a pod's: not ready). */
+void oci_watch_add(struct oci_state *st, const char *id, bool pod, const char *dir,
+                   const struct oci_priv *p);
+void oci_watch_remove(struct oci_state *st, const char *id);
+/*
+ * Stops ID: SIG, then SIGKILL after timeout_s, and waits for its shim to go.
+ * With op it may finish asynchronously (CRIB_ASYNC); without, it blocks.
+ */
+int oci_stop(struct oci_state *st, struct crib_op *op, const struct oci_runtime *rt, const char *id,
+             const char *dir, const struct oci_priv *p, int sig, int64_t timeout_s,
+             struct crib_error **reterr);
+/* The exit DIR's shim recorded: 1 with the code and time, 0 when none yet. */
+int oci_exit_read(const char *dir, int32_t *ret_code, int64_t *ret_at);
+
+/* sandbox.c */
+int oci_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec,
+                struct crib_pod_result *ret, struct crib_error **reterr);
+int oci_pod_stop(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                 struct crib_error **reterr);
+int oci_pod_remove(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                   struct crib_error **reterr);
+int oci_pod_status(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                   struct crib_pod_status *ret, struct crib_error **reterr);
+int oci_pod_stats(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                  struct crib_usage *ret, struct crib_error **reterr);
+
+/* container.c */
+int oci_container_create(void *state, struct crib_op *op, const struct crib_container_spec *spec,
+                         struct crib_container_result *ret, struct crib_error **reterr);
+int oci_container_start(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                        struct crib_error **reterr);
+int oci_container_stop(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                       int64_t timeout_s, struct crib_error **reterr);
+int oci_container_remove(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                         struct crib_error **reterr);
+int oci_container_status(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                         struct crib_container_status *ret, struct crib_error **reterr);
+int oci_container_stats(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                        struct crib_usage *ret, struct crib_error **reterr);
+int oci_container_reopen_log(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                             struct crib_error **reterr);
+int oci_container_update(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                         const uint8_t *req, size_t req_len, struct crib_error **reterr);
+int oci_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_args *args,
+                  struct crib_exec_sync_result *ret, struct crib_error **reterr);
+/* Fills one reconcile item (pods and containers) and re-arms its watch. */
+void oci_reconcile_item(struct oci_state *st, struct crib_reconcile_item *it);
+
+#endif /* CRIB_OCI_OCI_H */

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Pod sandboxes: an infra container running crib-pause holds the pod's
+ * namespaces (api/BACKENDS.md says why an infra container rather than pinned
+ * namespace files), plus the files every container of the pod mounts.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cri-api-v1.pb-c.h"
+#include "oci.h"
+#include "spec.h"
+#include "util.h"
+
+/* The pod's /dev/shm, as Docker and containerd size it. */
+#define POD_SHM_OPTIONS "mode=1777,size=67108864"
+
+static Runtime__V1__NamespaceMode ns_mode(const Runtime__V1__PodSandboxConfig *cfg, char which)
+{
+	const Runtime__V1__NamespaceOption *o = NULL;
+
+	if (cfg->linux && cfg->linux->security_context)
+		o = cfg->linux->security_context->namespace_options;
+	if (!o)
+		return RUNTIME__V1__NAMESPACE_MODE__POD;
+	return which == 'n' ? o->network : which == 'i' ? o->ipc : o->pid;
+}
+
+static int copy_host_file(const char *dir, const char *name, const char *src)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *d = crib_xstrdup(src);
+	char *slash = strrchr(d, '/');
+	int r;
+
+	*slash = '\0';
+	r = oci_read_file(d, slash + 1, &text);
+	if (r < 0)
+		return r == -ENOENT ? oci_write_file(dir, name, "", 0) : r;
+	return oci_write_file(dir, name, text, strlen(text));
+}
+
+/* Appends "WORD item item...\n" for a non-empty list. */
+static void put_list(FILE *f, const char *word, char **items, size_t n)
+{
+	if (n == 0)
+		return;
+	fputs(word, f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, " %s", items[i]);
+	fputc('\n', f);
+}
+
+static int write_resolv_conf(const char *dir, const Runtime__V1__DNSConfig *dns)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!dns)
+		return copy_host_file(dir, "resolv.conf", "/etc/resolv.conf");
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < dns->n_servers; i++)
+		fprintf(f, "nameserver %s\n", dns->servers[i]);
+	put_list(f, "search", dns->searches, dns->n_searches);
+	put_list(f, "options", dns->options, dns->n_options);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return oci_write_file(dir, "resolv.conf", text, len);
+}
+
+/* hostname, hosts and resolv.conf, which every container of the pod bind-mounts. */
+static int write_pod_files(const char *dir, const Runtime__V1__PodSandboxConfig *cfg, bool host_net)
+{
+	static const char hosts[] = "127.0.0.1\tlocalhost\n"
+	                            "::1\tlocalhost ip6-localhost ip6-loopback\n";
+	char host_name[256] = "";
+	_cleanup_free_ char *name = NULL;
+	int r;
+
+	if (host_net || isempty(cfg->hostname))
+		gethostname(host_name, sizeof(host_name) - 1);
+	name =
+	    crib_xasprintf("%s\n", host_net || isempty(cfg->hostname) ? host_name : cfg->hostname);
+	r = oci_write_file(dir, "hostname", name, strlen(name));
+	if (r >= 0)
+		r = host_net ? copy_host_file(dir, "hosts", "/etc/hosts")
+		             : oci_write_file(dir, "hosts", hosts, sizeof(hosts) - 1);
+	if (r >= 0)
+		r = write_resolv_conf(dir, cfg->dns_config);
+	return r;
+}
+
+/* The pod's shared /dev/shm: a tmpfs of its own unless the pod uses the host's IPC. */
+static int mount_shm(const char *dir)
+{
+	_cleanup_free_ char *shm = crib_xasprintf("%s/shm", dir);
+
+	if (mkdir(shm, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, POD_SHM_OPTIONS) < 0)
+		return -errno;
+	return 0;
+}
+
+static void unmount_shm(const char *dir)
+{
+	_cleanup_free_ char *shm = crib_xasprintf("%s/shm", dir);
+
+	(void)umount2(shm, MNT_DETACH);
+}
+
+/* kubelet's cgroup parent, else one of ours: containers go below it, pod stats read it. */
+static char *pod_cgroup(const Runtime__V1__PodSandboxConfig *cfg, const char *id)
+{
+	if (cfg->linux && !isempty(cfg->linux->cgroup_parent))
+		return crib_xstrdup(cfg->linux->cgroup_parent);
+	return crib_xasprintf("/crib/pod-%.12s", id);
+}
+
+/*
+ * Removes the pod cgroup we made (kubelet's parents are kubelet's): the
+ * runtime deletes each container's cgroup, nobody else this one.
+ */
+static void remove_own_cgroup(const struct oci_state *st, const char *cgroup)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *e;
+	char path[PATH_MAX];
+
+	if (strncmp(cgroup, "/crib/pod-", 10) != 0)
+		return;
+	if (st->cg.mode == OCI_CG_V2) {
+		if (oci_cg_path(&st->cg, NULL, cgroup, path, sizeof(path)) == 0)
+			(void)rmdir(path);
+		return;
+	}
+	d = opendir(st->cg.root);
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' &&
+		    oci_cg_path(&st->cg, e->d_name, cgroup, path, sizeof(path)) == 0)
+			(void)rmdir(path);
+}
+
+/* Builds the infra bundle in DIR and has the runtime create and start it. */
+static int start_infra(struct oci_state *st, const struct crib_pod_spec *spec,
+                       const Runtime__V1__PodSandboxConfig *cfg, const char *dir,
+                       struct oci_priv *p, struct crib_error **reterr)
+{
+	const struct oci_runtime *rt = oci_rt(spec->ref.cls);
+	struct oci_sandbox_input in = {.pod = cfg,
+	                               .sandbox_id = spec->ref.id,
+	                               .features = &st->features,
+	                               .rootfs = st->pause_root,
+	                               .netns_path = spec->netns_path,
+	                               .cgroups_path = NULL,
+	                               .own_oom_score_adj = st->own_oom_score_adj};
+	_cleanup_free_ char *cg = crib_xasprintf("%s/%s", p->cgroup, spec->ref.id);
+	const char *start[] = {"start", spec->ref.id, NULL};
+	json_t *json = NULL;
+	int r;
+
+	in.cgroups_path = cg;
+	r = oci_spec_sandbox(st->host, &in, &json, reterr);
+	if (r < 0)
+		return r;
+	r = oci_write_config(st->host, oci_cls(spec->ref.cls), dir, json, reterr);
+	json_decref(json);
+	if (r < 0)
+		return r;
+	r = oci_shim_create(st, rt, spec->ref.id, dir, NULL, p, reterr);
+	if (r < 0)
+		return r;
+	return oci_runtime_call(st->host, rt, start, 0, NULL, reterr);
+}
+
+/* Removes whatever of the pod exists: infra container, shm mount, files.  Idempotent. */
+static int pod_teardown(struct oci_state *st, const struct crib_pod_ref *pod, const char *dir,
+                        bool remove, struct crib_error **reterr)
+{
+	const struct oci_runtime *rt = oci_rt(pod->cls);
+	struct oci_priv p = {0};
+	int r = 0;
+
+	if (pod->priv && oci_priv_parse(st->host, pod->priv, pod->priv_len, &p, NULL) == 0) {
+		oci_watch_remove(st, pod->id);
+		r = oci_stop(st, NULL, rt, pod->id, dir, &p, SIGKILL, 0, reterr);
+	}
+	if (r >= 0 && access(dir, F_OK) == 0)
+		r = oci_runtime_delete(st->host, rt, pod->id, reterr);
+	unmount_shm(dir);
+	if (r >= 0 && remove) {
+		r = oci_rm_rf(dir);
+		if (r < 0)
+			r = st->host->error_set(reterr, -r, "cannot remove %s", dir);
+		else if (p.cgroup)
+			remove_own_cgroup(st, p.cgroup);
+	}
+	oci_priv_clear(&p);
+	return r;
+}
+
+int oci_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec,
+                struct crib_pod_result *ret, struct crib_error **reterr)
+{
+	struct oci_state *st = state;
+	Runtime__V1__PodSandboxConfig *cfg;
+	_cleanup_free_ char *dir = oci_dir(st, "pods", spec->ref.id);
+	struct oci_priv p = {0};
+	bool host_net;
+	int r;
+
+	(void)op;
+	cfg = runtime__v1__pod_sandbox_config__unpack(NULL, spec->cri_config_len, spec->cri_config);
+	if (!cfg)
+		return st->host->error_set(reterr, EINVAL, "PodSandboxConfig cannot be decoded");
+	host_net = ns_mode(cfg, 'n') == RUNTIME__V1__NAMESPACE_MODE__NODE;
+	r = crib_mkdir_p(dir, 0700);
+	if (r < 0) {
+		r = st->host->error_set(reterr, -r, "cannot create %s", dir);
+		goto out;
+	}
+	r = write_pod_files(dir, cfg, host_net);
+	if (r >= 0 && ns_mode(cfg, 'i') != RUNTIME__V1__NAMESPACE_MODE__NODE)
+		r = mount_shm(dir);
+	if (r < 0) {
+		r = st->host->error_set(reterr, -r, "cannot prepare the files of pod '%s'",
+		                        spec->ref.id);
+		goto fail;
+	}
+	p.cgroup = pod_cgroup(cfg, spec->ref.id);
+	r = start_infra(st, spec, cfg, dir, &p, reterr);
+	if (r < 0)
+		goto fail;
+	oci_watch_add(st, spec->ref.id, true, dir, &p);
+	oci_priv_encode(&p, &ret->priv);
+	goto out;
+fail : {
+	struct crib_pod_ref ref = spec->ref;
+	struct crib_blob b = {0};
+
+	/* Tear down with what we learnt so far (the shim may already run). */
+	if (p.shim) {
+		oci_priv_encode(&p, &b);
+		ref.priv = b.data;
+		ref.priv_len = b.len;
+	}
+	pod_teardown(st, &ref, dir, true, NULL);
+	free(b.data);
+}
+out:
+	oci_priv_clear(&p);
+	runtime__v1__pod_sandbox_config__free_unpacked(cfg, NULL);
+	return r;
+}
+
+int oci_pod_stop(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                 struct crib_error **reterr)
+{
+	struct oci_state *st = state;
+	_cleanup_free_ char *dir = oci_dir(st, "pods", pod->id);
+
+	(void)op;
+	return pod_teardown(st, pod, dir, false, reterr);
+}
+
+int oci_pod_remove(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                   struct crib_error **reterr)
+{
+	struct oci_state *st = state;
+	_cleanup_free_ char *dir = oci_dir(st, "pods", pod->id);
+
+	(void)op;
+	return pod_teardown(st, pod, dir, true, reterr);
+}
+
+int oci_pod_status(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                   struct crib_pod_status *ret, struct crib_error **reterr)
+{
+	struct oci_state *st = state;
+	struct oci_priv p;
+	int fd, r;
+
+	(void)op;
+	r = oci_priv_parse(st->host, pod->priv, pod->priv_len, &p, reterr);
+	if (r < 0)
+		return r;
+	fd = oci_pidfd_checked(p.shim, p.shim_start);
+	ret->state = fd >= 0 ? CRIB_POD_READY : CRIB_POD_NOTREADY;
+	if (fd >= 0)
+		close(fd);
+	oci_priv_clear(&p);
+	return 0;
+}
+
+int oci_pod_stats(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                  struct crib_usage *ret, struct crib_error **reterr)
+{
+	struct oci_state *st = state;
+	struct oci_priv p;
+	int r;
+
+	(void)op;
+	r = oci_priv_parse(st->host, pod->priv, pod->priv_len, &p, reterr);
+	if (r < 0)
+		return r;
+	r = oci_cg_usage(&st->cg, p.cgroup, ret);
+	if (r < 0)
+		r = st->host->error_set(reterr, -r, "no usage for pod '%s' in cgroup %s", pod->id,
+		                        p.cgroup);
+	else if (p.pid > 0)
+		(void)oci_cg_net(p.pid, ret);
+	oci_priv_clear(&p);
+	return r;
+}

@@ -1,0 +1,868 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * crib-shim: the monitor process of one oci container (conmon's role).
+ *
+ *   crib-shim --runtime BIN [--runtime-arg ARG]... --id ID --bundle DIR --dir SHIMDIR
+ *             --ready-fd N [--log PATH] [--stdin]
+ *
+ * Detaches from its caller (fork, setsid, fork), becomes a child subreaper, and
+ * runs "BIN ARGS... create --bundle DIR --pid-file SHIMDIR/pid ID" with the
+ * container's stdio on pipes it owns: the runtime hands its own stdio to the
+ * container process.  It reports "ok PID" or "err ERRNO MESSAGE" on the ready fd
+ * (one line), writes SHIMDIR/shim.pid, then copies the container's output into
+ * PATH in the CRI log format until the container's init exits, and writes
+ * SHIMDIR/exit as "CODE FINISHED_NS" ("255 FINISHED_NS unknown" when the exit
+ * status could not be collected) before it exits itself.  SIGUSR1 reopens the
+ * log and then bumps the counter in SHIMDIR/reopened.  SIGTERM, SIGINT and SIGHUP
+ * are ignored: the shim lives exactly as long as the container, which the
+ * backend stops through the runtime's "kill".
+ *
+ * Only libc: one runs per container, so it must stay small.  Its own errors go
+ * to SHIMDIR/shim.log, kept short.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <crib/backend.h>
+
+#include "crilog.h"
+#include "errtext.h"
+#include "error.h"
+#include "util.h"
+
+/* How much of the runtime's output during "create" is kept for its error message. */
+#define SHIM_CHATTER_MAX ((size_t)16 * 1024)
+/* The error line on the ready fd stays below PIPE_BUF, so that it arrives in one piece. */
+#define SHIM_REPORT_MAX 3800
+/* shim.log is cut back to nothing when it passes this size. */
+#define SHIM_DIAG_MAX ((off_t)64 * 1024)
+/* How long output is still copied after the container's init exited. */
+#define SHIM_DRAIN_NS ((int64_t)2 * 1000 * 1000 * 1000)
+
+struct shim {
+	/* From the command line (borrowed from argv). */
+	const char *runtime;
+	const char **runtime_args;
+	size_t n_runtime_args;
+	const char *id;
+	const char *bundle;
+	const char *dir;
+	const char *log;
+	bool stdin_pipe;
+	int ready_fd;
+
+	int sfd;      /* signalfd */
+	int out_fd;   /* read end of the container's stdout */
+	int err_fd;   /* read end of the container's stderr */
+	int stdin_fd; /* write end of the container's stdin, held open (--stdin) */
+	int pidfd;    /* the container's init, when pidfd_open worked */
+	struct crib_log_writer *w;
+	unsigned reopened;
+	bool log_failing; /* the last log write failed, already said in shim.log */
+
+	/* The runtime's output while "create" ran: the tail, for its error message. */
+	char chatter[SHIM_CHATTER_MAX];
+	size_t chatter_len;
+
+	pid_t pid; /* the container's init */
+	bool exited;
+	bool exit_unknown;
+	int exit_code;
+	int64_t finished_ns;
+};
+
+/* Appends one line to SHIMDIR/shim.log; the file is opened only when there is something to say. */
+static void shim_diag(const struct shim *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void shim_diag(const struct shim *s, const char *fmt, ...)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	char line[512], ts[40];
+	struct stat st;
+	va_list ap;
+	int n, m;
+
+	if (!s->dir)
+		return; /* the command line was refused before it named the directory */
+	path = crib_xasprintf("%s/shim.log", s->dir);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		return;
+	/* Errors repeat when a disk is full; the file must not grow without bound. */
+	if (fstat(fd, &st) == 0 && st.st_size > SHIM_DIAG_MAX)
+		(void)ftruncate(fd, 0);
+	(void)crib_crilog_timestamp(crib_now_ns(), ts);
+	n = snprintf(line, sizeof(line), "%s crib-shim[%d]: ", ts, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	va_start(ap, fmt);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	(void)!write(fd, line, (size_t)n);
+}
+
+/* Writes DIR/NAME through a temporary file and a rename: readers never see half of it. */
+static int write_file_atomic(const char *dir, const char *name, const char *text)
+{
+	_cleanup_free_ char *tmp = crib_xasprintf("%s/.%s.tmp", dir, name);
+	_cleanup_free_ char *path = crib_xasprintf("%s/%s", dir, name);
+	_cleanup_close_ int fd = -EBADF;
+	size_t len = strlen(text), done = 0;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+
+			(void)unlink(tmp);
+			return r;
+		}
+		done += (size_t)n;
+	}
+	if (close(TAKE_FD(fd)) < 0 || rename(tmp, path) < 0) {
+		int r = -errno;
+
+		(void)unlink(tmp);
+		return r;
+	}
+	return 0;
+}
+
+static int parse_int(const char *s, long min, long max, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || (*end != '\0' && *end != '\n') || v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* Sends the one report line on the ready fd and closes it; later reports are dropped. */
+static void report(struct shim *s, const char *line)
+{
+	size_t len = strlen(line), done = 0;
+
+	if (s->ready_fd < 0)
+		return;
+	while (done < len) {
+		ssize_t n = write(s->ready_fd, line + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			shim_diag(s, "Failed to write the ready report: %s", strerror(errno));
+			break;
+		}
+		done += (size_t)n;
+	}
+	(void)close(s->ready_fd);
+	s->ready_fd = -EBADF;
+}
+
+/* The length of TEXT (LEN bytes) without a UTF-8 sequence that a cut left incomplete. */
+static size_t utf8_whole(const char *text, size_t len)
+{
+	size_t lead = len, need;
+	unsigned char b;
+
+	while (lead > 0 && ((unsigned char)text[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead == 0)
+		return len;
+	b = (unsigned char)text[lead - 1];
+	if (b < 0xC0)
+		return len;
+	need = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+	return len - (lead - 1) < need ? lead - 1 : len;
+}
+
+/*
+ * "err ERRNO MESSAGE": the message on one line, cut to fit one atomic pipe write
+ * (and at a character boundary: it ends up in a protobuf string, which must be UTF-8).
+ */
+static void report_error(struct shim *s, int errnum, const char *msg)
+{
+	char line[SHIM_REPORT_MAX + 32];
+	size_t n, start;
+
+	(void)snprintf(line, sizeof(line), "err %d ", errnum);
+	n = start = strlen(line);
+	for (; *msg && n < SHIM_REPORT_MAX; msg++)
+		line[n++] = iscntrl((unsigned char)*msg) ? ' ' : *msg;
+	if (*msg)
+		n = start + utf8_whole(line + start, n - start);
+	line[n++] = '\n';
+	line[n] = '\0';
+	report(s, line);
+}
+
+static int parse_args(struct shim *s, int argc, char **argv)
+{
+	long fd;
+	int i;
+
+	s->runtime_args = crib_xcalloc((size_t)argc, sizeof(*s->runtime_args));
+	for (i = 1; i < argc; i++) {
+		const char *opt = argv[i];
+
+		if (streq(opt, "--stdin")) {
+			s->stdin_pipe = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return -EINVAL;
+		if (streq(opt, "--runtime"))
+			s->runtime = argv[++i];
+		else if (streq(opt, "--runtime-arg"))
+			s->runtime_args[s->n_runtime_args++] = argv[++i];
+		else if (streq(opt, "--id"))
+			s->id = argv[++i];
+		else if (streq(opt, "--bundle"))
+			s->bundle = argv[++i];
+		else if (streq(opt, "--dir"))
+			s->dir = argv[++i];
+		else if (streq(opt, "--log"))
+			s->log = argv[++i];
+		else if (streq(opt, "--ready-fd")) {
+			if (parse_int(argv[++i], 0, INT_MAX, &fd) < 0)
+				return -EINVAL;
+			s->ready_fd = (int)fd;
+		} else
+			return -EINVAL;
+	}
+	/* The shim runs in "/", so every path it is given must stand on its own. */
+	if (isempty(s->runtime) || isempty(s->id) || isempty(s->bundle) || s->bundle[0] != '/' ||
+	    isempty(s->dir) || s->dir[0] != '/' || (s->log && s->log[0] != '/') || s->ready_fd < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* BIN ARGS... TAIL...: a malloc'd array of borrowed strings. */
+static char **runtime_argv(const struct shim *s, const char *const *tail)
+{
+	size_t n_tail = 0, n = 0;
+	char **argv;
+
+	while (tail[n_tail])
+		n_tail++;
+	argv = crib_xcalloc(1 + s->n_runtime_args + n_tail + 1, sizeof(*argv));
+	argv[n++] = (char *)s->runtime;
+	for (size_t i = 0; i < s->n_runtime_args; i++)
+		argv[n++] = (char *)s->runtime_args[i];
+	for (size_t i = 0; i < n_tail; i++)
+		argv[n++] = (char *)tail[i];
+	return argv;
+}
+
+/*
+ * Forks and execs the runtime with IN, OUT and ERR as its stdio (-1: keep the shim's
+ * /dev/null).  Returns the pid or -errno.
+ */
+static pid_t spawn_runtime(char **argv, int in, int out, int err)
+{
+	sigset_t none;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid < 0 ? -errno : pid;
+	/* The runtime and the container must not inherit the shim's blocked or ignored signals. */
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		(void)signal(sig, SIG_DFL);
+	if ((in >= 0 && dup2(in, STDIN_FILENO) < 0) || (out >= 0 && dup2(out, STDOUT_FILENO) < 0) ||
+	    (err >= 0 && dup2(err, STDERR_FILENO) < 0))
+		_exit(127);
+	execvp(argv[0], argv);
+	/* This lands in the runtime's error output, which becomes the create error message. */
+	dprintf(STDERR_FILENO, "Failed to execute '%s': %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Runs "BIN ARGS... delete --force ID" and waits for it, so that a failed create leaves nothing. */
+static void delete_container(const struct shim *s)
+{
+	const char *tail[] = {"delete", "--force", s->id, NULL};
+	_cleanup_free_ char **argv = runtime_argv(s, tail);
+	pid_t pid = spawn_runtime(argv, -1, -1, -1);
+	int status;
+
+	if (pid < 0) {
+		shim_diag(s, "Failed to run '%s delete': %s", s->runtime, strerror(-(int)pid));
+		return;
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		shim_diag(s, "'%s delete --force %s' failed with status %d", s->runtime, s->id,
+		          status);
+}
+
+/*
+ * Reads one chunk of what the runtime printed while "create" ran into the chatter
+ * buffer, dropping its oldest bytes first so that the tail (where the error is)
+ * survives; *open_ becomes false at EOF.  Returns true when it got something.
+ */
+static bool read_chatter(struct shim *s, int fd, bool *open_)
+{
+	const size_t chunk = 4096;
+	ssize_t n;
+
+	if (SHIM_CHATTER_MAX - s->chatter_len < chunk) {
+		size_t drop = chunk - (SHIM_CHATTER_MAX - s->chatter_len);
+
+		memmove(s->chatter, s->chatter + drop, s->chatter_len - drop);
+		s->chatter_len -= drop;
+	}
+	n = read(fd, s->chatter + s->chatter_len, SHIM_CHATTER_MAX - s->chatter_len);
+	if (n > 0) {
+		s->chatter_len += (size_t)n;
+		return true;
+	}
+	if (n == 0 || (errno != EINTR && errno != EAGAIN))
+		*open_ = false;
+	return false;
+}
+
+/* The errno a CRI caller can act on: ENOENT for a missing executable, else EIO. */
+static int runtime_errno(const char *msg)
+{
+	if (strcasestr(msg, "no such file or directory") ||
+	    strcasestr(msg, "executable file not found"))
+		return ENOENT;
+	return EIO;
+}
+
+static int exit_code_of(int status)
+{
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* Reads one chunk of container output into the log; *open_ becomes false at EOF. */
+static void copy_output(struct shim *s, int fd, uint32_t stream, bool *open_)
+{
+	_cleanup_(crib_error_freep) struct crib_error *err = NULL;
+	char buf[16384];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		*open_ = false;
+		return;
+	}
+	if (!s->w)
+		return;
+	if (crib_crilog_write(s->w, stream, buf, (size_t)n, &err) < 0) {
+		/* Once per failing streak: a full disk must not fill shim.log too. */
+		if (!s->log_failing)
+			shim_diag(s, "%s", crib_error_msg(err));
+		s->log_failing = true;
+		return;
+	}
+	s->log_failing = false;
+}
+
+static void record_exit(struct shim *s, int status)
+{
+	s->exited = true;
+	s->exit_code = exit_code_of(status);
+	s->finished_ns = crib_now_ns();
+}
+
+/* Reaps every child that is gone: the container's init, and orphans left to the subreaper. */
+static void reap(struct shim *s)
+{
+	int status;
+
+	for (;;) {
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			return;
+		if (pid == s->pid && !s->exited)
+			record_exit(s, status);
+	}
+}
+
+/* The pidfd of an init that is not a descendant fired: its status is lost to us. */
+static void on_pidfd(struct shim *s)
+{
+	int status;
+	pid_t pid = waitpid(s->pid, &status, WNOHANG);
+
+	if (pid == s->pid) {
+		record_exit(s, status);
+		return;
+	}
+	if (pid == 0)
+		return; /* our child, and its SIGCHLD is on the way */
+	s->exited = true;
+	s->exit_unknown = true;
+	s->exit_code = 255;
+	s->finished_ns = crib_now_ns();
+}
+
+static void on_reopen(struct shim *s)
+{
+	_cleanup_(crib_error_freep) struct crib_error *err = NULL;
+	char text[32];
+	int r;
+
+	if (s->w && crib_crilog_reopen(s->w, &err) < 0) {
+		/* The counter stays put: the backend's wait for it fails, as the reopen did. */
+		shim_diag(s, "%s", crib_error_msg(err));
+		return;
+	}
+	s->log_failing = false;
+	(void)snprintf(text, sizeof(text), "%u\n", ++s->reopened);
+	r = write_file_atomic(s->dir, "reopened", text);
+	if (r < 0)
+		shim_diag(s, "Failed to write '%s/reopened': %s", s->dir, strerror(-r));
+}
+
+/*
+ * Drains the signalfd.  SIGCHLD reaps only CREATE_PID when it is > 0 (while the
+ * runtime's create runs, before the container's pid is known, so that its exit
+ * status waits as a zombie), else every child.
+ */
+static void on_signals(struct shim *s, pid_t create_pid, int *create_status, bool *create_done)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			if (create_pid <= 0)
+				reap(s);
+			else if (!*create_done &&
+			         waitpid(create_pid, create_status, WNOHANG) == create_pid)
+				*create_done = true;
+			break;
+		case SIGUSR1:
+			on_reopen(s);
+			break;
+		default:
+			/* SIGTERM, SIGINT, SIGHUP: the container's lifetime is the shim's. */
+			break;
+		}
+	}
+}
+
+/* Runs the runtime's create and waits for it, keeping the tail of what it printed. */
+static int run_create(struct shim *s, int in, int out, int err, int *ret_status)
+{
+	_cleanup_free_ char *pid_file = crib_xasprintf("%s/pid", s->dir);
+	const char *tail[] = {"create", "--bundle", s->bundle, "--pid-file", pid_file, s->id, NULL};
+	_cleanup_free_ char **argv = runtime_argv(s, tail);
+	bool out_open = true, err_open = true, done = false;
+	int status = 0;
+	pid_t pid;
+
+	pid = spawn_runtime(argv, in, out, err);
+	if (pid < 0)
+		return (int)pid;
+	/* Only the runtime (and through it the container) may hold the write ends. */
+	if (in >= 0)
+		(void)close(in);
+	(void)close(out);
+	(void)close(err);
+	while (!done) {
+		struct pollfd fds[3] = {{.fd = s->sfd, .events = POLLIN},
+		                        {.fd = out_open ? s->out_fd : -1, .events = POLLIN},
+		                        {.fd = err_open ? s->err_fd : -1, .events = POLLIN}};
+
+		if (poll(fds, ARRAY_SIZE(fds), -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (fds[0].revents)
+			on_signals(s, pid, &status, &done);
+		if (fds[1].revents)
+			read_chatter(s, s->out_fd, &out_open);
+		if (fds[2].revents)
+			read_chatter(s, s->err_fd, &err_open);
+	}
+	/*
+	 * What the runtime wrote just before it exited may still sit in the pipes.  The
+	 * container is not started yet, so all of it is the runtime's: the error message,
+	 * or chatter that must not land in the container's log.
+	 */
+	while (out_open && read_chatter(s, s->out_fd, &out_open))
+		;
+	while (err_open && read_chatter(s, s->err_fd, &err_open))
+		;
+	*ret_status = status;
+	return 0;
+}
+
+static int read_pid_file(const struct shim *s, pid_t *ret)
+{
+	_cleanup_free_ char *path = crib_xasprintf("%s/pid", s->dir);
+	_cleanup_close_ int fd = -EBADF;
+	char buf[32];
+	ssize_t n;
+	long v;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	if (parse_int(buf, 1, INT_MAX, &v) < 0)
+		return -EINVAL;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+/*
+ * Watches the init with a pidfd as well: a runtime may leave it outside our
+ * descendants, where waitpid never reports it.
+ */
+static void watch_pid(struct shim *s)
+{
+	int fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+
+	if (fd >= 0) {
+		/* pidfds are close-on-exec from birth. */
+		s->pidfd = fd;
+		return;
+	}
+	if (errno == ESRCH)
+		on_pidfd(s); /* already gone: reaped here, or lost */
+	else
+		shim_diag(s, "Failed to open a pidfd for %d: %s", (int)s->pid, strerror(errno));
+}
+
+/* Copies output until the init exits, then until both pipes end or SHIM_DRAIN_NS passed. */
+static void monitor(struct shim *s)
+{
+	bool out_open = true, err_open = true, dummy = false;
+	int64_t deadline = 0;
+	int dummy_status;
+
+	/* Children that exited while create ran are still zombies whose SIGCHLD was used up. */
+	reap(s);
+	for (;;) {
+		struct pollfd fds[4] = {{.fd = s->sfd, .events = POLLIN},
+		                        {.fd = out_open ? s->out_fd : -1, .events = POLLIN},
+		                        {.fd = err_open ? s->err_fd : -1, .events = POLLIN},
+		                        {.fd = s->exited ? -1 : s->pidfd, .events = POLLIN}};
+		int timeout = -1;
+
+		if (s->exited) {
+			int64_t left;
+
+			if (!out_open && !err_open)
+				break;
+			if (deadline == 0)
+				deadline = crib_mono_ns() + SHIM_DRAIN_NS;
+			left = deadline - crib_mono_ns();
+			/* Whatever the container left behind may hold the pipes forever. */
+			if (left <= 0)
+				break;
+			timeout = (int)(left / 1000000) + 1;
+		}
+		if (poll(fds, ARRAY_SIZE(fds), timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			shim_diag(s, "Failed to poll: %s", strerror(errno));
+			break;
+		}
+		if (fds[0].revents)
+			on_signals(s, 0, &dummy_status, &dummy);
+		if (fds[1].revents)
+			copy_output(s, s->out_fd, CRIB_STREAM_STDOUT, &out_open);
+		if (fds[2].revents)
+			copy_output(s, s->err_fd, CRIB_STREAM_STDERR, &err_open);
+		if (fds[3].revents && !s->exited)
+			on_pidfd(s);
+	}
+	if (!s->exited) {
+		/* Only a failed poll gets here. */
+		s->exit_unknown = true;
+		s->exit_code = 255;
+		s->finished_ns = crib_now_ns();
+	}
+}
+
+/* Signals arrive through the signalfd; the ones not handled there are ignored by it. */
+static int setup_signals(struct shim *s)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	/* A backend that closed its end of the ready pipe must not kill the shim. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	s->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return s->sfd < 0 ? -errno : 0;
+}
+
+/* Closes the fds from LO to HI; by hand where close_range(2) is missing (before Linux 5.9). */
+static void close_fds(unsigned lo, unsigned hi)
+{
+	long max;
+
+	if (close_range(lo, hi, 0) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (unsigned fd = lo; fd <= hi && fd < (unsigned)max; fd++)
+		(void)close((int)fd);
+}
+
+/*
+ * Leaves the shim with /dev/null on 0-2, the ready fd (close-on-exec, above 2) and
+ * nothing else: whatever the caller leaked must not reach the runtime or the container.
+ */
+static int setup_fds(struct shim *s)
+{
+	int fd;
+
+	if (s->ready_fd <= STDERR_FILENO) {
+		fd = fcntl(s->ready_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		if (fd < 0)
+			return -errno;
+		s->ready_fd = fd;
+	} else if (fcntl(s->ready_fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -errno;
+	if (s->ready_fd > STDERR_FILENO + 1)
+		close_fds(STDERR_FILENO + 1, (unsigned)s->ready_fd - 1);
+	close_fds((unsigned)s->ready_fd + 1, ~0U);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	for (int i = STDIN_FILENO; i <= STDERR_FILENO; i++)
+		if (dup2(fd, i) < 0)
+			return -errno;
+	if (fd > STDERR_FILENO)
+		(void)close(fd);
+	return 0;
+}
+
+/* pipe2 with the shim's end non-blocking (the container's end stays blocking). */
+static int make_pipe(int fds[2], int nonblock_end)
+{
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	if (fcntl(fds[nonblock_end], F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Everything after the detach; the return value is the shim's exit status. */
+static int shim_run(struct shim *s)
+{
+	_cleanup_(crib_error_freep) struct crib_error *err = NULL;
+	int out[2] = {-EBADF, -EBADF}, errp[2] = {-EBADF, -EBADF}, in[2] = {-EBADF, -EBADF};
+	char text[SHIM_REPORT_MAX];
+	int status, r;
+
+	/* The container's init is reparented to the shim when the runtime's create exits. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		r = errno;
+		report_error(s, r, "Failed to become a child subreaper");
+		return 1;
+	}
+	(void)chdir("/");
+	r = setup_signals(s);
+	if (r >= 0)
+		r = make_pipe(out, 0);
+	if (r >= 0)
+		r = make_pipe(errp, 0);
+	if (r >= 0 && s->stdin_pipe)
+		r = make_pipe(in, 1);
+	if (r < 0) {
+		report_error(s, -r, "Failed to set up the shim");
+		return 1;
+	}
+	s->out_fd = out[0];
+	s->err_fd = errp[0];
+	/* Held until the shim exits: the container's stdin never sees EOF. */
+	s->stdin_fd = in[1];
+	if (s->log && crib_crilog_open(s->log, &s->w, &err) < 0) {
+		report_error(s, err->errnum, crib_error_msg(err));
+		return 1;
+	}
+	/* Early, so that a backend can kill a shim whose runtime hangs in create. */
+	(void)snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	r = write_file_atomic(s->dir, "shim.pid", text);
+	if (r < 0) {
+		(void)snprintf(text, sizeof(text), "Failed to write '%s/shim.pid': %s", s->dir,
+		               strerror(-r));
+		report_error(s, -r, text);
+		return 1;
+	}
+
+	r = run_create(s, in[0], out[1], errp[1], &status);
+	if (r < 0) {
+		(void)snprintf(text, sizeof(text), "Failed to run '%s create': %s", s->runtime,
+		               strerror(-r));
+		report_error(s, -r, text);
+		return 1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		_cleanup_free_ char *msg = NULL;
+		char fallback[PATH_MAX + 64];
+
+		if (WIFSIGNALED(status))
+			(void)snprintf(fallback, sizeof(fallback),
+			               "%s create was killed by signal %d", s->runtime,
+			               WTERMSIG(status));
+		else
+			(void)snprintf(fallback, sizeof(fallback), "%s create exited with code %d",
+			               s->runtime, WEXITSTATUS(status));
+		msg = oci_error_text(s->chatter, s->chatter_len, fallback);
+		/* An empty msg="" must not make an empty error. */
+		if (isempty(msg))
+			crib_strreplace(&msg, fallback);
+		shim_diag(s, "'%s create' failed: %s", s->runtime, msg);
+		/* Whatever create got as far as making must not outlive the failure. */
+		delete_container(s);
+		report_error(s, runtime_errno(msg), msg);
+		return 1;
+	}
+	/* Before the container starts nothing in the pipes is its output: only runtime chatter. */
+	s->chatter_len = 0;
+
+	r = read_pid_file(s, &s->pid);
+	if (r < 0) {
+		(void)snprintf(text, sizeof(text), "Failed to read the pid file '%s/pid': %s",
+		               s->dir, strerror(-r));
+		delete_container(s);
+		report_error(s, EIO, text);
+		return 1;
+	}
+	watch_pid(s);
+	(void)snprintf(text, sizeof(text), "ok %d\n", (int)s->pid);
+	report(s, text);
+
+	monitor(s);
+	if (s->exit_unknown)
+		(void)snprintf(text, sizeof(text), "%d %lld unknown\n", s->exit_code,
+		               (long long)s->finished_ns);
+	else
+		(void)snprintf(text, sizeof(text), "%d %lld\n", s->exit_code,
+		               (long long)s->finished_ns);
+	/* The exit file must exist before the shim is gone: the backend waits on our pidfd. */
+	r = write_file_atomic(s->dir, "exit", text);
+	if (r < 0)
+		shim_diag(s, "Failed to write '%s/exit': %s", s->dir, strerror(-r));
+	return r < 0 ? 1 : 0;
+}
+
+/*
+ * Double fork around setsid: the shim is neither the caller's child nor a session
+ * leader (it can never acquire a controlling terminal).  Returns true in the
+ * shim; in the caller's process and the intermediate one it returns false with
+ * the exit status in *ret_status.
+ */
+static bool detach(struct shim *s, int *ret_status)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0) {
+		report_error(s, errno, "Failed to fork the shim");
+		*ret_status = 1;
+		return false;
+	}
+	if (pid > 0) {
+		/* The intermediate process exits right after its fork: this wait is short. */
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR) {
+				*ret_status = 1;
+				return false;
+			}
+		}
+		*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+		return false;
+	}
+	(void)setsid();
+	pid = fork();
+	if (pid < 0) {
+		report_error(s, errno, "Failed to fork the shim");
+		_exit(1);
+	}
+	if (pid > 0)
+		_exit(0);
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_free_ const char **runtime_args = NULL;
+	struct shim s = {
+	    .ready_fd = -EBADF,
+	    .sfd = -EBADF,
+	    .out_fd = -EBADF,
+	    .err_fd = -EBADF,
+	    .stdin_fd = -EBADF,
+	    .pidfd = -EBADF,
+	};
+	int status, r;
+
+	r = parse_args(&s, argc, argv);
+	runtime_args = s.runtime_args;
+	if (r < 0) {
+		fprintf(stderr, "usage: crib-shim --runtime BIN [--runtime-arg ARG]... --id ID "
+		                "--bundle DIR --dir SHIMDIR --ready-fd N [--log PATH] [--stdin]\n");
+		if (s.ready_fd >= 0 && fcntl(s.ready_fd, F_GETFD) >= 0)
+			report_error(&s, EINVAL, "crib-shim: invalid command line");
+		return 2;
+	}
+	r = setup_fds(&s);
+	if (r < 0) {
+		report_error(&s, -r, "Failed to set up the shim's file descriptors");
+		return 1;
+	}
+	if (!detach(&s, &status))
+		return status;
+	status = shim_run(&s);
+	crib_crilog_close(s.w);
+	return status;
+}

@@ -1,0 +1,70 @@
+#!/bin/sh
+# critest v1.26.1 against this build's cribd on the runc class, offline.
+#   tests/conformance/run.sh BUILD_DIR [OUTDIR]
+# Needs what ../shared/conformance sets up (scripts/test.sh runs it): crictl and critest
+# on PATH, the local registry on 127.0.0.1:5000 with critest's stand-in images, and the
+# bench-isolated CNI network in /etc/cni/net.d.  Fails when a spec listed in
+# passing-runc.txt does not pass; prints specs that pass beyond the list.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=$(cd "$1" && pwd)
+shared=${CRIB_SHARED:-$top/../shared}
+work=$(mktemp -d /tmp/crib-critest-XXXXXX)
+out=${2:-$work/out}
+keep=${2:+yes}
+pid=""
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	root=$work/run/backends/oci/roots/runc
+	for id in $(runc --root "$root" list -q 2>/dev/null); do
+		runc --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+	done
+	awk -v w="$work/" 'index($2, w) == 1 {print length($2), $2}' /proc/self/mounts |
+		sort -rn | cut -d' ' -f2 | xargs -r -n1 umount -l
+	[ -z "$keep" ] && rm -rf "$work"
+	return 0
+}
+trap cleanup EXIT
+mkdir -p "$work/conf.d"
+cat > "$work/crib.conf" <<CONF
+[daemon]
+cri_socket = $work/crib.sock
+state_dir = $work/state
+run_dir = $work/run
+plugin_dir = $build/plugins
+conf_dir = $work/conf.d
+cni_conf_dir = /etc/cni/net.d
+default_runtime_class = runc
+log_level = info
+CONF
+cat > "$work/conf.d/10.conf" <<CONF
+[runtime.runc]
+backend = oci
+binary = $(command -v runc)
+
+[registry.*]
+mirror = http://127.0.0.1:5000
+mirror_only = true
+CONF
+"$build/cribd" --config "$work/crib.conf" >"$work/cribd.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do [ -S "$work/crib.sock" ] && break; sleep 0.05; done
+"$shared/conformance/run-critest.sh" "unix://$work/crib.sock" "$out" >/dev/null
+cat "$out/summary.txt"
+/usr/bin/python3 - "$out/report.json" "$here/passing-runc.txt" <<'PY'
+import json, sys
+passed = set()
+for suite in json.load(open(sys.argv[1])):
+    for r in suite.get("SpecReports", []):
+        if r.get("LeafNodeType") == "It" and r.get("State") == "passed":
+            passed.add(" ".join(r.get("ContainerHierarchyTexts") or []) + " " + r["LeafNodeText"])
+want = [l.strip() for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")]
+lost = [w for w in want if w not in passed]
+for w in sorted(passed - set(want)):
+    print("NEW PASS (add it to passing-runc.txt):", w)
+for w in lost:
+    print("REGRESSION:", w)
+print(f"critest: {len(want) - len(lost)} of the {len(want)} listed specs pass")
+sys.exit(1 if lost else 0)
+PY

@@ -1,0 +1,519 @@
+# SPDX-License-Identifier: Apache-2.0
+"""crib-shim, the oci backend's per-container monitor, against real runc (no cribd).
+
+Each test builds a busybox bundle in its own tmp dir and drives runc with
+--root inside that dir, so no one else's runc state is touched.
+"""
+import calendar
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("CRIB_BUILD_DIR", os.path.join(ROOT, "build"))
+SHIM = os.path.join(BUILD, "plugins", "crib-shim")
+RUNC = shutil.which("runc") or "/usr/sbin/runc"
+BUSYBOX = next((p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.exists(p)), None)
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason="runc needs root"),
+    pytest.mark.skipif(not os.access(RUNC, os.X_OK), reason="runc is not installed"),
+    pytest.mark.skipif(BUSYBOX is None, reason="busybox is not installed (busybox-static)"),
+    pytest.mark.skipif(not os.access(SHIM, os.X_OK), reason=f"{SHIM} is not built"),
+]
+
+CRI_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (stdout|stderr) ([PF]) (.*)$")
+
+
+class Ctr:
+    """One container's bundle, runc root and shim dir, and the shim that runs it."""
+
+    def __init__(self, base, args, stdin=False, log=True, runtime_args=()):
+        self.base = str(base)
+        self.id = "crib-shim-test-" + uuid.uuid4().hex[:12]
+        self.bundle = os.path.join(self.base, "bundle")
+        self.runc_root = os.path.join(self.base, "runc-root")
+        self.dir = os.path.join(self.base, "shim")
+        self.log = os.path.join(self.base, "logs", "ctr.log") if log else None
+        self.stdin = stdin
+        self.runtime_args = ["--root", self.runc_root, *runtime_args]
+        self.runtime = RUNC
+        self.shim_pid = None
+        self.spawner = None
+        os.makedirs(self.dir)
+        self._make_bundle(args)
+
+    @property
+    def rootfs(self):
+        return os.path.join(self.bundle, "rootfs")
+
+    def _make_bundle(self, args):
+        bindir = os.path.join(self.rootfs, "bin")
+        os.makedirs(bindir)
+        for d in ("proc", "sys", "dev", "tmp"):
+            os.makedirs(os.path.join(self.rootfs, d))
+        shutil.copy2(BUSYBOX, os.path.join(bindir, "busybox"))
+        applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True,
+                                 check=True).stdout.split()
+        for a in applets:
+            if a != "busybox":
+                os.symlink("busybox", os.path.join(bindir, a))
+        subprocess.run([RUNC, "spec", "--bundle", self.bundle], check=True)
+        path = os.path.join(self.bundle, "config.json")
+        with open(path) as f:
+            spec = json.load(f)
+        spec["process"]["args"] = args
+        spec["process"]["terminal"] = False
+        spec["process"]["env"] = ["PATH=/bin"]
+        spec["root"]["readonly"] = False
+        with open(path, "w") as f:
+            json.dump(spec, f)
+
+    def wrap_runtime(self, chatter=False):
+        """Puts a script in front of runc that records its calls in self.calls and, with
+        CHATTER, prints on stdout and stderr around create as a chatty runtime would."""
+        self.calls = os.path.join(self.base, "calls")
+        noise = "chatter" if chatter else ":"
+        path = os.path.join(self.base, "runtime.sh")
+        with open(path, "w") as f:
+            f.write(f"""#!/bin/sh
+echo "$*" >> {self.calls}
+chatter() {{
+  echo "chatter-out-$1"; echo "time=\\"x\\" level=warning msg=\\"chatter-$1\\"" >&2
+  # More than the shim keeps of it (16 KiB) and than one read of the pipe takes.
+  head -c 20000 /dev/zero | tr '\\0' y; echo
+}}
+case " $* " in *" create "*) {noise} before;; esac
+{RUNC} "$@"
+rc=$?
+case " $* " in *" create "*) {noise} after;; esac
+exit $rc
+""")
+        os.chmod(path, 0o755)
+        self.runtime = path
+
+    def runc(self, *args, check=True):
+        return subprocess.run([RUNC, "--root", self.runc_root, *args], capture_output=True,
+                              text=True, timeout=20, check=check)
+
+    def spawn(self, timeout=10, extra_fds=()):
+        """Starts the shim (EXTRA_FDS leaked into it) and returns its ready line."""
+        r, w = os.pipe()
+        cmd = [SHIM, "--runtime", self.runtime]
+        for a in self.runtime_args:
+            cmd += ["--runtime-arg", a]
+        cmd += ["--id", self.id, "--bundle", self.bundle, "--dir", self.dir,
+                "--ready-fd", str(w)]
+        if self.log:
+            cmd += ["--log", self.log]
+        if self.stdin:
+            cmd.append("--stdin")
+        try:
+            # Copies numbered above the ready fd, so that leaks land on both sides of it.
+            above = [os.dup(fd) for fd in extra_fds]
+            try:
+                self.spawner = subprocess.Popen(cmd, pass_fds=(w, *extra_fds, *above),
+                                                stdin=subprocess.DEVNULL)
+            finally:
+                for fd in above:
+                    os.close(fd)
+            os.close(w)
+            w = -1
+            data = b""
+            deadline = time.monotonic() + timeout
+            while True:
+                left = deadline - time.monotonic()
+                assert left > 0, f"no report on the ready fd within {timeout}s: {data!r}"
+                if select.select([r], [], [], left)[0]:
+                    chunk = os.read(r, 4096)
+                    if not chunk:
+                        break
+                    data += chunk
+            # The caller's process returns at once; the shim lives on detached.
+            assert self.spawner.wait(timeout=5) == 0
+        finally:
+            if w >= 0:
+                os.close(w)
+            os.close(r)
+        pid_path = os.path.join(self.dir, "shim.pid")
+        if os.path.exists(pid_path):
+            with open(pid_path) as f:
+                self.shim_pid = int(f.read())
+        text = data.decode()
+        assert text.endswith("\n") and text.count("\n") == 1, f"one report line: {text!r}"
+        return text[:-1]
+
+    def start(self, **kw):
+        """Spawns the shim, expects "ok PID", runs runc start; returns the container's pid."""
+        report = self.spawn(**kw)
+        m = re.fullmatch(r"ok (\d+)", report)
+        assert m, f"shim report: {report!r}"
+        pid = int(m.group(1))
+        with open(os.path.join(self.dir, "pid")) as f:
+            assert int(f.read()) == pid
+        self.runc("start", self.id)
+        return pid
+
+    def wait_exit(self, timeout=8):
+        path = os.path.join(self.dir, "exit")
+        wait_for(lambda: os.path.exists(path), timeout, "exit file")
+        with open(path) as f:
+            return f.read()
+
+    def cleanup(self):
+        self.runc("delete", "--force", self.id, check=False)
+        # The shim ends with its container; kill only if it outlived the delete.
+        if self.shim_pid and alive(self.shim_pid):
+            try:
+                wait_for(lambda: not alive(self.shim_pid), 3, "shim exit")
+            except AssertionError:
+                os.kill(self.shim_pid, signal.SIGKILL)
+        if self.spawner and self.spawner.poll() is None:
+            self.spawner.kill()
+            self.spawner.wait()
+
+
+def sanitized():
+    """Sanitizer runtimes make the shim big: its memory bound holds only for a plain build."""
+    with open(SHIM, "rb") as f:
+        data = f.read()
+    return any(tag in data for tag in (b"__asan_", b"__tsan_", b"__ubsan_", b"__msan_"))
+
+
+def wait_for(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def proc_stat(pid):
+    """(state, ppid, session) of PID, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return fields[0], int(fields[1]), int(fields[3])
+
+
+def alive(pid):
+    st = proc_stat(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
+def read_cri_log(path):
+    """The log's records as (time, stream, tag, text), after checking every line's shape."""
+    records = []
+    with open(path, "rb") as f:
+        data = f.read().decode()
+    assert data.endswith("\n"), "the log ends with a complete record"
+    for line in data[:-1].split("\n"):
+        m = CRI_LINE.match(line)
+        assert m, f"not a CRI log line: {line[:120]!r}"
+        records.append(m.groups())
+    return records
+
+
+def reassemble(records, stream):
+    return "".join(text + ("\n" if tag == "F" else "")
+                   for _, s, tag, text in records if s == stream)
+
+
+def parse_exit(text):
+    parts = text.split()
+    assert text.endswith("\n") and len(parts) in (2, 3), f"exit file: {text!r}"
+    return int(parts[0]), int(parts[1]), parts[2:]
+
+
+@pytest.fixture
+def ctr_factory(tmp_path):
+    made = []
+
+    def make(args, **kw):
+        c = Ctr(tmp_path / f"c{len(made)}", args, **kw)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.cleanup()
+
+
+def test_logs_cri_format(ctr_factory):
+    long_line = "x" * 20000
+    script = ("head -c 20000 /dev/zero | tr '\\0' x; echo; printf 'a\\nbb'; "
+              "printf 'e1\\ne2' >&2")
+    c = ctr_factory(["sh", "-c", script])
+    t0 = time.time_ns()
+    c.start()
+    code, finished, rest = parse_exit(c.wait_exit())
+    t1 = time.time_ns()
+    assert (code, rest) == (0, [])
+    assert t0 < finished <= t1
+
+    records = read_cri_log(c.log)
+    assert reassemble(records, "stdout") == long_line + "\na\nbb"
+    assert reassemble(records, "stderr") == "e1\ne2"
+    out = [r for r in records if r[1] == "stdout"]
+    err = [r for r in records if r[1] == "stderr"]
+    # A partial last line is a P record; complete lines end in F.
+    assert out[-1][2:] == ("P", "bb") or (out[-1][2] == "P" and out[-1][3].endswith("b"))
+    assert ("F", "a") in [(r[2], r[3]) for r in out]
+    assert [(r[2], r[3]) for r in err] in ([("F", "e1"), ("P", "e2")],
+                                            [("F", "e1"), ("P", "e"), ("P", "2")])
+    # The 20000-byte line comes as P pieces of at most 16 KiB ended by an F (whose text
+    # may be empty when the newline arrived in a read of its own).
+    first_f = next(i for i, r in enumerate(out) if r[2] == "F")
+    assert first_f >= 1 and all(r[2] == "P" for r in out[:first_f])
+    assert "".join(r[3] for r in out[:first_f + 1]) == long_line
+    assert all(len(r[3]) <= 16384 for r in records)
+    stamps = [r[0] for r in records]
+    for s in stamps:
+        ns = calendar.timegm(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")) * 10**9 + int(s[20:29])
+        assert t0 - 10**9 < ns <= t1
+    # Nothing the runtime said during create is in the container's log.
+    assert "level=" not in "".join(r[3] for r in records)
+
+
+def test_reopen_on_sigusr1(ctr_factory):
+    c = ctr_factory(["sh", "-c", "echo one; while [ ! -e /go ]; do sleep 0.02; done; "
+                                 "echo two; exec sleep 100"])
+    try:
+        c.start()
+        wait_for(lambda: os.path.exists(c.log) and "one" in open(c.log).read(), 5, "line one")
+        reopened = os.path.join(c.dir, "reopened")
+        assert not os.path.exists(reopened)
+        os.rename(c.log, c.log + ".1")
+        os.kill(c.shim_pid, signal.SIGUSR1)
+        wait_for(lambda: os.path.exists(reopened), 5, "reopened counter")
+        with open(reopened) as f:
+            assert f.read() == "1\n"
+        # The new file exists as soon as the counter moved, before any output.
+        assert os.path.exists(c.log)
+        open(os.path.join(c.rootfs, "go"), "w").close()
+        wait_for(lambda: "two" in open(c.log).read(), 5, "line two in the new log")
+        old = [r[3] for r in read_cri_log(c.log + ".1")]
+        new = [r[3] for r in read_cri_log(c.log)]
+        assert old == ["one"] and new == ["two"]
+        os.kill(c.shim_pid, signal.SIGUSR1)
+        wait_for(lambda: open(reopened).read() == "2\n", 5, "second reopen")
+    finally:
+        c.runc("kill", c.id, "KILL", check=False)
+    assert parse_exit(c.wait_exit())[0] == 137
+
+
+def test_exit_code_and_shim_ends(ctr_factory):
+    c = ctr_factory(["sh", "-c", "exit 3"], log=False)
+    c.start()
+    code, _, rest = parse_exit(c.wait_exit())
+    assert (code, rest) == (3, [])
+    # The exit file is written last: the shim is gone right after it.
+    wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
+    assert not os.path.exists(os.path.join(c.dir, "shim.log"))
+
+
+def test_killed_by_runc_kill(ctr_factory):
+    c = ctr_factory(["sleep", "100"])
+    pid = c.start()
+    assert alive(pid)
+    time.sleep(0.2)
+    assert not os.path.exists(os.path.join(c.dir, "exit"))
+    c.runc("kill", c.id, "KILL")
+    code, _, rest = parse_exit(c.wait_exit())
+    assert (code, rest) == (137, [])
+    wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
+
+
+def test_missing_binary(ctr_factory):
+    c = ctr_factory(["/nonexistent"])
+    c.wrap_runtime()
+    report = c.spawn()
+    m = re.fullmatch(r"err (\d+) (.+)", report)
+    assert m, f"shim report: {report!r}"
+    assert int(m.group(1)) == 2
+    assert "/nonexistent" in m.group(2)
+    assert "level=" not in m.group(2) and "time=" not in m.group(2)
+    # The shim deleted what create left before it reported.
+    assert c.runc("list", "-q").stdout.strip() == ""
+    with open(c.calls) as f:
+        calls = [line.split()[2:] for line in f.read().splitlines()]
+    assert calls == [["create", "--bundle", c.bundle, "--pid-file", c.dir + "/pid", c.id],
+                     ["delete", "--force", c.id]]
+    assert c.shim_pid is not None
+    wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
+    assert not os.path.exists(os.path.join(c.dir, "exit"))
+
+
+def test_missing_runtime(ctr_factory):
+    c = ctr_factory(["true"])
+    c.runtime = "/nonexistent/runc"
+    report = c.spawn()
+    m = re.fullmatch(r"err (\d+) (.+)", report)
+    assert m and int(m.group(1)) == 2, report
+    assert "/nonexistent/runc" in m.group(2)
+
+
+def test_survives_caller_and_keeps_stdin_open(ctr_factory):
+    # cat ends at EOF: it keeps running only because the shim holds stdin's write end.
+    c = ctr_factory(["cat"], stdin=True)
+    leak = os.open(os.path.join(c.base, "leaked"), os.O_WRONLY | os.O_CREAT)
+    try:
+        pid = c.start(extra_fds=(leak,))
+    finally:
+        os.close(leak)
+    spawner = c.spawner.pid
+    _, ppid, sid = proc_stat(c.shim_pid)
+    assert ppid not in (os.getpid(), spawner)
+    # A session of its own, which it does not lead (no controlling terminal, ever).
+    assert sid not in (os.getsid(0), c.shim_pid)
+    # Signals that would end a normal daemon do not end the shim.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        os.kill(c.shim_pid, sig)
+    time.sleep(0.5)
+    assert alive(c.shim_pid) and alive(pid)
+    assert json.loads(c.runc("state", c.id).stdout)["status"] == "running"
+    # What one more container costs: the shim's private pages.  VmRSS also counts the
+    # libc text it shares with every other process.
+    with open(f"/proc/{c.shim_pid}/status") as f:
+        rss = int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1))
+    with open(f"/proc/{c.shim_pid}/smaps_rollup") as f:
+        rollup = dict(re.findall(r"^(\w+):\s+(\d+) kB", f.read(), re.M))
+    private = int(rollup["Private_Clean"]) + int(rollup["Private_Dirty"])
+    print(f"idle shim: VmRSS {rss} kB, private {private} kB, Pss {rollup['Pss']} kB")
+    if not sanitized():
+        assert private <= 1024
+    # /dev/null on 0-2, the log, three pipes, the signalfd, the pidfd: nothing from the caller.
+    fds = {int(fd): os.readlink(f"/proc/{c.shim_pid}/fd/{fd}")
+           for fd in os.listdir(f"/proc/{c.shim_pid}/fd")}
+    assert [fds[i] for i in (0, 1, 2)] == ["/dev/null"] * 3
+    kinds = sorted("log" if t == c.log else re.sub(r":\[\d+\]$", "", t)
+                   for fd, t in fds.items() if fd > 2)
+    assert kinds == ["anon_inode:[pidfd]", "anon_inode:[signalfd]", "log",
+                     "pipe", "pipe", "pipe"], fds
+    c.runc("kill", c.id, "KILL")
+    assert parse_exit(c.wait_exit())[0] == 137
+
+
+def test_without_stdin_container_sees_eof(ctr_factory):
+    c = ctr_factory(["cat"], log=False)
+    c.start()
+    assert parse_exit(c.wait_exit())[0] == 0
+
+
+def test_delete_of_created_container(ctr_factory):
+    # Never started: runtime delete kills the init, and the shim ends normally.
+    c = ctr_factory(["sleep", "100"])
+    c.spawn()
+    c.runc("delete", "--force", c.id)
+    code, _, rest = parse_exit(c.wait_exit())
+    assert code == 137 and rest == []
+    wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
+
+
+def test_runtime_chatter_stays_out_of_the_log(ctr_factory):
+    c = ctr_factory(["sh", "-c", "echo hello"])
+    c.wrap_runtime(chatter=True)
+    c.start()
+    assert parse_exit(c.wait_exit())[0] == 0
+    assert [(r[1], r[3]) for r in read_cri_log(c.log)] == [("stdout", "hello")]
+    with open(c.calls) as f:
+        assert f.read().split("\n")[0].split()[:3] == ["--root", c.runc_root, "create"]
+
+
+SUBREAPER_RUNTIME = """#!/usr/bin/python3
+# A runtime whose container init ends up outside the caller's descendants: a
+# daemonized subreaper of its own runs create and keeps (and reaps) the init.
+import ctypes, os, subprocess, sys
+r, w = os.pipe()
+if os.fork() > 0:
+    os.close(w)
+    rc = os.read(r, 1)
+    sys.exit(rc[0] if rc else 1)
+os.close(r)
+os.setsid()
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+rc = subprocess.call([RUNC] + sys.argv[1:])
+null = os.open("/dev/null", os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(null, fd)
+os.write(w, bytes([rc]))
+os.close(w)
+try:
+    while True:
+        os.wait()
+except ChildProcessError:
+    pass
+"""
+
+
+def test_init_outside_descendants_exit_unknown(ctr_factory):
+    c = ctr_factory(["sh", "-c", "echo out; exit 3"])
+    path = os.path.join(c.base, "subreaper-runtime")
+    with open(path, "w") as f:
+        f.write(SUBREAPER_RUNTIME.replace("[RUNC]", repr([RUNC])))
+    os.chmod(path, 0o755)
+    c.runtime = path
+    c.start()
+    # The shim cannot collect the status, but sees the exit through its pidfd.
+    code, finished, rest = parse_exit(c.wait_exit())
+    assert (code, rest) == (255, ["unknown"])
+    assert finished > 0
+    assert [r[3] for r in read_cri_log(c.log)] == ["out"]
+    wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
+
+
+def fake_runtime(c, body):
+    """A shell script standing in for the runtime: BODY runs for every call."""
+    path = os.path.join(c.base, "fake-runtime")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\necho \"$*\" >> " + os.path.join(c.base, "calls") + "\n" + body)
+    os.chmod(path, 0o755)
+    c.runtime = path
+    c.runtime_args = ["--global"]
+
+
+def test_create_error_text_is_bounded_utf8(ctr_factory):
+    c = ctr_factory(["true"])
+    # A last line far longer than a report may be, in two-byte characters.
+    fake_runtime(c, 'case "$2" in create) echo first >&2; printf x >&2; '
+                    'head -c 6000 /dev/zero | tr "\\0" "e" | sed "s/e/\\xc3\\xa9/g" >&2; '
+                    'echo >&2; exit 1;; esac\n')
+    report = c.spawn()
+    # "err 5 x" puts the characters at odd offsets: the cut falls inside one of them.
+    m = re.fullmatch(r"err (\d+) (xé+)", report)
+    assert m, report[:80]
+    assert int(m.group(1)) == 5  # EIO: nothing says a file is missing
+    assert len(report.encode()) < 4096
+    with open(os.path.join(c.base, "calls")) as f:
+        assert [l.split()[:2] for l in f.read().splitlines()] == [["--global", "create"],
+                                                                   ["--global", "delete"]]
+
+
+def test_create_error_without_output(ctr_factory):
+    c = ctr_factory(["true"])
+    fake_runtime(c, 'case "$2" in create) exit 7;; esac\n')
+    assert c.spawn() == f"err 5 {c.runtime} create exited with code 7"
+
+
+def test_bad_command_line(tmp_path):
+    r, w = os.pipe()
+    try:
+        p = subprocess.run([SHIM, "--ready-fd", str(w), "--id", "x"], pass_fds=(w,),
+                           capture_output=True, text=True, timeout=10)
+        os.close(w)
+        w = -1
+        assert p.returncode == 2 and "usage:" in p.stderr
+        assert os.read(r, 4096).decode().startswith("err 22 ")
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
