@@ -419,8 +419,12 @@ static int pod_config_init(struct pod_config *p, const struct fleet *f, size_t i
 	p->cfg = (Runtime__V1__PodSandboxConfig)RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
 	p->md = (Runtime__V1__PodSandboxMetadata)RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
 	p->lnx = (Runtime__V1__LinuxPodSandboxConfig)RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
+/* The generated INIT macro fills deprecated fields too (seccomp_profile_path). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	p->sec = (Runtime__V1__LinuxSandboxSecurityContext)
 	    RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+#pragma GCC diagnostic pop
 	p->ns = (Runtime__V1__NamespaceOption)RUNTIME__V1__NAMESPACE_OPTION__INIT;
 	snprintf(p->name, sizeof(p->name), "bench-%d-%zu", (int)getpid(), i);
 	snprintf(p->uid, sizeof(p->uid), "cri-bench-%d-%lld-%zu", (int)getpid(),

@@ -152,7 +152,7 @@ static int conf_from_list(const char *file, json_t *list, struct crib_cni_conf *
 	const char *version = json_string_value(json_object_get(l, "cniVersion"));
 	json_t *plugins = json_object_get(l, "plugins");
 	struct crib_cni_conf *conf;
-	bool disable_check;
+	bool disable_check = false;
 	int r;
 
 	if (!json_is_object(l))

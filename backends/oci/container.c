@@ -241,72 +241,68 @@ out:
 	return r;
 }
 
-/* The container's priv and directory, for ops on an existing container. */
-static int lookup(struct oci_state *st, const struct crib_container_ref *c, struct oci_priv *p,
-                  char **ret_dir, struct crib_error **reterr)
-{
-	int r = oci_priv_parse(st->host, c->priv, c->priv_len, p, reterr);
+/* An existing container as its ops see it: our record of it and its directory. */
+struct ctr {
+	struct oci_state *st;
+	char *dir;
+	struct oci_priv p;
+};
 
-	if (r < 0)
-		return r;
-	*ret_dir = oci_dir(st, "containers", c->id);
-	return 0;
+static void ctr_clear(struct ctr *x)
+{
+	free(x->dir);
+	oci_priv_clear(&x->p);
+}
+
+/* Fills *x (cleared by ctr_clear, also on failure) from the ref cribd handed in. */
+static int ctr_open(void *state, const struct crib_container_ref *c, struct ctr *x,
+                    struct crib_error **reterr)
+{
+	*x = (struct ctr){.st = state};
+	x->dir = oci_dir(x->st, "containers", c->id);
+	return oci_priv_parse(x->st->host, c->priv, c->priv_len, &x->p, reterr);
 }
 
 int oci_container_start(void *state, struct crib_op *op, const struct crib_container_ref *c,
                         struct crib_error **reterr)
 {
-	struct oci_state *st = state;
 	const char *args[] = {"start", c->id, NULL};
-	_cleanup_free_ char *dir = NULL;
+	_cleanup_(ctr_clear) struct ctr x;
 	char now[32];
-	struct oci_priv p;
 	int r;
 
 	(void)op;
-	r = lookup(st, c, &p, &dir, reterr);
+	r = ctr_open(state, c, &x, reterr);
 	if (r < 0)
 		return r;
 	snprintf(now, sizeof(now), "%lld\n", (long long)crib_now_ns());
-	r = oci_runtime_call(st->host, oci_rt(c->pod.cls), args, 0, NULL, reterr);
-	if (r >= 0 && oci_write_file(dir, "started", now, strlen(now)) < 0)
-		r = st->host->error_set(reterr, errno, "cannot record the start of '%s'", c->id);
-	oci_priv_clear(&p);
+	r = oci_runtime_call(x.st->host, oci_rt(c->pod.cls), args, 0, NULL, reterr);
+	if (r >= 0 && oci_write_file(x.dir, "started", now, strlen(now)) < 0)
+		r = x.st->host->error_set(reterr, errno, "cannot record the start of '%s'", c->id);
 	return r;
 }
 
 int oci_container_stop(void *state, struct crib_op *op, const struct crib_container_ref *c,
                        int64_t timeout_s, struct crib_error **reterr)
 {
-	struct oci_state *st = state;
-	_cleanup_free_ char *dir = NULL;
-	struct oci_priv p;
-	int r;
+	_cleanup_(ctr_clear) struct ctr x;
+	int r = ctr_open(state, c, &x, reterr);
 
-	r = lookup(st, c, &p, &dir, reterr);
 	if (r < 0)
 		return r;
-	r = oci_stop(st, op, oci_rt(c->pod.cls), c->id, dir, &p, p.stop_signal, timeout_s, reterr);
-	oci_priv_clear(&p);
-	return r;
+	return oci_stop(x.st, op, oci_rt(c->pod.cls), c->id, x.dir, &x.p, x.p.stop_signal,
+	                timeout_s, reterr);
 }
 
 int oci_container_remove(void *state, struct crib_op *op, const struct crib_container_ref *c,
                          struct crib_error **reterr)
 {
-	struct oci_state *st = state;
-	_cleanup_free_ char *dir = NULL;
-	struct oci_priv p = {0};
-	int r;
+	_cleanup_(ctr_clear) struct ctr x;
 
 	(void)op;
-	/* A record cribd cannot read still names a directory and a rootfs to clean. */
-	(void)lookup(st, c, &p, &dir, NULL);
-	if (!dir)
-		dir = oci_dir(st, "containers", c->id);
-	r = container_cleanup(st, c, dir, &p, reterr);
-	oci_priv_clear(&p);
-	return r;
+	/* A record we cannot read still names a directory and a rootfs to clean. */
+	(void)ctr_open(state, c, &x, NULL);
+	return container_cleanup(x.st, c, x.dir, &x.p, reterr);
 }
 
 static int64_t read_started(const char *dir)
@@ -359,21 +355,17 @@ static void status_of(struct oci_state *st, const char *dir, const struct oci_pr
 int oci_container_status(void *state, struct crib_op *op, const struct crib_container_ref *c,
                          struct crib_container_status *ret, struct crib_error **reterr)
 {
-	struct oci_state *st = state;
-	_cleanup_free_ char *dir = NULL;
-	struct oci_priv p;
+	_cleanup_(ctr_clear) struct ctr x;
 	int r;
 
 	(void)op;
-	r = lookup(st, c, &p, &dir, reterr);
+	r = ctr_open(state, c, &x, reterr);
 	if (r < 0)
 		return r;
-	if (access(dir, F_OK) < 0)
-		r = st->host->error_set(reterr, ENOENT, "container '%s' is gone", c->id);
-	else
-		status_of(st, dir, &p, ret);
-	oci_priv_clear(&p);
-	return r;
+	if (access(x.dir, F_OK) < 0)
+		return x.st->host->error_set(reterr, ENOENT, "container '%s' is gone", c->id);
+	status_of(x.st, x.dir, &x.p, ret);
+	return 0;
 }
 
 void oci_reconcile_item(struct oci_state *st, struct crib_reconcile_item *it)
@@ -406,29 +398,26 @@ void oci_reconcile_item(struct oci_state *st, struct crib_reconcile_item *it)
 int oci_container_stats(void *state, struct crib_op *op, const struct crib_container_ref *c,
                         struct crib_usage *ret, struct crib_error **reterr)
 {
-	struct oci_state *st = state;
-	_cleanup_free_ char *dir = NULL;
-	struct oci_priv p;
+	_cleanup_(ctr_clear) struct ctr x;
 	int r;
 
 	(void)op;
-	r = lookup(st, c, &p, &dir, reterr);
+	r = ctr_open(state, c, &x, reterr);
 	if (r < 0)
 		return r;
-	r = oci_cg_usage(&st->cg, p.cgroup, ret);
+	r = oci_cg_usage(&x.st->cg, x.p.cgroup, ret);
 	if (r == -ENOENT) {
 		/* Created, not started yet (or gone): no cgroup, no usage, but it exists. */
 		ret->timestamp = crib_now_ns();
 		r = 0;
 	} else if (r < 0) {
-		r = st->host->error_set(reterr, -r, "cannot read the cgroup of '%s'", c->id);
+		r = x.st->host->error_set(reterr, -r, "cannot read the cgroup of '%s'", c->id);
 	}
-	if (r >= 0 && p.upper &&
-	    oci_cg_fs_usage(p.upper, &ret->fs_used_bytes, &ret->fs_inodes_used) == 0) {
+	if (r >= 0 && x.p.upper &&
+	    oci_cg_fs_usage(x.p.upper, &ret->fs_used_bytes, &ret->fs_inodes_used) == 0) {
 		ret->present |= CRIB_USAGE_FS;
-		ret->fs_mountpoint = crib_xstrdup(p.upper);
+		ret->fs_mountpoint = crib_xstrdup(x.p.upper);
 	}
-	oci_priv_clear(&p);
 	return r;
 }
 
@@ -442,18 +431,18 @@ static int read_counter(const char *dir)
 int oci_container_reopen_log(void *state, struct crib_op *op, const struct crib_container_ref *c,
                              struct crib_error **reterr)
 {
+	_cleanup_(ctr_clear) struct ctr x;
 	struct oci_state *st = state;
-	_cleanup_free_ char *dir = NULL;
-	struct oci_priv p;
+	const char *dir;
 	int64_t deadline;
 	int r, fd, before;
 
 	(void)op;
-	r = lookup(st, c, &p, &dir, reterr);
+	r = ctr_open(state, c, &x, reterr);
 	if (r < 0)
 		return r;
-	fd = oci_pidfd_checked(p.shim, p.shim_start);
-	oci_priv_clear(&p);
+	dir = x.dir;
+	fd = oci_pidfd_checked(x.p.shim, x.p.shim_start);
 	if (fd < 0)
 		return st->host->error_set(reterr, EBUSY, "container '%s' is not running", c->id);
 	before = read_counter(dir);
@@ -536,21 +525,22 @@ int oci_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_a
 {
 	struct oci_state *st = state;
 	const struct crib_container_ref *c = &args->ref;
-	_cleanup_free_ char *dir = NULL, *pid_name = NULL, *pid_file = NULL;
+	_cleanup_(ctr_clear) struct ctr x;
+	_cleanup_free_ char *pid_name = NULL, *pid_file = NULL;
 	_cleanup_free_ const char **call = NULL, **argv = NULL;
 	struct crib_container_status s = {0};
 	struct oci_proc_result res;
 	struct exec_kill k;
-	struct oci_priv p;
+	const char *dir;
 	size_t n = 0;
 	int r;
 
 	(void)op;
-	r = lookup(st, c, &p, &dir, reterr);
+	r = ctr_open(state, c, &x, reterr);
 	if (r < 0)
 		return r;
-	status_of(st, dir, &p, &s);
-	oci_priv_clear(&p);
+	dir = x.dir;
+	status_of(st, dir, &x.p, &s);
 	free(s.reason);
 	free(s.message);
 	if (s.state != CRIB_CONTAINER_RUNNING)

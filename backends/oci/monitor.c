@@ -9,7 +9,6 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +24,6 @@
 #define CREATE_TIMEOUT_MS 120000
 /* How long a killed container may take to be gone. */
 #define KILL_WAIT_MS 30000
-
-extern char **environ;
 
 struct oci_watch {
 	struct oci_watch *next;
@@ -78,32 +75,6 @@ static const char **shim_argv(const struct oci_state *st, const struct oci_runti
 		argv[n++] = log_path;
 	}
 	return argv;
-}
-
-static int spawn_shim(const char *const *argv, int ready_fd, pid_t *ret_pid)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int r;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	/* dup2 onto itself clears FD_CLOEXEC (glibc >= 2.29): only this fd is inherited. */
-	posix_spawn_file_actions_adddup2(&fa, ready_fd, ready_fd);
-	posix_spawnattr_init(&attr);
-	/* Nothing blocked, everything default: cribd ignores SIGPIPE, its children must not. */
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawn(ret_pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return -r;
 }
 
 /* Reads the shim's one-line report, waiting up to timeout_ms. */
@@ -173,7 +144,7 @@ int oci_shim_create(struct oci_state *st, const struct oci_runtime *rt, const ch
 		return st->host->error_set(reterr, errno, "cannot make a pipe for '%s'", id);
 	snprintf(fd, sizeof(fd), "%d", ready[1]);
 	argv = shim_argv(st, rt, id, dir, fd, log_path);
-	r = spawn_shim(argv, ready[1], &pid);
+	r = oci_spawn(argv, -1, -1, ready[1], &pid);
 	close(ready[1]);
 	if (r < 0) {
 		close(ready[0]);

@@ -74,7 +74,7 @@ static void sink_read(struct sink *s)
 	}
 }
 
-static int spawn(const char *const *argv, int out, int err, pid_t *ret_pid)
+int oci_spawn(const char *const *argv, int out, int err, int keep_fd, pid_t *ret_pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -83,16 +83,24 @@ static int spawn(const char *const *argv, int out, int err, pid_t *ret_pid)
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out, 1);
-	posix_spawn_file_actions_adddup2(&fa, err, 2);
-	/* cribd's workers may block signals; the runtime must not inherit that. */
-	posix_spawnattr_init(&attr);
+	if (out >= 0)
+		posix_spawn_file_actions_adddup2(&fa, out, 1);
+	else
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (err >= 0)
+		posix_spawn_file_actions_adddup2(&fa, err, 2);
+	else
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* dup2 onto itself clears FD_CLOEXEC (glibc >= 2.29): only this fd is inherited. */
+	if (keep_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, keep_fd, keep_fd);
 	/* Nothing blocked, everything default: cribd ignores SIGPIPE, its children must not. */
+	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigfillset(&all);
 	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	r = posix_spawn(ret_pid, argv[0], &fa, &attr, (char *const *)argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
@@ -152,7 +160,7 @@ int oci_proc_run(const char *const *argv, int64_t timeout_ms, size_t max_out,
 		r = -errno;
 		goto out;
 	}
-	r = spawn(argv, out[1], err[1], &pid);
+	r = oci_spawn(argv, out[1], err[1], -1, &pid);
 	if (r < 0)
 		goto out;
 	close(out[1]);

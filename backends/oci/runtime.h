@@ -41,6 +41,13 @@ void oci_proc_result_clear(struct oci_proc_result *res);
 int oci_exit_code(int status);
 
 /*
+ * Starts ARGV (argv[0] an absolute path) with stdin from /dev/null, stdout and
+ * stderr on OUT and ERR (/dev/null when negative), KEEP_FD (when not
+ * negative) inherited as it is, no other fd, no signal blocked or ignored.
+ */
+int oci_spawn(const char *const *argv, int out, int err, int keep_fd, pid_t *ret_pid);
+
+/*
  * Runs ARGV (argv[0] an absolute path) with stdin from /dev/null, collects
  * stdout and stderr (each cut at max_out bytes) and waits.  With timeout_ms
  * > 0 the process is killed when it passes; on_timeout (may be NULL) runs

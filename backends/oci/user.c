@@ -410,7 +410,7 @@ static int resolve(struct resolver *rs, struct oci_user *ret)
 	size_t user_len = colon ? (size_t)(colon - spec) : strlen(spec);
 	struct gid_list gids = {0};
 	struct oci_user u = {0};
-	struct pw_entry pw;
+	struct pw_entry pw = {0};
 	bool found;
 	int r;
 

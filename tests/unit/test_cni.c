@@ -384,8 +384,12 @@ static void test_error_results(void **state)
 static void test_host_network_and_capability_args(void **state)
 {
 	Runtime__V1__NamespaceOption ns = RUNTIME__V1__NAMESPACE_OPTION__INIT;
+/* The generated INIT macro fills deprecated fields too (seccomp_profile_path). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 	Runtime__V1__LinuxSandboxSecurityContext sc =
 	    RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
+#pragma GCC diagnostic pop
 	Runtime__V1__LinuxPodSandboxConfig lx = RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
 	Runtime__V1__PodSandboxMetadata md = RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
 	Runtime__V1__PodSandboxConfig cfg = RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
