@@ -59,6 +59,15 @@ for _ in $(seq 1 200); do http_ok "http://$reg/v2/" && break; sleep 0.05; done
 /usr/bin/python3 "$top/tests/images/build.py" "http://$reg" >/dev/null
 printf '[registry.*]\nmirror = http://%s\nmirror_only = true\n' "$reg" > "$work/conf.d/05-registries.conf"
 
+# The CNI network containerd's set-up uses (shared/conformance), else loopback only.
+if ls /etc/cni/net.d/*.conf* >/dev/null 2>&1; then
+	cni_dir=/etc/cni/net.d
+else
+	cni_dir=$work/cni
+	mkdir -p "$cni_dir"
+	echo '{"cniVersion":"1.0.0","name":"bench-lo","plugins":[{"type":"loopback"}]}' \
+		> "$cni_dir/10-lo.conflist"
+fi
 cat > "$work/crib.conf" <<CONF
 [daemon]
 cri_socket = $work/crib.sock
@@ -72,15 +81,6 @@ log_level = warning
 CONF
 printf '[runtime.proc]\nbackend = testproc\n\n[runtime.runc]\nbackend = oci\nbinary = %s\n' \
 	"$(command -v runc)" > "$work/conf.d/10.conf"
-# The CNI network containerd's set-up uses (shared/conformance), else loopback only.
-if ls /etc/cni/net.d/*.conf* >/dev/null 2>&1; then
-	cni_dir=/etc/cni/net.d
-else
-	cni_dir=$work/cni
-	mkdir -p "$cni_dir"
-	echo '{"cniVersion":"1.0.0","name":"bench-lo","plugins":[{"type":"loopback"}]}' \
-		> "$cni_dir/10-lo.conflist"
-fi
 "$build/cribd" --config "$work/crib.conf" 2>"$work/cribd.log" &
 pid=$!
 for _ in $(seq 1 100); do [ -S "$work/crib.sock" ] && break; sleep 0.05; done

@@ -137,7 +137,8 @@ int oci_copy_file(const char *src, const char *dst, unsigned mode)
 int oci_rm_rf(const char *dir)
 {
 	char *paths[] = {(char *)dir, NULL};
-	FTS *fts = fts_open(paths, FTS_PHYSICAL | FTS_NOSTAT | FTS_XDEV, NULL);
+	/* NOCHDIR: ops run on many threads at once and share one working directory. */
+	FTS *fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR | FTS_XDEV, NULL);
 	FTSENT *e;
 	int r = 0;
 

@@ -366,3 +366,23 @@ def test_crictl_workflow(oci, tmp_path):
     run("stopp", pid)
     run("rmp", pid)
     assert run("pods", "-q") == ""
+
+
+def test_parallel_pods_come_and_go(oci):
+    """Pods made and removed from several clients at once: nothing fails, nothing is left."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i):
+        pod = Pod(oci, name=f"par{i}")
+        pod.create(command=["sleep", "600"])
+        pod.teardown()
+        return pod.id
+
+    with ThreadPoolExecutor(max_workers=6) as ex:
+        ids = list(ex.map(one, range(8)))
+    assert len(set(ids)) == 8
+    assert list(oci.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items) == []
+    base = os.path.join(oci.run, "backends", "oci")
+    for kind in ("pods", "containers"):
+        d = os.path.join(base, kind)
+        assert not os.path.isdir(d) or os.listdir(d) == []
