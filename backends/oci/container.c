@@ -183,14 +183,8 @@ static int write_bundle(struct oci_state *st, const struct crib_container_spec *
 static int container_cleanup(struct oci_state *st, const struct crib_container_ref *ref,
                              const char *dir, const struct oci_priv *p, struct crib_error **reterr)
 {
-	const struct oci_runtime *rt = oci_rt(ref->pod.cls);
-	int r;
+	int r = oci_kill_delete(st, oci_rt(ref->pod.cls), ref->id, dir, p, reterr);
 
-	oci_watch_remove(st, ref->id);
-	r = oci_stop(st, NULL, rt, ref->id, dir, p, SIGKILL, 0, reterr);
-	if (r < 0)
-		return r;
-	r = oci_runtime_delete(st->host, rt, ref->id, reterr);
 	if (r < 0)
 		return r;
 	r = st->host->rootfs_release(st->host, ref->id, reterr);

@@ -384,6 +384,19 @@ static int run_stop(struct stop_job *j, struct crib_error **reterr)
 	                              j->id);
 }
 
+int oci_kill_delete(struct oci_state *st, const struct oci_runtime *rt, const char *id,
+                    const char *dir, const struct oci_priv *p, struct crib_error **reterr)
+{
+	int r;
+
+	oci_watch_remove(st, id);
+	r = oci_stop(st, NULL, rt, id, dir, p, SIGKILL, 0, reterr);
+	/* The bundle lives in DIR: without it no create ever ran. */
+	if (r >= 0 && access(dir, F_OK) == 0)
+		r = oci_runtime_delete(st->host, rt, id, reterr);
+	return r;
+}
+
 static void stop_job_free(struct stop_job *j)
 {
 	close(j->pidfd);

@@ -87,6 +87,12 @@ void oci_priv_clear(struct oci_priv *p);
 /* files.c */
 /* Writes TEXT to DIR/NAME through a temporary file and rename(2), mode 0644. */
 int oci_write_file(const char *dir, const char *name, const char *text, size_t len);
+/*
+ * Reads FD to its end or MAX bytes, whichever comes first; *ret (malloc'd,
+ * NUL-terminated) and *ret_len are the caller's.  A caller that must refuse
+ * longer files asks for one byte more than it accepts.
+ */
+int oci_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Reads DIR/NAME (at most 1 MiB); *ret malloc'd, NUL-terminated. */
 int oci_read_file(const char *dir, const char *name, char **ret);
 /*
@@ -127,6 +133,13 @@ void oci_watch_remove(struct oci_state *st, const char *id);
 int oci_stop(struct oci_state *st, struct crib_op *op, const struct oci_runtime *rt, const char *id,
              const char *dir, const struct oci_priv *p, int sig, int64_t timeout_s,
              struct crib_error **reterr);
+/*
+ * Kills ID (without grace), waits for its shim to go and deletes it from the
+ * runtime's state: the common part of removing a container and a pod's infra.
+ * Idempotent; a DIR that is gone means the runtime never had ID.
+ */
+int oci_kill_delete(struct oci_state *st, const struct oci_runtime *rt, const char *id,
+                    const char *dir, const struct oci_priv *p, struct crib_error **reterr);
 /* The exit DIR's shim recorded: 1 with the code and time, 0 when none yet. */
 int oci_exit_read(const char *dir, int32_t *ret_code, int64_t *ret_at);
 

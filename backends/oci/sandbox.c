@@ -188,16 +188,13 @@ static int start_infra(struct oci_state *st, const struct crib_pod_spec *spec,
 static int pod_teardown(struct oci_state *st, const struct crib_pod_ref *pod, const char *dir,
                         bool remove, struct crib_error **reterr)
 {
-	const struct oci_runtime *rt = oci_rt(pod->cls);
 	struct oci_priv p = {0};
-	int r = 0;
+	int r;
 
-	if (pod->priv && oci_priv_parse(st->host, pod->priv, pod->priv_len, &p, NULL) == 0) {
-		oci_watch_remove(st, pod->id);
-		r = oci_stop(st, NULL, rt, pod->id, dir, &p, SIGKILL, 0, reterr);
-	}
-	if (r >= 0 && access(dir, F_OK) == 0)
-		r = oci_runtime_delete(st->host, rt, pod->id, reterr);
+	/* Without a readable record there is no shim to stop, but still state to delete. */
+	if (pod->priv)
+		(void)oci_priv_parse(st->host, pod->priv, pod->priv_len, &p, NULL);
+	r = oci_kill_delete(st, oci_rt(pod->cls), pod->id, dir, &p, reterr);
 	unmount_shm(dir);
 	if (r >= 0 && remove) {
 		r = oci_rm_rf(dir);

@@ -11,6 +11,7 @@
 
 #include <crib/backend.h>
 
+#include "oci.h"
 #include "user.h"
 #include "util.h"
 
@@ -75,27 +76,16 @@ static int open_path_in_root(int rootfd, const char *dir, const char *name)
 
 static int read_bounded(int fd, struct id_file *ret)
 {
-	_cleanup_free_ char *buf = malloc(OCI_USER_FILE_MAX + 1);
-	size_t len = 0;
+	/* One byte over the limit tells a file that is too long from one that fits. */
+	int r = oci_read_fd(fd, OCI_USER_FILE_MAX + 1, &ret->data, &ret->len);
 
-	if (!buf)
-		return -ENOMEM;
-	while (len <= OCI_USER_FILE_MAX) {
-		ssize_t n = read(fd, buf + len, OCI_USER_FILE_MAX + 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > OCI_USER_FILE_MAX)
+	if (r < 0)
+		return r;
+	if (ret->len > OCI_USER_FILE_MAX) {
+		free(ret->data);
+		*ret = (struct id_file){0};
 		return -E2BIG;
-	buf[len] = '\0';
-	ret->data = TAKE_PTR(buf);
-	ret->len = len;
+	}
 	return 0;
 }
 
