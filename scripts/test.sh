@@ -18,6 +18,14 @@ step() { printf '\n=== %s\n' "$*"; }
 step "dependencies"
 scripts/deps.sh test
 "$shared/conformance/build-cri-tools.sh"
+# dockerd (which setup-env uses to build images) trusts any containerd socket it finds and
+# never starts its own; a socket left by a containerd that died with an earlier session
+# would make it fail, so a socket nothing listens on goes.
+sock=/run/containerd/containerd.sock
+if [ -S "$sock" ] && ! /usr/bin/python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$sock" 2>/dev/null; then
+	echo "removing stale $sock (nothing listens on it)"
+	rm -f "$sock" "$sock.ttrpc"
+fi
 # critest's offline world: registry 127.0.0.1:5000 with its images, the bench-isolated CNI.
 SKIP_CONTAINERD=1 "$shared/conformance/setup-env.sh"
 
