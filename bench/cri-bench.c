@@ -408,7 +408,8 @@ struct pod_config {
 	Runtime__V1__PodSandboxMetadata md;
 	Runtime__V1__LinuxPodSandboxConfig lnx;
 	Runtime__V1__LinuxSandboxSecurityContext sec;
-	Runtime__V1__NamespaceOption ns; /* all POD: the pod network */
+	/* kubelet's for a pod without shareProcessNamespace: PID CONTAINER, the rest POD. */
+	Runtime__V1__NamespaceOption ns;
 	char name[64];
 	char uid[96];
 	char logdir[128];
@@ -426,6 +427,7 @@ static int pod_config_init(struct pod_config *p, const struct fleet *f, size_t i
 	    RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
 #pragma GCC diagnostic pop
 	p->ns = (Runtime__V1__NamespaceOption)RUNTIME__V1__NAMESPACE_OPTION__INIT;
+	p->ns.pid = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
 	snprintf(p->name, sizeof(p->name), "bench-%d-%zu", (int)getpid(), i);
 	snprintf(p->uid, sizeof(p->uid), "cri-bench-%d-%lld-%zu", (int)getpid(),
 	         (long long)f->epoch, i);
@@ -472,10 +474,20 @@ static char *create_sleeper(const struct fleet *f, struct client *c, const char 
 	Runtime__V1__ContainerConfig ccfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
 	Runtime__V1__ContainerMetadata md = RUNTIME__V1__CONTAINER_METADATA__INIT;
 	Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+	Runtime__V1__LinuxContainerConfig lnx = RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+	Runtime__V1__LinuxContainerSecurityContext sec =
+	    RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
+#pragma GCC diagnostic pop
 	Runtime__V1__CreateContainerResponse *resp;
 	char *cmd[] = {(char *)"sleep", (char *)"3600"};
 	char *id;
 
+	/* kubelet repeats the pod's namespace options in each container's. */
+	sec.namespace_options = cfg->linux->security_context->namespace_options;
+	lnx.security_context = &sec;
+	ccfg.linux = &lnx;
 	md.name = (char *)"sleep";
 	img.image = (char *)f->image;
 	ccfg.metadata = &md;

@@ -11,7 +11,43 @@
 # CreateContainer + StartContainer) and teardown over 20 pods, 20 pods from 8 parallel
 # clients, ListContainers with 100 live containers, cribd's RSS with 100 pods; the same
 # against containerd when it runs here, and a bare `runc run -d` of the same rootfs.
+# Pods get the CNI network containerd's set-up uses (its plugin is a shell script, tens of
+# ms per pod); pod-ready is measured once more on loopback-only CNI, the network work a
+# bare runc does, for the ratio against it.  The last lines are the ratios.
 set -eu
+
+# The measurements run in a child whose output is kept, to print the ratios after it.
+if [ -z "${CRIB_BENCH_RESULTS:-}" ]; then
+	CRIB_BENCH_RESULTS=$(mktemp /tmp/crib-bench-results-XXXXXX)
+	export CRIB_BENCH_RESULTS
+	"$0" "$@" | tee "$CRIB_BENCH_RESULTS"
+	# get LABEL KIND KEY: the value of KEY= on the line "LABEL KIND ...".
+	get() { awk -v l="$1" -v k="$2" -v f="$3" '$1 == l && $2 == k {
+		for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) print substr($i, length(f) + 2) }' \
+		"$CRIB_BENCH_RESULTS" | head -1; }
+	ratio() { # WHAT A B: A/B when both were measured
+		[ -n "$2" ] && [ -n "$3" ] && awk -v w="$1" -v a="$2" -v b="$3" \
+			'BEGIN {printf "ratio %s: %.2fx (%s / %s)\n", w, a / b, a, b}' || true; }
+	echo "== ratios (cribd / peer; below 1 is better for cribd)"
+	ratio "pod-ready p50 vs containerd" "$(get cribd pod-ready p50_ms)" \
+		"$(get containerd pod-ready p50_ms)"
+	bare=$(sed -n 's/^bare runc run -d: p50_ms=\([0-9.]*\).*/\1/p' "$CRIB_BENCH_RESULTS")
+	ratio "pod-ready p50 (loopback CNI) vs bare runc run -d" \
+		"$(get cribd-lo-cni pod-ready p50_ms)" "$bare"
+	ratio "pod-teardown p50 vs containerd" "$(get cribd pod-teardown p50_ms)" \
+		"$(get containerd pod-teardown p50_ms)"
+	ratio "20 pods / 8 clients wall vs containerd" "$(get cribd parallel-pods wall_ms)" \
+		"$(get containerd parallel-pods wall_ms)"
+	ratio "RSS with 100 pods vs containerd" "$(get cribd rss kb)" "$(get containerd rss kb)"
+	ratio "pull cold p50 vs containerd" "$(get cribd pull-cold p50_ms)" \
+		"$(get containerd pull-cold p50_ms)"
+	ratio "pull warm p50 vs containerd" "$(get cribd pull-warm p50_ms)" \
+		"$(get containerd pull-warm p50_ms)"
+	grep -q '^bench: done$' "$CRIB_BENCH_RESULTS" || { rm -f "$CRIB_BENCH_RESULTS"; exit 1; }
+	rm -f "$CRIB_BENCH_RESULTS"
+	exit 0
+fi
+
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
 bench=$build/cri-bench
@@ -20,10 +56,11 @@ pid="" reg_pid=""
 cleanup() {
 	kill $pid $reg_pid 2>/dev/null || true
 	wait $pid $reg_pid 2>/dev/null || true
-	for id in $(runc --root "$work/run/backends/oci/roots/runc" list -q 2>/dev/null) \
-		$(runc --root "$work/bare-root" list -q 2>/dev/null); do
-		runc --root "$work/run/backends/oci/roots/runc" delete --force "$id" 2>/dev/null ||
-			runc --root "$work/bare-root" delete --force "$id" 2>/dev/null || true
+	for root in "$work/run/backends/oci/roots/runc" "$work/run-lo/backends/oci/roots/runc" \
+		"$work/bare-root"; do
+		for id in $(runc --root "$root" list -q 2>/dev/null); do
+			runc --root "$root" delete --force "$id" 2>/dev/null || true
+		done
 	done
 	for k in $(cat "$work"/state/backends/testproc/containers/*/keeper.pid 2>/dev/null); do
 		kill -USR2 "$k" 2>/dev/null || true
@@ -60,32 +97,36 @@ for _ in $(seq 1 200); do http_ok "http://$reg/v2/" && break; sleep 0.05; done
 printf '[registry.*]\nmirror = http://%s\nmirror_only = true\n' "$reg" > "$work/conf.d/05-registries.conf"
 
 # The CNI network containerd's set-up uses (shared/conformance), else loopback only.
+lo_cni=$work/cni-lo
+mkdir -p "$lo_cni"
+echo '{"cniVersion":"1.0.0","name":"bench-lo","plugins":[{"type":"loopback"}]}' \
+	> "$lo_cni/10-lo.conflist"
+cni_dir=$lo_cni
 if ls /etc/cni/net.d/*.conf* >/dev/null 2>&1; then
 	cni_dir=/etc/cni/net.d
-else
-	cni_dir=$work/cni
-	mkdir -p "$cni_dir"
-	echo '{"cniVersion":"1.0.0","name":"bench-lo","plugins":[{"type":"loopback"}]}' \
-		> "$cni_dir/10-lo.conflist"
 fi
-cat > "$work/crib.conf" <<CONF
+printf '[runtime.proc]\nbackend = testproc\n\n[runtime.runc]\nbackend = oci\nbinary = %s\n' \
+	"$(command -v runc)" > "$work/conf.d/10.conf"
+
+# start_cribd NAME CNI_DIR: a cribd with its own state on $work/NAME.sock; sets $pid.
+start_cribd() {
+	cat > "$work/$1.conf" <<CONF
 [daemon]
-cri_socket = $work/crib.sock
-state_dir = $work/state
-run_dir = $work/run
+cri_socket = $work/$1.sock
+state_dir = $work/state${1#crib}
+run_dir = $work/run${1#crib}
 plugin_dir = $build/plugins
 conf_dir = $work/conf.d
-cni_conf_dir = $cni_dir
+cni_conf_dir = $2
 default_runtime_class = proc
 log_level = warning
 CONF
-printf '[runtime.proc]\nbackend = testproc\n\n[runtime.runc]\nbackend = oci\nbinary = %s\n' \
-	"$(command -v runc)" > "$work/conf.d/10.conf"
-"$build/cribd" --config "$work/crib.conf" 2>"$work/cribd.log" &
-pid=$!
-for _ in $(seq 1 100); do [ -S "$work/crib.sock" ] && break; sleep 0.05; done
-[ -S "$work/crib.sock" ] || { echo "bench: cribd did not start:" >&2; cat "$work/cribd.log" >&2; exit 1; }
-
+	"$build/cribd" --config "$work/$1.conf" 2>"$work/$1.log" &
+	pid=$!
+	for _ in $(seq 1 100); do [ -S "$work/$1.sock" ] && break; sleep 0.05; done
+	[ -S "$work/$1.sock" ] || { echo "bench: cribd did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
+}
+start_cribd crib "$cni_dir"
 ep=unix://$work/crib.sock
 echo "cribd $("$build/cribd" --version | head -1 | cut -d' ' -f2), build $build"
 "$bench" "$ep" version 5000 | sed 's/^/cribd /'
@@ -104,6 +145,15 @@ pods() { # ENDPOINT PID LABEL IMAGE HANDLER
 	"$bench" "$1" list-live 100 "$4" "$5" "$2" | sed "s/^/$3 /"
 }
 pods "$ep" "$pid" cribd crib-test/busybox runc
+kill "$pid" && wait "$pid" || true
+
+# Pod-ready once more on loopback-only CNI: what is left when the network costs what a
+# bare runc's does (a new namespace with lo).
+start_cribd crib-lo "$lo_cni"
+"$bench" "unix://$work/crib-lo.sock" pull 0 crib-test/busybox
+"$bench" "unix://$work/crib-lo.sock" pod-ready 20 crib-test/busybox runc | sed 's/^/cribd-lo-cni /'
+kill "$pid" && wait "$pid" || true
+pid=""
 
 # A bare runc of the same busybox rootfs: create + start, as pod-ready's floor.
 mkdir -p "$work/bare/rootfs/bin" "$work/bare-root"
@@ -126,9 +176,13 @@ if [ -S /run/containerd/containerd.sock ]; then
 		"$bench" unix:///run/containerd/containerd.sock pull 5 docker.io/crib-test/big:latest |
 			sed 's/^/containerd /'
 		"$bench" unix:///run/containerd/containerd.sock pull 0 docker.io/crib-test/busybox:latest
-		pods unix:///run/containerd/containerd.sock "$(pidof containerd | cut -d' ' -f1)" \
+		# The containerd serving that socket: dockerd may run a containerd of its own.
+		ctrd=$(ss -xlpn src /run/containerd/containerd.sock | grep -o 'pid=[0-9]*' | head -1 |
+			cut -d= -f2)
+		pods unix:///run/containerd/containerd.sock "$ctrd" \
 			containerd docker.io/crib-test/busybox:latest -
 	fi
 else
 	echo "containerd: not running here (shared/conformance/setup-env.sh starts one)"
 fi
+echo "bench: done"

@@ -213,3 +213,35 @@ bool crib_strv_sorted_contains(char *const *v, size_t n, const char *s)
 	/* bsearch() must not see a NULL array, even an empty one. */
 	return n > 0 && bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
 }
+
+unsigned long long crib_proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	unsigned long long t = 0;
+	FILE *f;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	/* The command may hold spaces and parentheses: fields count from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* Field 22 is starttime; field 3 follows ") ". */
+	p += 2;
+	for (int field = 3; p && field < 22; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (p)
+		t = strtoull(p, NULL, 10);
+	return t;
+}

@@ -151,6 +151,12 @@ int64_t crib_now_ns(void);
 /* Monotonic clock in ns (latencies, timeouts). */
 int64_t crib_mono_ns(void);
 
+/*
+ * PID's start time in clock ticks since boot (/proc/PID/stat field 22); 0 when
+ * it is gone.  With the pid it names a process: a reused pid has another.
+ */
+unsigned long long crib_proc_start_time(pid_t pid);
+
 /* Fills buf with a new random id of CRIB_ID_LEN hex digits and a NUL. */
 int crib_new_id(char buf[CRIB_ID_LEN + 1]);
 

@@ -103,6 +103,9 @@ int oci_cg_fs_usage(const char *dir, uint64_t *ret_bytes, uint64_t *ret_inodes);
  */
 int oci_cg_net(pid_t pid, struct crib_usage *ret);
 
+/* The same for the network namespace pinned at NETNS (no process needed). */
+int oci_cg_net_ns(const char *netns, struct crib_usage *ret);
+
 /* The same, from a file in /proc/net/dev format (tests). */
 int oci_cg_net_file(const char *path, struct crib_usage *ret);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Containers: bundle, shim, runtime lifecycle, status, exec, stats, logs. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,7 @@ struct create_ctx {
 	char *dir;
 	char *pod_dir;
 	char *files[4];
+	char *ns[4]; /* the pod's namespaces: net, uts, ipc, pid */
 };
 
 static void create_ctx_clear(struct create_ctx *c)
@@ -102,8 +104,28 @@ static void create_ctx_clear(struct create_ctx *c)
 	free(c->rootfs.upper);
 	free(c->dir);
 	free(c->pod_dir);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		free(c->files[i]);
+		free(c->ns[i]);
+	}
+}
+
+/* Where the pod's namespaces are: its infra process's, else the pinned files. */
+static struct oci_pod_ns pod_namespaces(const struct oci_state *st, const char *pod_id,
+                                        struct create_ctx *c)
+{
+	static const char *const kinds[] = {"net", "uts", "ipc", "pid"};
+
+	for (int i = 0; i < 4; i++)
+		if (c->pod.pid > 0)
+			c->ns[i] = crib_xasprintf("/proc/%d/ns/%s", (int)c->pod.pid, kinds[i]);
+	if (c->pod.pid <= 0) {
+		c->ns[0] = crib_xstrdup(c->pod.netns);
+		c->ns[1] = oci_pod_ns(st, pod_id, "uts");
+		c->ns[2] = oci_pod_ns(st, pod_id, "ipc");
+	}
+	return (struct oci_pod_ns){
+	    .net = c->ns[0], .uts = c->ns[1], .ipc = c->ns[2], .pid = c->ns[3]};
 }
 
 static int decode_create(struct oci_state *st, const struct crib_container_spec *spec,
@@ -120,7 +142,7 @@ static int decode_create(struct oci_state *st, const struct crib_container_spec 
 	if (oci_priv_parse(st->host, spec->ref.pod.priv, spec->ref.pod.priv_len, &c->pod, reterr) <
 	    0)
 		return -EBADMSG;
-	if (oci_proc_start_time(c->pod.shim) != c->pod.shim_start)
+	if (!oci_pod_ready(st, spec->ref.pod.id, &c->pod))
 		return st->host->error_set(reterr, EBUSY, "pod sandbox '%s' is not running",
 		                           spec->ref.pod.id);
 	c->dir = oci_dir(st, "containers", spec->ref.id);
@@ -165,7 +187,7 @@ static int write_bundle(struct oci_state *st, const struct crib_container_spec *
 	                                 .image_config = spec->image_config,
 	                                 .rootfs = c->rootfs.path,
 	                                 .cgroups_path = p->cgroup,
-	                                 .infra_pid = c->pod.pid,
+	                                 .ns = pod_namespaces(st, spec->ref.pod.id, c),
 	                                 .own_oom_score_adj = st->own_oom_score_adj};
 	json_t *json = NULL;
 	int r;
@@ -215,19 +237,16 @@ int oci_container_create(void *state, struct crib_op *op, const struct crib_cont
 	}
 	p.cgroup = crib_xasprintf("%s/%s", c.pod.cgroup, spec->ref.id);
 	p.stop_signal = stop_signal(c.cfg, spec->image_config);
+	p.log_path = crib_xstrdup(spec->log_path);
 	r = st->host->rootfs_prepare(st->host, spec, &c.rootfs, reterr);
 	if (r >= 0) {
 		p.upper = crib_xstrdup(c.rootfs.upper);
 		r = write_bundle(st, spec, &c, &p, reterr);
 	}
-	if (r >= 0)
-		r = oci_shim_create(st, oci_rt(spec->ref.pod.cls), spec->ref.id, c.dir,
-		                    spec->log_path, &p, reterr);
 	if (r < 0) {
 		(void)container_cleanup(st, &spec->ref, c.dir, &p, NULL);
 		goto out;
 	}
-	oci_watch_add(st, spec->ref.id, false, c.dir, &p);
 	oci_priv_encode(&p, &ret->priv);
 out:
 	oci_priv_clear(&p);
@@ -240,6 +259,7 @@ struct ctr {
 	struct oci_state *st;
 	char *dir;
 	struct oci_priv p;
+	int64_t started; /* ns; 0 until a shim ran the container */
 };
 
 static void ctr_clear(struct ctr *x)
@@ -248,31 +268,57 @@ static void ctr_clear(struct ctr *x)
 	oci_priv_clear(&x->p);
 }
 
+/*
+ * Our record of a container: what create returned, and once it started the
+ * monitor file its shim wrote (start returns nothing to cribd).
+ */
+static int ctr_load(struct oci_state *st, const char *dir, const void *priv, size_t len,
+                    struct oci_priv *p, int64_t *ret_started, struct crib_error **reterr)
+{
+	int r = oci_priv_parse(st->host, priv, len, p, reterr);
+
+	*ret_started = 0;
+	if (r >= 0)
+		(void)oci_monitor_read(dir, p, ret_started);
+	return r;
+}
+
 /* Fills *x (cleared by ctr_clear, also on failure) from the ref cribd handed in. */
 static int ctr_open(void *state, const struct crib_container_ref *c, struct ctr *x,
                     struct crib_error **reterr)
 {
 	*x = (struct ctr){.st = state};
 	x->dir = oci_dir(x->st, "containers", c->id);
-	return oci_priv_parse(x->st->host, c->priv, c->priv_len, &x->p, reterr);
+	return ctr_load(x->st, x->dir, c->priv, c->priv_len, &x->p, &x->started, reterr);
 }
 
+/*
+ * The runtime creates and starts the container in one step here, not at
+ * CreateContainer (as containerd does): one runtime process per container
+ * rather than two ("create" and then "start"), which is most of pod-ready.
+ */
 int oci_container_start(void *state, struct crib_op *op, const struct crib_container_ref *c,
                         struct crib_error **reterr)
 {
-	const char *args[] = {"start", c->id, NULL};
 	_cleanup_(ctr_clear) struct ctr x;
-	char now[32];
+	char text[64];
 	int r;
 
 	(void)op;
 	r = ctr_open(state, c, &x, reterr);
 	if (r < 0)
 		return r;
-	snprintf(now, sizeof(now), "%lld\n", (long long)crib_now_ns());
-	r = oci_runtime_call(x.st->host, oci_rt(c->pod.cls), args, 0, NULL, reterr);
-	if (r >= 0 && oci_write_file(x.dir, "started", now, strlen(now)) < 0)
-		r = x.st->host->error_set(reterr, errno, "cannot record the start of '%s'", c->id);
+	if (x.p.shim > 0)
+		return x.st->host->error_set(reterr, EBUSY, "container '%s' was started already",
+		                             c->id);
+	r = oci_shim_run(x.st, oci_rt(c->pod.cls), c->id, x.dir, x.p.log_path, &x.p, reterr);
+	if (r >= 0) {
+		oci_watch_add(x.st, c->id, false, x.dir, &x.p);
+		return 0;
+	}
+	/* Exited, as cribd reports it (StartError), also after a restart. */
+	(void)snprintf(text, sizeof(text), "128 %lld\n", (long long)crib_now_ns());
+	(void)oci_write_file(x.dir, "exit", text, strlen(text));
 	return r;
 }
 
@@ -299,13 +345,6 @@ int oci_container_remove(void *state, struct crib_op *op, const struct crib_cont
 	return container_cleanup(x.st, c, x.dir, &x.p, reterr);
 }
 
-static int64_t read_started(const char *dir)
-{
-	_cleanup_free_ char *text = NULL;
-
-	return oci_read_file(dir, "started", &text) == 0 ? strtoll(text, NULL, 10) : 0;
-}
-
 static const char *exit_reason(struct oci_state *st, const char *cgroup, int32_t code)
 {
 	uint64_t ooms = 0;
@@ -317,18 +356,22 @@ static const char *exit_reason(struct oci_state *st, const char *cgroup, int32_t
 
 /* The state from the files the shim and container_start left. */
 static void status_of(struct oci_state *st, const char *dir, const struct oci_priv *p,
-                      struct crib_container_status *ret)
+                      int64_t started, struct crib_container_status *ret)
 {
 	int32_t code;
 	int64_t at;
 	int fd;
 
-	ret->started_at = read_started(dir);
+	ret->started_at = started;
 	if (oci_exit_read(dir, &code, &at)) {
 		ret->state = CRIB_CONTAINER_EXITED;
 		ret->exit_code = code;
 		ret->finished_at = at;
 		ret->reason = crib_xstrdup(exit_reason(st, p->cgroup, code));
+		return;
+	}
+	if (p->shim <= 0) {
+		ret->state = CRIB_CONTAINER_CREATED;
 		return;
 	}
 	fd = oci_pidfd_checked(p->shim, p->shim_start);
@@ -342,7 +385,7 @@ static void status_of(struct oci_state *st, const char *dir, const struct oci_pr
 		return;
 	}
 	close(fd);
-	ret->state = ret->started_at ? CRIB_CONTAINER_RUNNING : CRIB_CONTAINER_CREATED;
+	ret->state = CRIB_CONTAINER_RUNNING;
 	ret->pid = p->pid;
 }
 
@@ -358,7 +401,7 @@ int oci_container_status(void *state, struct crib_op *op, const struct crib_cont
 		return r;
 	if (access(x.dir, F_OK) < 0)
 		return x.st->host->error_set(reterr, ENOENT, "container '%s' is gone", c->id);
-	status_of(x.st, x.dir, &x.p, ret);
+	status_of(x.st, x.dir, &x.p, x.started, ret);
 	return 0;
 }
 
@@ -367,19 +410,20 @@ void oci_reconcile_item(struct oci_state *st, struct crib_reconcile_item *it)
 	bool pod = it->kind == CRIB_KIND_POD;
 	_cleanup_free_ char *dir = oci_dir(st, pod ? "pods" : "containers", it->id);
 	struct oci_priv p;
+	int64_t started;
 	int fd;
 
 	if (access(dir, F_OK) < 0 ||
-	    oci_priv_parse(st->host, it->priv, it->priv_len, &p, NULL) < 0) {
+	    ctr_load(st, dir, it->priv, it->priv_len, &p, &started, NULL) < 0) {
 		it->found = 0;
 		return;
 	}
 	it->found = 1;
 	fd = oci_pidfd_checked(p.shim, p.shim_start);
 	if (pod) {
-		it->pod.state = fd >= 0 ? CRIB_POD_READY : CRIB_POD_NOTREADY;
+		it->pod.state = oci_pod_ready(st, it->id, &p) ? CRIB_POD_READY : CRIB_POD_NOTREADY;
 	} else {
-		status_of(st, dir, &p, &it->container);
+		status_of(st, dir, &p, started, &it->container);
 	}
 	/* A live shim gets watched again: its exit becomes an event as before the restart. */
 	if (fd >= 0) {
@@ -457,40 +501,107 @@ int oci_container_reopen_log(void *state, struct crib_op *op, const struct crib_
 	return 0;
 }
 
-int oci_container_update(void *state, struct crib_op *op, const struct crib_container_ref *c,
-                         const uint8_t *req, size_t req_len, struct crib_error **reterr)
+/*
+ * OCI keeps oom_score_adj out of linux.resources, so no runtime's update
+ * sets it: it is written to the container's init directly.  0 is proto3's
+ * "not given" (crictl update sends it), so only other values are applied.
+ */
+static int update_oom_score_adj(struct ctr *x, const char *id,
+                                const Runtime__V1__LinuxContainerResources *r,
+                                struct crib_error **reterr)
 {
-	struct oci_state *st = state;
-	Runtime__V1__UpdateContainerResourcesRequest *u;
-	_cleanup_free_ char *dir = oci_dir(st, "containers", c->id);
+	_cleanup_free_ char *path = NULL;
+	char text[16];
+	int fd, e = 0;
+
+	if (r->oom_score_adj == 0 || x->p.pid <= 0)
+		return 0;
+	path = crib_xasprintf("/proc/%d/oom_score_adj", (int)x->p.pid);
+	(void)snprintf(text, sizeof(text), "%d\n", oci_oom_score_adj(r, x->st->own_oom_score_adj));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		e = errno;
+	if (fd >= 0)
+		(void)close(fd);
+	if (e)
+		return x->st->host->error_set(reterr, e, "cannot set the oom_score_adj of '%s'",
+		                              id);
+	return 0;
+}
+
+/*
+ * A container not started yet exists only as its bundle: the new resources go
+ * into config.json, which the runtime reads when StartContainer runs it.
+ */
+static int update_bundle(struct ctr *x, const char *id, json_t *res,
+                         const Runtime__V1__LinuxContainerResources *lr, struct crib_error **reterr)
+{
+	_cleanup_free_ char *path = crib_xasprintf("%s/config.json", x->dir);
+	_cleanup_free_ char *text = NULL;
+	json_t *spec = json_load_file(path, 0, NULL);
+	json_t *cur = json_object_get(json_object_get(spec, "linux"), "resources");
+	int r = -EINVAL;
+
+	if (json_is_object(cur) && json_object_update(cur, res) == 0) {
+		if (lr->oom_score_adj != 0)
+			(void)json_object_set_new(
+			    json_object_get(spec, "process"), "oomScoreAdj",
+			    json_integer(oci_oom_score_adj(lr, x->st->own_oom_score_adj)));
+		text = json_dumps(spec, JSON_COMPACT);
+		r = text ? oci_write_file(x->dir, "config.json", text, strlen(text)) : -ENOMEM;
+	}
+	json_decref(spec);
+	if (r < 0)
+		return x->st->host->error_set(reterr, -r, "cannot update the bundle of '%s'", id);
+	return 0;
+}
+
+static int update_resources(struct ctr *x, const struct crib_container_ref *c,
+                            const Runtime__V1__LinuxContainerResources *lr,
+                            struct crib_error **reterr)
+{
+	_cleanup_(json_decrefp) json_t *res = NULL;
 	_cleanup_free_ char *text = NULL, *file = NULL;
-	json_t *res = NULL;
 	int r;
 
-	(void)op;
-	u = runtime__v1__update_container_resources_request__unpack(NULL, req_len, req);
-	if (!u)
-		return st->host->error_set(reterr, EINVAL,
-		                           "UpdateContainerResourcesRequest cannot be decoded");
-	if (!u->linux) {
-		runtime__v1__update_container_resources_request__free_unpacked(u, NULL);
-		return 0;
-	}
-	r = oci_spec_resources(st->host, u->linux, st->own_oom_score_adj, &res, reterr);
-	runtime__v1__update_container_resources_request__free_unpacked(u, NULL);
+	r = oci_spec_resources(x->st->host, lr, x->st->own_oom_score_adj, &res, reterr);
 	if (r < 0)
 		return r;
+	if (x->p.shim <= 0)
+		return update_bundle(x, c->id, res, lr, reterr);
 	text = json_dumps(res, JSON_COMPACT);
-	json_decref(res);
-	r = text ? oci_write_file(dir, "resources.json", text, strlen(text)) : -ENOMEM;
+	r = text ? oci_write_file(x->dir, "resources.json", text, strlen(text)) : -ENOMEM;
 	if (r < 0)
-		return st->host->error_set(reterr, -r, "cannot write the resources of '%s'", c->id);
-	file = crib_xasprintf("%s/resources.json", dir);
+		return x->st->host->error_set(reterr, -r, "cannot write the resources of '%s'",
+		                              c->id);
+	file = crib_xasprintf("%s/resources.json", x->dir);
 	{
 		const char *args[] = {"update", "--resources", file, c->id, NULL};
 
-		return oci_runtime_call(st->host, oci_rt(c->pod.cls), args, 0, NULL, reterr);
+		r = oci_runtime_call(x->st->host, oci_rt(c->pod.cls), args, 0, NULL, reterr);
 	}
+	return r < 0 ? r : update_oom_score_adj(x, c->id, lr, reterr);
+}
+
+int oci_container_update(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                         const uint8_t *req, size_t req_len, struct crib_error **reterr)
+{
+	_cleanup_(ctr_clear) struct ctr x;
+	Runtime__V1__UpdateContainerResourcesRequest *u;
+	int r;
+
+	(void)op;
+	r = ctr_open(state, c, &x, reterr);
+	if (r < 0)
+		return r;
+	u = runtime__v1__update_container_resources_request__unpack(NULL, req_len, req);
+	if (!u)
+		return x.st->host->error_set(reterr, EINVAL,
+		                             "UpdateContainerResourcesRequest cannot be decoded");
+	if (u->linux)
+		r = update_resources(&x, c, u->linux, reterr);
+	runtime__v1__update_container_resources_request__free_unpacked(u, NULL);
+	return r;
 }
 
 /* On an ExecSync deadline: the exec'd process, not only the runtime's exec, must die. */
@@ -534,7 +645,7 @@ int oci_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_a
 	if (r < 0)
 		return r;
 	dir = x.dir;
-	status_of(st, dir, &x.p, &s);
+	status_of(st, dir, &x.p, x.started, &s);
 	free(s.reason);
 	free(s.message);
 	if (s.state != CRIB_CONTAINER_RUNNING)

@@ -20,6 +20,11 @@ char *oci_dir(const struct oci_state *st, const char *kind, const char *id)
 	return crib_xasprintf("%s/%s/%s", st->host->run_dir, kind, id);
 }
 
+char *oci_pod_ns(const struct oci_state *st, const char *pod_id, const char *ns)
+{
+	return crib_xasprintf("%s/ns/%s.%s", st->host->run_dir, pod_id, ns);
+}
+
 int oci_write_file(const char *dir, const char *name, const char *text, size_t len)
 {
 	_cleanup_free_ char *tmp = crib_xasprintf("%s/.%s.tmp", dir, name);
@@ -84,7 +89,7 @@ int oci_write_config(const struct crib_host *host, const struct oci_class *cls, 
 	_cleanup_free_ char *text = NULL;
 	int r;
 
-	if (!cls->sandbox_annotations) {
+	if (!cls->infra) {
 		json_t *a = json_object_get(spec, "annotations");
 
 		json_object_del(a, "io.kubernetes.cri.container-type");
@@ -166,34 +171,6 @@ int oci_rm_rf(const char *dir)
 	return r;
 }
 
-unsigned long long oci_proc_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long t = 0;
-	FILE *f;
-	char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	/* The command may hold spaces and parentheses: fields count from the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* Field 22 is starttime; after ") " comes field 3. */
-	for (int field = 3; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		t = strtoull(p + 1, NULL, 10);
-	return t;
-}
-
 int oci_pidfd_checked(pid_t pid, unsigned long long start)
 {
 	int fd;
@@ -204,7 +181,7 @@ int oci_pidfd_checked(pid_t pid, unsigned long long start)
 	if (fd < 0)
 		return -errno;
 	/* Checked after opening: the pidfd then pins the process we verified. */
-	if (oci_proc_start_time(pid) != start) {
+	if (crib_proc_start_time(pid) != start) {
 		close(fd);
 		return -ESRCH;
 	}

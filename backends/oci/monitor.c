@@ -20,7 +20,7 @@
 #include "oci.h"
 #include "util.h"
 
-/* How long a runtime may take to create a container (runsc boots a sandbox). */
+/* How long a runtime may take to run a container (runsc boots a sandbox). */
 #define CREATE_TIMEOUT_MS 120000
 /* How long a killed container may take to be gone. */
 #define KILL_WAIT_MS 30000
@@ -104,20 +104,33 @@ static int read_report(int fd, char *buf, size_t size, int timeout_ms)
 	return got > 0 ? 0 : -EPIPE;
 }
 
+int oci_monitor_read(const char *dir, struct oci_priv *p, int64_t *ret_started)
+{
+	_cleanup_free_ char *text = NULL;
+	long long shim, pid, started;
+	unsigned long long start;
+
+	if (oci_read_file(dir, "monitor", &text) < 0 ||
+	    sscanf(text, "%lld %llu %lld %lld", &shim, &start, &pid, &started) != 4 || shim <= 0)
+		return 0;
+	p->shim = (pid_t)shim;
+	p->shim_start = start;
+	p->pid = (pid_t)pid;
+	if (ret_started)
+		*ret_started = started;
+	return 1;
+}
+
 static int parse_report(struct oci_state *st, const char *id, const char *dir, const char *line,
                         struct oci_priv *ret, struct crib_error **reterr)
 {
-	_cleanup_free_ char *shim_pid = NULL;
 	long pid = 0;
 	int e = 0, off = 0;
 
 	if (sscanf(line, "ok %ld", &pid) == 1 && pid > 0) {
-		if (oci_read_file(dir, "shim.pid", &shim_pid) < 0)
-			return st->host->error_set(reterr, EIO, "the monitor of '%s' left no pid",
-			                           id);
-		ret->pid = (pid_t)pid;
-		ret->shim = (pid_t)strtol(shim_pid, NULL, 10);
-		ret->shim_start = oci_proc_start_time(ret->shim);
+		if (!oci_monitor_read(dir, ret, NULL))
+			return st->host->error_set(reterr, EIO,
+			                           "the monitor of '%s' left no monitor file", id);
 		return 0;
 	}
 	if (sscanf(line, "err %d %n", &e, &off) >= 1 && e > 0) {
@@ -130,9 +143,9 @@ static int parse_report(struct oci_state *st, const char *id, const char *dir, c
 	return st->host->error_set(reterr, EIO, "the monitor of '%s' failed to start", id);
 }
 
-int oci_shim_create(struct oci_state *st, const struct oci_runtime *rt, const char *id,
-                    const char *dir, const char *log_path, struct oci_priv *ret,
-                    struct crib_error **reterr)
+int oci_shim_run(struct oci_state *st, const struct oci_runtime *rt, const char *id,
+                 const char *dir, const char *log_path, struct oci_priv *ret,
+                 struct crib_error **reterr)
 {
 	int ready[2] = {-EBADF, -EBADF};
 	_cleanup_free_ const char **argv = NULL;
@@ -157,7 +170,7 @@ int oci_shim_create(struct oci_state *st, const struct oci_runtime *rt, const ch
 	close(ready[0]);
 	if (r < 0)
 		return st->host->error_set(reterr, r == -ETIMEDOUT ? ETIMEDOUT : EIO,
-		                           "%s create of '%s' did not report back", rt->binary, id);
+		                           "%s run of '%s' did not report back", rt->binary, id);
 	return parse_report(st, id, dir, line, ret, reterr);
 }
 
@@ -387,12 +400,13 @@ static int run_stop(struct stop_job *j, struct crib_error **reterr)
 int oci_kill_delete(struct oci_state *st, const struct oci_runtime *rt, const char *id,
                     const char *dir, const struct oci_priv *p, struct crib_error **reterr)
 {
+	_cleanup_free_ char *shim_pid = crib_xasprintf("%s/shim.pid", dir);
 	int r;
 
 	oci_watch_remove(st, id);
 	r = oci_stop(st, NULL, rt, id, dir, p, SIGKILL, 0, reterr);
-	/* The bundle lives in DIR: without it no create ever ran. */
-	if (r >= 0 && access(dir, F_OK) == 0)
+	/* A shim writes shim.pid before it runs the runtime: without it, no run ever began. */
+	if (r >= 0 && access(shim_pid, F_OK) == 0)
 		r = oci_runtime_delete(st->host, rt, id, reterr);
 	return r;
 }

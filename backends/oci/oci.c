@@ -137,8 +137,7 @@ static void add_words(struct oci_runtime *rt, const char *value)
 static int check_keys(struct oci_state *st, const struct crib_class *cls,
                       struct crib_error **reterr)
 {
-	static const char *const known[] = {"binary", "root", "runtime_args", "sandbox_annotations",
-	                                    NULL};
+	static const char *const known[] = {"binary", "root", "runtime_args", "pod_sandbox", NULL};
 
 	for (size_t i = 0; i < cls->n_kv; i++) {
 		bool ok = false;
@@ -149,7 +148,7 @@ static int check_keys(struct oci_state *st, const struct crib_class *cls,
 			return st->host->class_error(
 			    cls, cls->kv[i].key, reterr, EINVAL,
 			    "unknown key '%s' for backend oci (known: binary, "
-			    "root, runtime_args, sandbox_annotations)",
+			    "root, runtime_args, pod_sandbox)",
 			    cls->kv[i].key);
 	}
 	return 0;
@@ -181,7 +180,7 @@ static int oci_class_open(void *state, const struct crib_class *cls, uint64_t *r
 	const char *binary = st->host->class_get(cls, "binary");
 	const char *root = st->host->class_get(cls, "root");
 	const char *extra = st->host->class_get(cls, "runtime_args");
-	const char *annotations = st->host->class_get(cls, "sandbox_annotations");
+	const char *sandbox = st->host->class_get(cls, "pod_sandbox");
 	struct oci_class *c;
 	_cleanup_free_ char *default_root = NULL;
 	int r;
@@ -199,10 +198,10 @@ static int oci_class_open(void *state, const struct crib_class *cls, uint64_t *r
 	if (access(binary, X_OK) < 0)
 		return st->host->class_error(cls, "binary", reterr, errno, "binary '%s': %s",
 		                             binary, strerror(errno));
-	if (annotations && !streq(annotations, "true") && !streq(annotations, "false"))
-		return st->host->class_error(cls, "sandbox_annotations", reterr, EINVAL,
-		                             "sandbox_annotations '%s' is not true or false",
-		                             annotations);
+	if (sandbox && !streq(sandbox, "namespaces") && !streq(sandbox, "container"))
+		return st->host->class_error(cls, "pod_sandbox", reterr, EINVAL,
+		                             "pod_sandbox '%s' is not namespaces or container",
+		                             sandbox);
 	if (root && root[0] != '/')
 		return st->host->class_error(cls, "root", reterr, EINVAL,
 		                             "root '%s' is not an absolute path", root);
@@ -211,7 +210,7 @@ static int oci_class_open(void *state, const struct crib_class *cls, uint64_t *r
 		root = default_root = crib_xasprintf("%s/roots/%s", st->host->run_dir, cls->name);
 	c = crib_xcalloc(1, sizeof(*c));
 	c->rt.binary = crib_xstrdup(binary);
-	c->sandbox_annotations = !annotations || streq(annotations, "true");
+	c->infra = sandbox && streq(sandbox, "container");
 	crib_strv_add(&c->rt.global, &c->rt.n_global, "--root");
 	crib_strv_add(&c->rt.global, &c->rt.n_global, root);
 	if (extra)

@@ -5,8 +5,10 @@
  * (monitor.c: starting shims, watching them, stopping containers) and files.c.
  *
  * Layout under the backend's run_dir (volatile, like the runtime's own state):
- *   pods/<pod id>/        infra bundle (config.json), shim files, hostname,
- *                         hosts, resolv.conf, shm/ (the pod's /dev/shm)
+ *   pods/<pod id>/        hostname, hosts, resolv.conf, shm/ (the pod's /dev/shm);
+ *                         infra bundle (config.json) and shim files, or
+ *                         "ready" for a pod whose namespaces are pinned
+ *   ns/<pod id>.{ipc,uts} a pod's pinned namespaces (a private mount point)
  *   containers/<id>/      bundle (config.json) and shim files: pid, shim.pid,
  *                         exit, reopened; started (written by container_start)
  *   roots/<class>/        the runtime's --root when the class names none
@@ -50,11 +52,13 @@ struct oci_state {
 struct oci_class {
 	struct oci_runtime rt;
 	/*
-	 * Whether specs carry io.kubernetes.cri.container-type and sandbox-id:
-	 * runtimes that read them (runsc, kata) then put a pod's containers into
-	 * its sandbox; without, each container is a sandbox of its own.
+	 * pod_sandbox = container: every pod gets an infra container, and specs
+	 * carry io.kubernetes.cri.container-type and sandbox-id, with which
+	 * runtimes that read them (runsc, kata) put a pod's containers into the
+	 * infra's sandbox.  Else (namespaces) a pod's namespaces are pinned to
+	 * files and only pods sharing a PID namespace get an infra container.
 	 */
-	bool sandbox_annotations;
+	bool infra;
 };
 
 /* What cribd keeps for us in each object's priv blob. */
@@ -65,6 +69,8 @@ struct oci_priv {
 	char *cgroup;                  /* cgroupsPath; for a pod its parent of every container */
 	char *upper;                   /* containers: the writable layer */
 	int stop_signal;               /* containers: the signal Stop sends first */
+	char *netns;                   /* pods without infra: the network namespace cribd made */
+	char *log_path;                /* containers: the CRI log the shim writes */
 };
 
 static inline const struct oci_class *oci_cls(const struct crib_class *cls)
@@ -96,8 +102,8 @@ int oci_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
 /* Reads DIR/NAME (at most 1 MiB); *ret malloc'd, NUL-terminated. */
 int oci_read_file(const char *dir, const char *name, char **ret);
 /*
- * Writes SPEC as DIR/config.json, without the sandbox annotations when the
- * class says so.
+ * Writes SPEC as DIR/config.json, without the sandbox annotations unless the
+ * class runs every pod in an infra container (which they would name).
  */
 int oci_write_config(const struct crib_host *host, const struct oci_class *cls, const char *dir,
                      json_t *spec, struct crib_error **reterr);
@@ -105,23 +111,23 @@ int oci_write_config(const struct crib_host *host, const struct oci_class *cls, 
 int oci_copy_file(const char *src, const char *dst, unsigned mode);
 /* Removes DIR and everything below it, not crossing mounts; idempotent. */
 int oci_rm_rf(const char *dir);
-/* The process's start time in clock ticks since boot; 0 when it is gone. */
-unsigned long long oci_proc_start_time(pid_t pid);
 /* A pidfd for PID if it is still the process that started at START; else -ESRCH. */
 int oci_pidfd_checked(pid_t pid, unsigned long long start);
 /* malloc'd "<run_dir>/<kind>/<id>". */
 char *oci_dir(const struct oci_state *st, const char *kind, const char *id);
+/* malloc'd "<run_dir>/ns/<pod id>.<ns>": where a pod's IPC or UTS namespace is pinned. */
+char *oci_pod_ns(const struct oci_state *st, const char *pod_id, const char *ns);
 
 /* monitor.c */
 int oci_monitor_start(struct oci_state *st, struct crib_error **reterr);
 void oci_monitor_stop(struct oci_state *st);
 /*
- * Starts crib-shim for the bundle in DIR: the runtime creates container ID
- * (not started yet).  Returns the shim's and the container's pids.
+ * Starts crib-shim for the bundle in DIR: the runtime creates and starts
+ * container ID.  Returns the shim's and the container's pids.
  */
-int oci_shim_create(struct oci_state *st, const struct oci_runtime *rt, const char *id,
-                    const char *dir, const char *log_path, struct oci_priv *ret,
-                    struct crib_error **reterr);
+int oci_shim_run(struct oci_state *st, const struct oci_runtime *rt, const char *id,
+                 const char *dir, const char *log_path, struct oci_priv *ret,
+                 struct crib_error **reterr);
 /* Watches the shim of ID; an exit becomes an event (a pod's: not ready). */
 void oci_watch_add(struct oci_state *st, const char *id, bool pod, const char *dir,
                    const struct oci_priv *p);
@@ -136,10 +142,15 @@ int oci_stop(struct oci_state *st, struct crib_op *op, const struct oci_runtime 
 /*
  * Kills ID (without grace), waits for its shim to go and deletes it from the
  * runtime's state: the common part of removing a container and a pod's infra.
- * Idempotent; a DIR that is gone means the runtime never had ID.
+ * Idempotent; a DIR without a shim's traces means the runtime never had ID.
  */
 int oci_kill_delete(struct oci_state *st, const struct oci_runtime *rt, const char *id,
                     const char *dir, const struct oci_priv *p, struct crib_error **reterr);
+/*
+ * The shim of DIR's monitor file: 1 with p->shim, p->shim_start, p->pid and
+ * the container's start time (ns, may be NULL), 0 when no shim ran it yet.
+ */
+int oci_monitor_read(const char *dir, struct oci_priv *p, int64_t *ret_started);
 /* The exit DIR's shim recorded: 1 with the code and time, 0 when none yet. */
 int oci_exit_read(const char *dir, int32_t *ret_code, int64_t *ret_at);
 
@@ -154,6 +165,8 @@ int oci_pod_status(void *state, struct crib_op *op, const struct crib_pod_ref *p
                    struct crib_pod_status *ret, struct crib_error **reterr);
 int oci_pod_stats(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
                   struct crib_usage *ret, struct crib_error **reterr);
+/* Whether the pod P (its record) with the id POD_ID still holds its namespaces. */
+bool oci_pod_ready(const struct oci_state *st, const char *pod_id, const struct oci_priv *p);
 
 /* container.c */
 int oci_container_create(void *state, struct crib_op *op, const struct crib_container_spec *spec,

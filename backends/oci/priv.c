@@ -15,7 +15,7 @@ int oci_priv_parse(const struct crib_host *host, const void *blob, size_t len, s
 	json_error_t jerr;
 	json_t *o = blob ? json_loadb(blob, len, 0, &jerr) : NULL;
 	json_int_t shim = 0, pid = 0, sig = 0;
-	const char *cg = NULL, *upper = NULL;
+	const char *cg = NULL, *upper = NULL, *netns = NULL, *log = NULL;
 	unsigned long long start;
 	json_t *st;
 
@@ -24,8 +24,8 @@ int oci_priv_parse(const struct crib_host *host, const void *blob, size_t len, s
 		return host->error_set(reterr, EBADMSG,
 		                       "the backend's record of the object is unreadable");
 	st = json_object_get(o, "shim_start");
-	json_unpack(o, "{s?I s?I s?s s?s s?I}", "shim", &shim, "pid", &pid, "cgroup", &cg, "upper",
-	            &upper, "stop_signal", &sig);
+	json_unpack(o, "{s?I s?I s?s s?s s?I s?s s?s}", "shim", &shim, "pid", &pid, "cgroup", &cg,
+	            "upper", &upper, "stop_signal", &sig, "netns", &netns, "log", &log);
 	/* JSON numbers are doubles to many readers: the start time travels as a string. */
 	start = json_is_string(st) ? strtoull(json_string_value(st), NULL, 10) : 0;
 	*ret = (struct oci_priv){
@@ -35,6 +35,8 @@ int oci_priv_parse(const struct crib_host *host, const void *blob, size_t len, s
 	    .cgroup = crib_xstrdup(cg),
 	    .upper = crib_xstrdup(upper),
 	    .stop_signal = (int)sig,
+	    .netns = crib_xstrdup(netns),
+	    .log_path = crib_xstrdup(log),
 	};
 	json_decref(o);
 	return 0;
@@ -56,6 +58,10 @@ void oci_priv_encode(const struct oci_priv *p, struct crib_blob *ret)
 		json_object_set_new(o, "upper", json_string(p->upper));
 	if (p->stop_signal)
 		json_object_set_new(o, "stop_signal", json_integer(p->stop_signal));
+	if (p->netns)
+		json_object_set_new(o, "netns", json_string(p->netns));
+	if (p->log_path)
+		json_object_set_new(o, "log", json_string(p->log_path));
 	ret->data = json_dumps(o, JSON_COMPACT);
 	if (!ret->data)
 		abort();
@@ -67,5 +73,7 @@ void oci_priv_clear(struct oci_priv *p)
 {
 	free(p->cgroup);
 	free(p->upper);
+	free(p->netns);
+	free(p->log_path);
 	*p = (struct oci_priv){0};
 }

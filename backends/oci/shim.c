@@ -6,11 +6,13 @@
  *             --ready-fd N [--log PATH] [--stdin]
  *
  * Detaches from its caller (fork, setsid, fork), becomes a child subreaper, and
- * runs "BIN ARGS... create --bundle DIR --pid-file SHIMDIR/pid ID" with the
- * container's stdio on pipes it owns: the runtime hands its own stdio to the
- * container process.  It reports "ok PID" or "err ERRNO MESSAGE" on the ready fd
- * (one line), writes SHIMDIR/shim.pid, then copies the container's output into
- * PATH in the CRI log format until the container's init exits, and writes
+ * runs "BIN ARGS... run --detach --bundle DIR --pid-file SHIMDIR/pid ID" with
+ * the container's stdio on pipes it owns: the runtime hands its own stdio to the
+ * container process.  It writes SHIMDIR/shim.pid first; once the runtime is done,
+ * SHIMDIR/monitor ("SHIM_PID SHIM_START_TICKS PID STARTED_NS") and then it
+ * reports "ok PID" or "err ERRNO MESSAGE" on the ready fd (one line).  It then
+ * copies the container's output into PATH in the CRI log format until the
+ * container's init exits, and writes
  * SHIMDIR/exit as "CODE FINISHED_NS" ("255 FINISHED_NS unknown" when the exit
  * status could not be collected) before it exits itself.  SIGUSR1 reopens the
  * log and then bumps the counter in SHIMDIR/reopened.  SIGTERM, SIGINT and SIGHUP
@@ -44,8 +46,10 @@
 #include "error.h"
 #include "util.h"
 
-/* How much of the runtime's output during "create" is kept for its error message. */
+/* How much of the runtime's output during "run" is kept for its error message. */
 #define SHIM_CHATTER_MAX ((size_t)16 * 1024)
+/* How much the container may write, per stream, before the runtime's "run" returns. */
+#define SHIM_EARLY_MAX ((size_t)1024 * 1024)
 /* The error line on the ready fd stays below PIPE_BUF, so that it arrives in one piece. */
 #define SHIM_REPORT_MAX 3800
 /* shim.log is cut back to nothing when it passes this size. */
@@ -74,9 +78,18 @@ struct shim {
 	unsigned reopened;
 	bool log_failing; /* the last log write failed, already said in shim.log */
 
-	/* The runtime's output while "create" ran: the tail, for its error message. */
+	/*
+	 * The pipes while the runtime's "run" ran carry its own output and the
+	 * container's first: the tail of both for an error message, and each
+	 * stream whole (up to SHIM_EARLY_MAX) for the log once the run succeeded.
+	 */
 	char chatter[SHIM_CHATTER_MAX];
 	size_t chatter_len;
+	struct early {
+		char *buf;
+		size_t len;
+		size_t dropped;
+	} early[3]; /* by CRIB_STREAM_STDOUT, CRIB_STREAM_STDERR */
 
 	pid_t pid; /* the container's init */
 	bool exited;
@@ -303,12 +316,12 @@ static pid_t spawn_runtime(char **argv, int in, int out, int err)
 	    (err >= 0 && dup2(err, STDERR_FILENO) < 0))
 		_exit(127);
 	execvp(argv[0], argv);
-	/* This lands in the runtime's error output, which becomes the create error message. */
+	/* This lands in the runtime's error output, which becomes the run error message. */
 	dprintf(STDERR_FILENO, "Failed to execute '%s': %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
-/* Runs "BIN ARGS... delete --force ID" and waits for it, so that a failed create leaves nothing. */
+/* Runs "BIN ARGS... delete --force ID" and waits for it, so that a failed run leaves nothing. */
 static void delete_container(const struct shim *s)
 {
 	const char *tail[] = {"delete", "--force", s->id, NULL};
@@ -329,30 +342,46 @@ static void delete_container(const struct shim *s)
 		          status);
 }
 
-/*
- * Reads one chunk of what the runtime printed while "create" ran into the chatter
- * buffer, dropping its oldest bytes first so that the tail (where the error is)
- * survives; *open_ becomes false at EOF.  Returns true when it got something.
- */
-static bool read_chatter(struct shim *s, int fd, bool *open_)
+static void keep_early(struct shim *s, int stream, const char *buf, size_t n)
 {
-	const size_t chunk = 4096;
-	ssize_t n;
+	struct early *e = &s->early[stream];
+	char *grown;
 
-	if (SHIM_CHATTER_MAX - s->chatter_len < chunk) {
-		size_t drop = chunk - (SHIM_CHATTER_MAX - s->chatter_len);
+	if (e->len + n > SHIM_EARLY_MAX || !(grown = realloc(e->buf, e->len + n))) {
+		e->dropped += n;
+		return;
+	}
+	memcpy(grown + e->len, buf, n);
+	e->buf = grown;
+	e->len += n;
+}
+
+/*
+ * Reads one chunk of what arrived on STREAM while the runtime's "run" ran: into
+ * the chatter tail, dropping its oldest bytes first so that the end (where an
+ * error is) survives, and into the stream's early output.  *open_ becomes
+ * false at EOF.  Returns true when it got something.
+ */
+static bool read_chatter(struct shim *s, int fd, int stream, bool *open_)
+{
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			*open_ = false;
+		return false;
+	}
+	if (s->chatter_len + (size_t)n > SHIM_CHATTER_MAX) {
+		size_t drop = s->chatter_len + (size_t)n - SHIM_CHATTER_MAX;
 
 		memmove(s->chatter, s->chatter + drop, s->chatter_len - drop);
 		s->chatter_len -= drop;
 	}
-	n = read(fd, s->chatter + s->chatter_len, SHIM_CHATTER_MAX - s->chatter_len);
-	if (n > 0) {
-		s->chatter_len += (size_t)n;
-		return true;
-	}
-	if (n == 0 || (errno != EINTR && errno != EAGAIN))
-		*open_ = false;
-	return false;
+	memcpy(s->chatter + s->chatter_len, buf, (size_t)n);
+	s->chatter_len += (size_t)n;
+	keep_early(s, stream, buf, (size_t)n);
+	return true;
 }
 
 /* The errno a CRI caller can act on: ENOENT for a missing executable, else EIO. */
@@ -369,10 +398,25 @@ static int exit_code_of(int status)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+static void log_output(struct shim *s, uint32_t stream, const char *buf, size_t n)
+{
+	_cleanup_(crib_error_freep) struct crib_error *err = NULL;
+
+	if (!s->w || n == 0)
+		return;
+	if (crib_crilog_write(s->w, stream, buf, n, &err) < 0) {
+		/* Once per failing streak: a full disk must not fill shim.log too. */
+		if (!s->log_failing)
+			shim_diag(s, "%s", crib_error_msg(err));
+		s->log_failing = true;
+		return;
+	}
+	s->log_failing = false;
+}
+
 /* Reads one chunk of container output into the log; *open_ becomes false at EOF. */
 static void copy_output(struct shim *s, int fd, uint32_t stream, bool *open_)
 {
-	_cleanup_(crib_error_freep) struct crib_error *err = NULL;
 	char buf[16384];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -382,16 +426,22 @@ static void copy_output(struct shim *s, int fd, uint32_t stream, bool *open_)
 		*open_ = false;
 		return;
 	}
-	if (!s->w)
-		return;
-	if (crib_crilog_write(s->w, stream, buf, (size_t)n, &err) < 0) {
-		/* Once per failing streak: a full disk must not fill shim.log too. */
-		if (!s->log_failing)
-			shim_diag(s, "%s", crib_error_msg(err));
-		s->log_failing = true;
-		return;
+	log_output(s, stream, buf, (size_t)n);
+}
+
+/* The container's output from before the runtime's "run" returned goes first into the log. */
+static void flush_early(struct shim *s)
+{
+	for (uint32_t stream = CRIB_STREAM_STDOUT; stream <= CRIB_STREAM_STDERR; stream++) {
+		struct early *e = &s->early[stream];
+
+		log_output(s, stream, e->buf, e->len);
+		if (e->dropped)
+			shim_diag(s, "%zu bytes the container wrote while it started were dropped",
+			          e->dropped);
+		free(e->buf);
+		*e = (struct early){0};
 	}
-	s->log_failing = false;
 }
 
 static void record_exit(struct shim *s, int status)
@@ -455,22 +505,22 @@ static void on_reopen(struct shim *s)
 }
 
 /*
- * Drains the signalfd.  SIGCHLD reaps only CREATE_PID when it is > 0 (while the
- * runtime's create runs, before the container's pid is known, so that its exit
- * status waits as a zombie), else every child.
+ * Drains the signalfd.  SIGCHLD reaps only RUNTIME_PID when it is > 0 (while
+ * the runtime's run is under way, before the container's pid is known, so that
+ * its exit status waits as a zombie), else every child.
  */
-static void on_signals(struct shim *s, pid_t create_pid, int *create_status, bool *create_done)
+static void on_signals(struct shim *s, pid_t runtime_pid, int *runtime_status, bool *runtime_done)
 {
 	struct signalfd_siginfo si;
 
 	while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
-			if (create_pid <= 0)
+			if (runtime_pid <= 0)
 				reap(s);
-			else if (!*create_done &&
-			         waitpid(create_pid, create_status, WNOHANG) == create_pid)
-				*create_done = true;
+			else if (!*runtime_done &&
+			         waitpid(runtime_pid, runtime_status, WNOHANG) == runtime_pid)
+				*runtime_done = true;
 			break;
 		case SIGUSR1:
 			on_reopen(s);
@@ -482,11 +532,12 @@ static void on_signals(struct shim *s, pid_t create_pid, int *create_status, boo
 	}
 }
 
-/* Runs the runtime's create and waits for it, keeping the tail of what it printed. */
-static int run_create(struct shim *s, int in, int out, int err, int *ret_status)
+/* Runs the runtime's "run --detach" and waits for it, keeping what the pipes carried. */
+static int run_runtime(struct shim *s, int in, int out, int err, int *ret_status)
 {
 	_cleanup_free_ char *pid_file = crib_xasprintf("%s/pid", s->dir);
-	const char *tail[] = {"create", "--bundle", s->bundle, "--pid-file", pid_file, s->id, NULL};
+	const char *tail[] = {"run",        "--detach", "--bundle", s->bundle,
+	                      "--pid-file", pid_file,   s->id,      NULL};
 	_cleanup_free_ char **argv = runtime_argv(s, tail);
 	bool out_open = true, err_open = true, done = false;
 	int status = 0;
@@ -513,21 +564,39 @@ static int run_create(struct shim *s, int in, int out, int err, int *ret_status)
 		if (fds[0].revents)
 			on_signals(s, pid, &status, &done);
 		if (fds[1].revents)
-			read_chatter(s, s->out_fd, &out_open);
+			read_chatter(s, s->out_fd, CRIB_STREAM_STDOUT, &out_open);
 		if (fds[2].revents)
-			read_chatter(s, s->err_fd, &err_open);
+			read_chatter(s, s->err_fd, CRIB_STREAM_STDERR, &err_open);
 	}
-	/*
-	 * What the runtime wrote just before it exited may still sit in the pipes.  The
-	 * container is not started yet, so all of it is the runtime's: the error message,
-	 * or chatter that must not land in the container's log.
-	 */
-	while (out_open && read_chatter(s, s->out_fd, &out_open))
-		;
-	while (err_open && read_chatter(s, s->err_fd, &err_open))
-		;
 	*ret_status = status;
 	return 0;
+}
+
+/*
+ * After a failed run: what the runtime wrote just before it exited may still
+ * sit in the pipes, and its error message is in there.  Bounded, because a
+ * container that did start may keep writing.
+ */
+static void drain_chatter(struct shim *s)
+{
+	bool out_open = true, err_open = true;
+
+	for (int i = 0;
+	     i < 64 && out_open && read_chatter(s, s->out_fd, CRIB_STREAM_STDOUT, &out_open); i++)
+		;
+	for (int i = 0;
+	     i < 64 && err_open && read_chatter(s, s->err_fd, CRIB_STREAM_STDERR, &err_open); i++)
+		;
+}
+
+/* SHIMDIR/monitor: who watches the container, which container, since when. */
+static int write_monitor_file(const struct shim *s)
+{
+	char text[128];
+
+	(void)snprintf(text, sizeof(text), "%d %llu %d %lld\n", (int)getpid(),
+	               crib_proc_start_time(getpid()), (int)s->pid, (long long)crib_now_ns());
+	return write_file_atomic(s->dir, "monitor", text);
 }
 
 static int read_pid_file(const struct shim *s, pid_t *ret)
@@ -577,7 +646,7 @@ static void monitor(struct shim *s)
 	int64_t deadline = 0;
 	int dummy_status;
 
-	/* Children that exited while create ran are still zombies whose SIGCHLD was used up. */
+	/* Children that exited while run ran are still zombies whose SIGCHLD was used up. */
 	reap(s);
 	for (;;) {
 		struct pollfd fds[4] = {{.fd = s->sfd, .events = POLLIN},
@@ -702,7 +771,7 @@ static int shim_run(struct shim *s)
 	char text[SHIM_REPORT_MAX];
 	int status, r;
 
-	/* The container's init is reparented to the shim when the runtime's create exits. */
+	/* The container's init is reparented to the shim when the runtime's run exits. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
 		r = errno;
 		report_error(s, r, "Failed to become a child subreaper");
@@ -728,7 +797,7 @@ static int shim_run(struct shim *s)
 		report_error(s, err->errnum, crib_error_msg(err));
 		return 1;
 	}
-	/* Early, so that a backend can kill a shim whose runtime hangs in create. */
+	/* Early, so that a backend can kill a shim whose runtime hangs in run. */
 	(void)snprintf(text, sizeof(text), "%d\n", (int)getpid());
 	r = write_file_atomic(s->dir, "shim.pid", text);
 	if (r < 0) {
@@ -738,9 +807,9 @@ static int shim_run(struct shim *s)
 		return 1;
 	}
 
-	r = run_create(s, in[0], out[1], errp[1], &status);
+	r = run_runtime(s, in[0], out[1], errp[1], &status);
 	if (r < 0) {
-		(void)snprintf(text, sizeof(text), "Failed to run '%s create': %s", s->runtime,
+		(void)snprintf(text, sizeof(text), "Failed to run '%s run': %s", s->runtime,
 		               strerror(-r));
 		report_error(s, -r, text);
 		return 1;
@@ -749,30 +818,33 @@ static int shim_run(struct shim *s)
 		_cleanup_free_ char *msg = NULL;
 		char fallback[PATH_MAX + 64];
 
+		drain_chatter(s);
 		if (WIFSIGNALED(status))
-			(void)snprintf(fallback, sizeof(fallback),
-			               "%s create was killed by signal %d", s->runtime,
-			               WTERMSIG(status));
+			(void)snprintf(fallback, sizeof(fallback), "%s run was killed by signal %d",
+			               s->runtime, WTERMSIG(status));
 		else
-			(void)snprintf(fallback, sizeof(fallback), "%s create exited with code %d",
+			(void)snprintf(fallback, sizeof(fallback), "%s run exited with code %d",
 			               s->runtime, WEXITSTATUS(status));
 		msg = oci_error_text(s->chatter, s->chatter_len, fallback);
 		/* An empty msg="" must not make an empty error. */
 		if (isempty(msg))
 			crib_strreplace(&msg, fallback);
-		shim_diag(s, "'%s create' failed: %s", s->runtime, msg);
-		/* Whatever create got as far as making must not outlive the failure. */
+		shim_diag(s, "'%s run' failed: %s", s->runtime, msg);
+		/* Whatever run got as far as making must not outlive the failure. */
 		delete_container(s);
 		report_error(s, runtime_errno(msg), msg);
 		return 1;
 	}
-	/* Before the container starts nothing in the pipes is its output: only runtime chatter. */
-	s->chatter_len = 0;
-
+	/* The runtime succeeded: what the pipes carried was the container's. */
+	flush_early(s);
 	r = read_pid_file(s, &s->pid);
-	if (r < 0) {
+	if (r >= 0 && (r = write_monitor_file(s)) < 0)
+		(void)snprintf(text, sizeof(text), "Failed to write '%s/monitor': %s", s->dir,
+		               strerror(-r));
+	else if (r < 0)
 		(void)snprintf(text, sizeof(text), "Failed to read the pid file '%s/pid': %s",
 		               s->dir, strerror(-r));
+	if (r < 0) {
 		delete_container(s);
 		report_error(s, EIO, text);
 		return 1;

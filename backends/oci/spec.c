@@ -1534,15 +1534,16 @@ static int ns_add(json_t *nss, const char *type, const char *path)
 	return r;
 }
 
-static int ns_join(const struct spec_ctx *c, json_t *nss, const char *type, pid_t pid,
-                   const char *ns)
+static int ns_join(const struct spec_ctx *c, json_t *nss, const char *type, const char *path)
 {
-	char path[64];
+	int r;
 
-	if (pid <= 0)
-		return fail(c, EINVAL, "No process to join the %s namespace of", type);
-	(void)snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
-	return ns_add(nss, type, path) < 0 ? fail(c, ENOMEM, "Out of memory") : 0;
+	if (isempty(path))
+		return fail(c, EINVAL, "No %s namespace of the pod to join", type);
+	r = ns_add(nss, type, path);
+	if (r == -EINVAL)
+		return fail(c, EINVAL, "Namespace path '%s': not valid UTF-8", path);
+	return r < 0 ? fail(c, ENOMEM, "Out of memory") : 0;
 }
 
 static int ns_new(const struct spec_ctx *c, json_t *nss, const char *type)
@@ -1587,26 +1588,33 @@ static int container_pid_ns(const struct spec_ctx *c, const struct oci_container
 {
 	switch (mode) {
 	case NS_POD:
-		return ns_join(c, nss, "pid", in->infra_pid, "pid");
+		if (!in->ns.pid)
+			return fail(c, EINVAL,
+			            CTR_SC ".namespace_options.pid POD: the pod sandbox does not "
+			                   "share a PID namespace (its own namespace_options.pid)");
+		return ns_join(c, nss, "pid", in->ns.pid);
 	case NS_CONTAINER:
 		return ns_new(c, nss, "pid");
 	case NS_NODE:
 		return 0;
-	case NS_TARGET:
+	case NS_TARGET: {
+		char path[64];
+
 		if (in->target_pid <= 0)
 			return fail(c, ENOTSUP,
 			            CTR_SC ".namespace_options.pid TARGET: no process of "
 			                   "the target container known");
-		return ns_join(c, nss, "pid", in->target_pid, "pid");
+		(void)snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)in->target_pid);
+		return ns_join(c, nss, "pid", path);
+	}
 	default:
 		return fail(c, EINVAL, CTR_SC ".namespace_options.pid %d: unknown", (int)mode);
 	}
 }
 
 /*
- * A container joins its pod's namespaces through the infra process.  The UTS
- * namespace goes with the network: with the node's network a pod keeps the
- * node's host name.
+ * A container joins its pod's namespaces.  The UTS namespace goes with the
+ * network: with the node's network a pod keeps the node's host name.
  */
 static int container_namespaces(const struct spec_ctx *c, const struct oci_container_input *in,
                                 const struct pod_modes *m, bool privileged, json_t *linux)
@@ -1615,12 +1623,12 @@ static int container_namespaces(const struct spec_ctx *c, const struct oci_conta
 	int r = 0;
 
 	if (m->network != NS_NODE) {
-		r = ns_join(c, nss, "network", in->infra_pid, "net");
+		r = ns_join(c, nss, "network", in->ns.net);
 		if (r >= 0)
-			r = ns_join(c, nss, "uts", in->infra_pid, "uts");
+			r = ns_join(c, nss, "uts", in->ns.uts);
 	}
 	if (r >= 0 && m->ipc != NS_NODE)
-		r = ns_join(c, nss, "ipc", in->infra_pid, "ipc");
+		r = ns_join(c, nss, "ipc", in->ns.ipc);
 	if (r >= 0)
 		r = container_pid_ns(c, in, m->pid, nss);
 	if (r >= 0)
@@ -2256,4 +2264,27 @@ int oci_spec_sandbox(const struct crib_host *host, const struct oci_sandbox_inpu
 		return r;
 	*ret = TAKE_PTR(spec);
 	return 0;
+}
+
+int oci_spec_pod_sysctls(const struct crib_host *host, const Runtime__V1__PodSandboxConfig *pod,
+                         json_t **ret, struct crib_error **reterr)
+{
+	const Runtime__V1__LinuxSandboxSecurityContext *sc = pod_sc(pod);
+	_cleanup_(json_decrefp) json_t *linux = json_object();
+	static const struct oci_host_features unused; /* sysctls depend on no feature */
+	struct spec_ctx c;
+	struct pod_modes m;
+	int r;
+
+	ctx_init(&c, host, &unused, reterr);
+	if (!linux)
+		return fail(&c, ENOMEM, "Out of memory");
+	r = pod_modes(&c, sc ? sc->namespace_options : NULL, POD_SC, &m);
+	if (r >= 0)
+		r = add_sysctls(&c, pod, &m, linux);
+	if (r < 0)
+		return r;
+	*ret = json_object_get(linux, "sysctl");
+	*ret = *ret ? json_incref(*ret) : json_object();
+	return *ret ? 0 : fail(&c, ENOMEM, "Out of memory");
 }

@@ -48,6 +48,18 @@ struct oci_sandbox_input {
 	const struct oci_host_features *features; /* NULL: probed on each call */
 };
 
+/*
+ * The pod's namespaces a container joins, as paths (/proc/PID/ns/net of an
+ * infra process, or pinned namespace files).  Those of a namespace the pod
+ * shares with the node are not read; pid is NULL unless the pod shares one.
+ */
+struct oci_pod_ns {
+	const char *net;
+	const char *uts;
+	const char *ipc;
+	const char *pid;
+};
+
 struct oci_container_input {
 	const Runtime__V1__ContainerConfig *config;
 	const Runtime__V1__PodSandboxConfig *pod;
@@ -55,7 +67,7 @@ struct oci_container_input {
 	const char *image_config; /* the OCI image config document (JSON), or NULL */
 	const char *rootfs;       /* the mounted root filesystem; image user names resolve in it */
 	const char *cgroups_path; /* linux.cgroupsPath */
-	pid_t infra_pid; /* joins /proc/PID/ns/{net,ipc,uts} (+pid when the pod shares it) */
+	struct oci_pod_ns ns;
 	/*
 	 * For namespace_options.pid TARGET: a process of the container named by
 	 * target_id, whose pid namespace the container joins; 0 refuses TARGET.
@@ -86,6 +98,14 @@ int oci_spec_container(const struct crib_host *host, const struct oci_container_
  */
 int oci_spec_resources(const struct crib_host *host, const Runtime__V1__LinuxContainerResources *r,
                        int own_oom_score_adj, json_t **ret, struct crib_error **reterr);
+
+/*
+ * The pod's sysctls, checked as the infra spec checks them (namespaced, and
+ * in a namespace the pod does not share with the node): *ret is a new JSON
+ * object, name to value, the caller's.
+ */
+int oci_spec_pod_sysctls(const struct crib_host *host, const Runtime__V1__PodSandboxConfig *pod,
+                         json_t **ret, struct crib_error **reterr);
 
 /* R's oom_score_adj (0 without R) clamped to [max(own_oom_score_adj, -1000), 1000]. */
 int oci_oom_score_adj(const Runtime__V1__LinuxContainerResources *r, int own_oom_score_adj);

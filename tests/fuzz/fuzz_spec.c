@@ -228,7 +228,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .sandbox_id = "fuzz",
 	    .image_config = image_config,
 	    .rootfs = w->dir,
-	    .infra_pid = 1,
+	    .ns = {.net = "/proc/1/ns/net",
+	           .uts = "/proc/1/ns/uts",
+	           .ipc = "/proc/1/ns/ipc",
+	           .pid = "/proc/1/ns/pid"},
 	    .features = &features,
 	};
 

@@ -79,7 +79,8 @@ class Ctr:
 
     def wrap_runtime(self, chatter=False):
         """Puts a script in front of runc that records its calls in self.calls and, with
-        CHATTER, prints on stdout and stderr around create as a chatty runtime would."""
+        CHATTER, prints on stdout and stderr before run as a chatty runtime would (its
+        warnings; a runtime's error comes last)."""
         self.calls = os.path.join(self.base, "calls")
         noise = "chatter" if chatter else ":"
         path = os.path.join(self.base, "runtime.sh")
@@ -91,11 +92,8 @@ chatter() {{
   # More than the shim keeps of it (16 KiB) and than one read of the pipe takes.
   head -c 20000 /dev/zero | tr '\\0' y; echo
 }}
-case " $* " in *" create "*) {noise} before;; esac
-{RUNC} "$@"
-rc=$?
-case " $* " in *" create "*) {noise} after;; esac
-exit $rc
+case " $* " in *" run "*) {noise} before;; esac
+exec {RUNC} "$@"
 """)
         os.chmod(path, 0o755)
         self.runtime = path
@@ -152,14 +150,20 @@ exit $rc
         return text[:-1]
 
     def start(self, **kw):
-        """Spawns the shim, expects "ok PID", runs runc start; returns the container's pid."""
+        """Spawns the shim, expects "ok PID" (the container runs); returns its pid."""
+        t0 = time.time_ns()
         report = self.spawn(**kw)
         m = re.fullmatch(r"ok (\d+)", report)
         assert m, f"shim report: {report!r}"
         pid = int(m.group(1))
         with open(os.path.join(self.dir, "pid")) as f:
             assert int(f.read()) == pid
-        self.runc("start", self.id)
+        # The monitor file names the shim (pid and start ticks), the container, its start.
+        with open(os.path.join(self.dir, "monitor")) as f:
+            shim, ticks, ctr, started = (int(v) for v in f.read().split())
+        assert (shim, ctr) == (self.shim_pid, pid)
+        assert ticks == int(proc_stat_fields(shim)[19])
+        assert t0 < started <= time.time_ns()
         return pid
 
     def wait_exit(self, timeout=8):
@@ -203,6 +207,12 @@ def proc_stat(pid):
     except (FileNotFoundError, ProcessLookupError):
         return None
     return fields[0], int(fields[1]), int(fields[3])
+
+
+def proc_stat_fields(pid):
+    """/proc/PID/stat's fields from the third (state) on."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
 
 
 def alive(pid):
@@ -280,7 +290,7 @@ def test_logs_cri_format(ctr_factory):
     for s in stamps:
         ns = calendar.timegm(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")) * 10**9 + int(s[20:29])
         assert t0 - 10**9 < ns <= t1
-    # Nothing the runtime said during create is in the container's log.
+    # Nothing the runtime said while running it is in the container's log.
     assert "level=" not in "".join(r[3] for r in records)
 
 
@@ -342,12 +352,12 @@ def test_missing_binary(ctr_factory):
     assert int(m.group(1)) == 2
     assert "/nonexistent" in m.group(2)
     assert "level=" not in m.group(2) and "time=" not in m.group(2)
-    # The shim deleted what create left before it reported.
+    # The shim deleted what run left before it reported.
     assert c.runc("list", "-q").stdout.strip() == ""
     with open(c.calls) as f:
         calls = [line.split()[2:] for line in f.read().splitlines()]
-    assert calls == [["create", "--bundle", c.bundle, "--pid-file", c.dir + "/pid", c.id],
-                     ["delete", "--force", c.id]]
+    assert calls == [["run", "--detach", "--bundle", c.bundle, "--pid-file", c.dir + "/pid",
+                      c.id], ["delete", "--force", c.id]]
     assert c.shim_pid is not None
     wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
     assert not os.path.exists(os.path.join(c.dir, "exit"))
@@ -409,29 +419,45 @@ def test_without_stdin_container_sees_eof(ctr_factory):
     assert parse_exit(c.wait_exit())[0] == 0
 
 
-def test_delete_of_created_container(ctr_factory):
-    # Never started: runtime delete kills the init, and the shim ends normally.
+def test_runtime_delete_ends_container_and_shim(ctr_factory):
+    # runtime delete --force kills the init, and the shim ends normally.
     c = ctr_factory(["sleep", "100"])
-    c.spawn()
+    c.start()
     c.runc("delete", "--force", c.id)
     code, _, rest = parse_exit(c.wait_exit())
     assert code == 137 and rest == []
     wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
 
 
-def test_runtime_chatter_stays_out_of_the_log(ctr_factory):
-    c = ctr_factory(["sh", "-c", "echo hello"])
-    c.wrap_runtime(chatter=True)
+def test_output_before_run_returns_reaches_the_log(ctr_factory):
+    # More than a pipe holds, on both streams, written before the runtime's run can have
+    # returned (the container does not wait): none of it may be lost or taken for the
+    # runtime's own output, and each stream keeps its order.
+    script = ("i=0; while [ $i -lt 3000 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx; "
+              "echo err-$i >&2; i=$((i+1)); done")
+    c = ctr_factory(["sh", "-c", script])
     c.start()
     assert parse_exit(c.wait_exit())[0] == 0
-    assert [(r[1], r[3]) for r in read_cri_log(c.log)] == [("stdout", "hello")]
+    records = read_cri_log(c.log)
+    out = reassemble(records, "stdout").split("\n")
+    err = reassemble(records, "stderr").split("\n")
+    assert out[:-1] == [f"line-{i}-" + "x" * 32 for i in range(3000)] and out[-1] == ""
+    assert err[:-1] == [f"err-{i}" for i in range(3000)]
+
+
+def test_run_error_carries_the_runtime_message_not_its_chatter(ctr_factory):
+    c = ctr_factory(["/nonexistent"])
+    c.wrap_runtime(chatter=True)
+    m = re.fullmatch(r"err (\d+) (.+)", c.spawn())
+    assert m and "/nonexistent" in m.group(2)
+    assert "chatter" not in m.group(2) and "yyyy" not in m.group(2)
     with open(c.calls) as f:
-        assert f.read().split("\n")[0].split()[:3] == ["--root", c.runc_root, "create"]
+        assert f.read().split("\n")[0].split()[:3] == ["--root", c.runc_root, "run"]
 
 
 SUBREAPER_RUNTIME = """#!/usr/bin/python3
 # A runtime whose container init ends up outside the caller's descendants: a
-# daemonized subreaper of its own runs create and keeps (and reaps) the init.
+# daemonized subreaper of its own runs run and keeps (and reaps) the init.
 import ctypes, os, subprocess, sys
 r, w = os.pipe()
 if os.fork() > 0:
@@ -481,10 +507,10 @@ def fake_runtime(c, body):
     c.runtime_args = ["--global"]
 
 
-def test_create_error_text_is_bounded_utf8(ctr_factory):
+def test_run_error_text_is_bounded_utf8(ctr_factory):
     c = ctr_factory(["true"])
     # A last line far longer than a report may be, in two-byte characters.
-    fake_runtime(c, 'case "$2" in create) echo first >&2; printf x >&2; '
+    fake_runtime(c, 'case "$2" in run) echo first >&2; printf x >&2; '
                     'head -c 6000 /dev/zero | tr "\\0" "e" | sed "s/e/\\xc3\\xa9/g" >&2; '
                     'echo >&2; exit 1;; esac\n')
     report = c.spawn()
@@ -494,14 +520,14 @@ def test_create_error_text_is_bounded_utf8(ctr_factory):
     assert int(m.group(1)) == 5  # EIO: nothing says a file is missing
     assert len(report.encode()) < 4096
     with open(os.path.join(c.base, "calls")) as f:
-        assert [l.split()[:2] for l in f.read().splitlines()] == [["--global", "create"],
+        assert [l.split()[:2] for l in f.read().splitlines()] == [["--global", "run"],
                                                                    ["--global", "delete"]]
 
 
-def test_create_error_without_output(ctr_factory):
+def test_run_error_without_output(ctr_factory):
     c = ctr_factory(["true"])
-    fake_runtime(c, 'case "$2" in create) exit 7;; esac\n')
-    assert c.spawn() == f"err 5 {c.runtime} create exited with code 7"
+    fake_runtime(c, 'case "$2" in run) exit 7;; esac\n')
+    assert c.spawn() == f"err 5 {c.runtime} run exited with code 7"
 
 
 def test_bad_command_line(tmp_path):

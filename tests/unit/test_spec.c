@@ -321,7 +321,10 @@ static int setup(void **state)
 	    .image_config = "{\"config\": {\"Cmd\": [\"sh\"]}}",
 	    .rootfs = f->rootfs,
 	    .cgroups_path = "/kubepods/pod1/ctr",
-	    .infra_pid = 4242,
+	    .ns = {.net = "/proc/4242/ns/net",
+	           .uts = "/proc/4242/ns/uts",
+	           .ipc = "/proc/4242/ns/ipc",
+	           .pid = "/proc/4242/ns/pid"},
 	    .features = &f->features,
 	};
 	f->sin = (struct oci_sandbox_input){
@@ -1087,8 +1090,8 @@ static void test_namespaces(void **state)
 	f->ns.network = RUNTIME__V1__NAMESPACE_MODE__CONTAINER;
 	build_fails(f, ENOTSUP, "namespace_options.network 1: only POD and NODE");
 	f->ns.network = RUNTIME__V1__NAMESPACE_MODE__POD;
-	f->in.infra_pid = 0;
-	build_fails(f, EINVAL, "No process to join the network namespace of");
+	f->in.ns.net = NULL;
+	build_fails(f, EINVAL, "No network namespace of the pod to join");
 }
 
 static void test_userns_refused(void **state)
