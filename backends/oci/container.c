@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Containers: bundle, shim, runtime lifecycle, status, exec, stats, logs. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -512,19 +511,15 @@ static int update_oom_score_adj(struct ctr *x, const char *id,
 {
 	_cleanup_free_ char *path = NULL;
 	char text[16];
-	int fd, e = 0;
+	int e;
 
 	if (r->oom_score_adj == 0 || x->p.pid <= 0)
 		return 0;
 	path = crib_xasprintf("/proc/%d/oom_score_adj", (int)x->p.pid);
 	(void)snprintf(text, sizeof(text), "%d\n", oci_oom_score_adj(r, x->st->own_oom_score_adj));
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, text, strlen(text)) < 0)
-		e = errno;
-	if (fd >= 0)
-		(void)close(fd);
-	if (e)
-		return x->st->host->error_set(reterr, e, "cannot set the oom_score_adj of '%s'",
+	e = oci_write_proc(path, text);
+	if (e < 0)
+		return x->st->host->error_set(reterr, -e, "cannot set the oom_score_adj of '%s'",
 		                              id);
 	return 0;
 }

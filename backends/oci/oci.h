@@ -99,6 +99,11 @@ int oci_write_file(const char *dir, const char *name, const char *text, size_t l
  * longer files asks for one byte more than it accepts.
  */
 int oci_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+/*
+ * Writes TEXT to a kernel file in one write(2) (/proc/sys/..., oom_score_adj):
+ * no temporary file, which /proc has no room for.  A short write is -EIO.
+ */
+int oci_write_proc(const char *path, const char *text);
 /* Reads DIR/NAME (at most 1 MiB); *ret malloc'd, NUL-terminated. */
 int oci_read_file(const char *dir, const char *name, char **ret);
 /*

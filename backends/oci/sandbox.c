@@ -160,29 +160,21 @@ struct pin_setup {
 	const char *netns;    /* joined first, for the net.* sysctls; NULL: the node's network */
 	const char *hostname; /* NULL: the node's stays */
 	json_t *sysctls;
-	const char *failed; /* what failed, for the message */
+	const char *failed;        /* the step that failed, for the message */
+	const char *failed_sysctl; /* or the sysctl that could not be set */
 };
 
 static int write_sysctl(const char *key, const char *value)
 {
 	char path[PATH_MAX];
-	size_t len = strlen(value);
-	int fd, n;
-	ssize_t w;
+	int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
 
-	n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
 	if (n < 0 || (size_t)n >= sizeof(path) || strstr(key, ".."))
 		return -EINVAL;
 	for (char *c = path + 10; *c; c++)
 		if (*c == '.')
 			*c = '/';
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	w = write(fd, value, len);
-	n = w < 0 ? -errno : (size_t)w != len ? -EIO : 0;
-	(void)close(fd);
-	return n;
+	return oci_write_proc(path, value);
 }
 
 static int pin_setup(void *ctx)
@@ -211,7 +203,7 @@ static int pin_setup(void *ctx)
 	{
 		r = write_sysctl(key, json_string_value(value));
 		if (r < 0) {
-			s->failed = key;
+			s->failed_sysctl = key;
 			return r;
 		}
 	}
@@ -259,9 +251,9 @@ static int pin_namespaces(struct oci_state *st, const struct crib_pod_spec *spec
 	    .sysctls = sysctls,
 	};
 	r = crib_ns_pin(pins, n, pin_setup, &setup, &step);
-	if (r < 0 && setup.failed && strchr(setup.failed, '.'))
+	if (r < 0 && setup.failed_sysctl)
 		return st->host->error_set(reterr, -r, "PodSandboxConfig.linux.sysctls '%s': %s",
-		                           setup.failed, strerror(-r));
+		                           setup.failed_sysctl, strerror(-r));
 	if (r < 0)
 		return st->host->error_set(reterr, -r, "cannot %s of pod '%s'%s%s: %s", step,
 		                           spec->ref.id, setup.failed ? " when " : "",
@@ -314,14 +306,16 @@ static int pod_teardown(struct oci_state *st, const struct crib_pod_ref *pod, co
                         bool remove, struct crib_error **reterr)
 {
 	struct oci_priv p = {0};
-	bool known = false;
-	int r = 0;
+	int r;
 
+	/*
+	 * Without a readable record there is no shim to stop, but maybe runtime
+	 * state to delete; a pod whose namespaces are pinned has neither, which
+	 * oci_kill_delete tells from the directory (no shim.pid).
+	 */
 	if (pod->priv)
-		known = oci_priv_parse(st->host, pod->priv, pod->priv_len, &p, NULL) >= 0;
-	/* Without a readable record an infra container may still exist in the runtime. */
-	if (!known || p.shim > 0)
-		r = oci_kill_delete(st, oci_rt(pod->cls), pod->id, dir, &p, reterr);
+		(void)oci_priv_parse(st->host, pod->priv, pod->priv_len, &p, NULL);
+	r = oci_kill_delete(st, oci_rt(pod->cls), pod->id, dir, &p, reterr);
 	if (r >= 0) {
 		_cleanup_free_ char *ready = crib_xasprintf("%s/ready", dir);
 

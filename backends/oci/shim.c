@@ -577,16 +577,18 @@ static int run_runtime(struct shim *s, int in, int out, int err, int *ret_status
  * sit in the pipes, and its error message is in there.  Bounded, because a
  * container that did start may keep writing.
  */
+static void drain_pipe(struct shim *s, int fd, int stream)
+{
+	bool open_ = true;
+
+	for (int i = 0; i < 64 && open_ && read_chatter(s, fd, stream, &open_); i++)
+		;
+}
+
 static void drain_chatter(struct shim *s)
 {
-	bool out_open = true, err_open = true;
-
-	for (int i = 0;
-	     i < 64 && out_open && read_chatter(s, s->out_fd, CRIB_STREAM_STDOUT, &out_open); i++)
-		;
-	for (int i = 0;
-	     i < 64 && err_open && read_chatter(s, s->err_fd, CRIB_STREAM_STDERR, &err_open); i++)
-		;
+	drain_pipe(s, s->out_fd, CRIB_STREAM_STDOUT);
+	drain_pipe(s, s->err_fd, CRIB_STREAM_STDERR);
 }
 
 /* SHIMDIR/monitor: who watches the container, which container, since when. */
