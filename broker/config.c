@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -34,19 +35,26 @@ enum key_type {
 	KEY_CLASS_NAME,
 	KEY_LOG_LEVEL,
 	KEY_LOG_FORMAT,
-	KEY_WORKERS,
+	KEY_NUMBER, /* unsigned, from min to max */
 	KEY_CGROUP_DRIVER,
+	KEY_ADDRESS, /* stream_address: ADDR, ADDR:PORT or [ADDR6]:PORT */
 };
 
 struct daemon_key {
 	const char *name;
 	enum key_type type;
 	size_t offset;
+	unsigned min, max;
+	const char *unit;
 };
 
 #define KEY(n, t)                                                                                  \
 	{                                                                                          \
-#n, t, offsetof(struct crib_config, n)                                             \
+#n, t, offsetof(struct crib_config, n), 0, 0, NULL                                 \
+	}
+#define NUMBER(n, lo, hi, u)                                                                       \
+	{                                                                                          \
+#n, KEY_NUMBER, offsetof(struct crib_config, n), lo, hi, u                         \
 	}
 static const struct daemon_key daemon_keys[] = {
     KEY(cri_socket, KEY_PATH),
@@ -60,10 +68,16 @@ static const struct daemon_key daemon_keys[] = {
     KEY(default_runtime_class, KEY_CLASS_NAME),
     KEY(log_level, KEY_LOG_LEVEL),
     KEY(log_format, KEY_LOG_FORMAT),
-    KEY(workers, KEY_WORKERS),
+    NUMBER(workers, 1, 128, NULL),
     KEY(cgroup_driver, KEY_CGROUP_DRIVER),
+    KEY(stream_address, KEY_ADDRESS),
+    NUMBER(stream_token_ttl, 1, 3600, "seconds"),
+    NUMBER(stream_idle_timeout, 1, 7 * 24 * 3600, "seconds"),
+    NUMBER(stream_max, 1, 4096, NULL),
+    NUMBER(stream_max_per_object, 1, 4096, NULL),
 };
 #undef KEY
+#undef NUMBER
 
 /*
  * Debian's inih reads lines of at most this many bytes including "\r\n\0";
@@ -362,6 +376,44 @@ static bool path_list_valid(const char *value)
 	}
 }
 
+/* "ADDR", "ADDR:PORT" or "[ADDR6]:PORT", numeric only: the streaming server's listener. */
+static int set_stream_address(struct parse_ctx *ctx, const char *value)
+{
+	_cleanup_free_ char *host = crib_xstrdup(value);
+	char *port = NULL, *end = NULL;
+	unsigned char buf[sizeof(struct in6_addr)];
+	long n = 0;
+
+	if (host[0] == '[') {
+		char *close = strchr(host, ']');
+
+		if (!close || (close[1] && close[1] != ':'))
+			goto bad;
+		*close = '\0';
+		port = close[1] ? close + 2 : NULL;
+		memmove(host, host + 1, strlen(host + 1) + 1);
+	} else if (strchr(host, ':') && strchr(host, ':') == strrchr(host, ':')) {
+		port = strchr(host, ':');
+		*port++ = '\0';
+	}
+	if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1)
+		goto bad;
+	if (port) {
+		errno = 0;
+		n = strtol(port, &end, 10);
+		if (errno || end == port || *end || n < 0 || n > 65535)
+			goto bad;
+	}
+	crib_strreplace(&ctx->cfg->stream_address, host);
+	ctx->cfg->stream_port = (unsigned)n;
+	return 1;
+bad:
+	return parse_error(ctx,
+	                   "stream_address '%s' is not a numeric IP address with an optional "
+	                   "port (127.0.0.1, 127.0.0.1:10010, [::1]:10010)",
+	                   value);
+}
+
 static int set_daemon_key(struct parse_ctx *ctx, const struct daemon_key *k, const char *value)
 {
 	char *base = (char *)ctx->cfg;
@@ -405,18 +457,21 @@ static int set_daemon_key(struct parse_ctx *ctx, const struct daemon_key *k, con
 		else
 			return parse_error(ctx, "log_format '%s' is not one of text, json", value);
 		return 1;
-	case KEY_WORKERS: {
+	case KEY_NUMBER: {
 		char *end = NULL;
 		long n;
 
 		errno = 0;
 		n = strtol(value, &end, 10);
-		if (errno || end == value || *end || n < 1 || n > 128)
-			return parse_error(ctx, "workers '%s' is not a number from 1 to 128",
-			                   value);
-		ctx->cfg->workers = (unsigned)n;
+		if (errno || end == value || *end || n < (long)k->min || n > (long)k->max)
+			return parse_error(ctx, "%s '%s' is not a number from %u to %u%s%s",
+			                   k->name, value, k->min, k->max, k->unit ? " " : "",
+			                   k->unit ? k->unit : "");
+		*(unsigned *)(void *)(base + k->offset) = (unsigned)n;
 		return 1;
 	}
+	case KEY_ADDRESS:
+		return set_stream_address(ctx, value);
 	case KEY_CGROUP_DRIVER:
 		if (streq(value, "auto"))
 			ctx->cfg->cgroup_driver = CRIB_CGROUP_AUTO;
@@ -649,6 +704,12 @@ static struct crib_config *config_new(const char *path)
 	cfg->log_format = CRIB_LOG_FORMAT_TEXT;
 	cfg->workers = 8;
 	cfg->cgroup_driver = CRIB_CGROUP_AUTO;
+	/* Loopback unless told otherwise: whoever holds a URL can run commands in a container. */
+	cfg->stream_address = crib_xstrdup("127.0.0.1");
+	cfg->stream_token_ttl = 60;
+	cfg->stream_idle_timeout = 4 * 3600; /* kubelet's and containerd's default */
+	cfg->stream_max = 256;
+	cfg->stream_max_per_object = 32;
 	return cfg;
 }
 
@@ -786,6 +847,7 @@ struct crib_config *crib_config_free(struct crib_config *cfg)
 	free(cfg->cri_socket);
 	free(cfg->admin_socket);
 	free(cfg->state_dir);
+	free(cfg->stream_address);
 	free(cfg->run_dir);
 	free(cfg->plugin_dir);
 	free(cfg->conf_dir);

@@ -68,6 +68,13 @@ struct crib_config {
 	int log_format;              /* enum crib_log_format */
 	unsigned workers;
 	int cgroup_driver; /* enum crib_cgroup_driver */
+	/* The streaming server (Exec, Attach, PortForward URLs). */
+	char *stream_address;           /* numeric IPv4 or IPv6 address */
+	unsigned stream_port;           /* 0: one the kernel picks */
+	unsigned stream_token_ttl;      /* seconds a URL stays valid */
+	unsigned stream_idle_timeout;   /* seconds without traffic before a session ends */
+	unsigned stream_max;            /* sessions at once, the whole daemon */
+	unsigned stream_max_per_object; /* sessions at once on one container or pod */
 
 	struct crib_config_section *classes;
 	size_t n_classes;

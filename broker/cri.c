@@ -262,10 +262,16 @@ void crib_cri_dispatch(struct crib_rpc *rpc)
 	case CRIB_M_IMAGE_FS_INFO:
 		crib_cri_image_fs_info(rpc);
 		break;
-	/* Served by later work: streaming (Exec, Attach, PortForward), checkpoints, metrics. */
 	case CRIB_M_EXEC:
+		crib_cri_exec(rpc);
+		break;
 	case CRIB_M_ATTACH:
+		crib_cri_attach(rpc);
+		break;
 	case CRIB_M_PORT_FORWARD:
+		crib_cri_port_forward(rpc);
+		break;
+	/* Served by later work: checkpoints, metrics. */
 	case CRIB_M_CHECKPOINT_CONTAINER:
 	case CRIB_M_CHECKPOINT_POD:
 	case CRIB_M_RESTORE_POD:

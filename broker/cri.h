@@ -62,6 +62,14 @@ int crib_cri_new_object(struct crib_daemon *d, const ProtobufCMessage *config, c
                         char id[CRIB_ID_LEN + 1], uint8_t **ret_blob, size_t *ret_len,
                         struct crib_error **reterr);
 
+/* Looks the container (pod) of a request up, or answers NOT_FOUND (INVALID_ARGUMENT without an id).
+ */
+struct crib_container *crib_cri_find_container(struct crib_rpc *rpc, const char *id);
+struct crib_pod *crib_cri_find_pod(struct crib_rpc *rpc, const char *id);
+/* False, with UNIMPLEMENTED answered, unless the container's backend has the op behind CAP. */
+bool crib_cri_backend_can(struct crib_rpc *rpc, struct crib_container *c, uint64_t cap, bool has_op,
+                          const char *what);
+
 /* cri_info.c */
 void crib_cri_version(struct crib_rpc *rpc);
 void crib_cri_status(struct crib_rpc *rpc);
@@ -88,6 +96,11 @@ void crib_cri_stream_containers(struct crib_rpc *rpc);
 void crib_cri_update_container_resources(struct crib_rpc *rpc);
 void crib_cri_reopen_container_log(struct crib_rpc *rpc);
 void crib_cri_exec_sync(struct crib_rpc *rpc);
+
+/* cri_stream.c: the URLs of the streaming server. */
+void crib_cri_exec(struct crib_rpc *rpc);
+void crib_cri_attach(struct crib_rpc *rpc);
+void crib_cri_port_forward(struct crib_rpc *rpc);
 
 /* cri_stats.c */
 void crib_cri_container_stats(struct crib_rpc *rpc);

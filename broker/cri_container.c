@@ -28,7 +28,7 @@
 #define START_ERROR_EXIT_CODE 128
 
 /* Looks the container of a request up, or answers NOT_FOUND / INVALID_ARGUMENT. */
-static struct crib_container *find_container(struct crib_rpc *rpc, const char *id)
+struct crib_container *crib_cri_find_container(struct crib_rpc *rpc, const char *id)
 {
 	struct crib_container *c;
 
@@ -56,8 +56,8 @@ static struct crib_op *container_op(struct crib_container *c, enum crib_op_kind 
 }
 
 /* Returns false (and answers) unless the container's backend has the op behind CAP. */
-static bool backend_can(struct crib_rpc *rpc, struct crib_container *c, uint64_t cap, bool has_op,
-                        const char *what)
+bool crib_cri_backend_can(struct crib_rpc *rpc, struct crib_container *c, uint64_t cap, bool has_op,
+                          const char *what)
 {
 	const struct crib_rclass *cls = c->pod->cls;
 	const struct crib_backend_ops *ops = cls->backend->ops;
@@ -336,7 +336,7 @@ static void start_locked(struct crib_req *r)
 void crib_cri_start_container(struct crib_rpc *rpc)
 {
 	const Runtime__V1__StartContainerRequest *req = (const void *)rpc->req;
-	struct crib_container *c = find_container(rpc, req->container_id);
+	struct crib_container *c = crib_cri_find_container(rpc, req->container_id);
 
 	if (c)
 		crib_req_lock(rpc, c->pod, c, start_locked);
@@ -372,7 +372,7 @@ static void stop_locked(struct crib_req *r)
 void crib_cri_stop_container(struct crib_rpc *rpc)
 {
 	const Runtime__V1__StopContainerRequest *req = (const void *)rpc->req;
-	struct crib_container *c = find_container(rpc, req->container_id);
+	struct crib_container *c = crib_cri_find_container(rpc, req->container_id);
 
 	if (c)
 		crib_req_lock(rpc, c->pod, c, stop_locked);
@@ -489,7 +489,7 @@ static void status_done(struct crib_op *op)
 void crib_cri_container_status(struct crib_rpc *rpc)
 {
 	const Runtime__V1__ContainerStatusRequest *req = (const void *)rpc->req;
-	struct crib_container *c = find_container(rpc, req->container_id);
+	struct crib_container *c = crib_cri_find_container(rpc, req->container_id);
 	struct query *q;
 	struct crib_op *op;
 
@@ -635,11 +635,12 @@ static void update_locked(struct crib_req *r)
 void crib_cri_update_container_resources(struct crib_rpc *rpc)
 {
 	const Runtime__V1__UpdateContainerResourcesRequest *req = (const void *)rpc->req;
-	struct crib_container *c = find_container(rpc, req->container_id);
+	struct crib_container *c = crib_cri_find_container(rpc, req->container_id);
 
-	if (!c || !backend_can(rpc, c, CRIB_CAP_UPDATE_RESOURCES,
-	                       CRIB_BACKEND_HAS_OP(c->pod->cls->backend->ops, container_update),
-	                       "updating container resources"))
+	if (!c ||
+	    !crib_cri_backend_can(rpc, c, CRIB_CAP_UPDATE_RESOURCES,
+	                          CRIB_BACKEND_HAS_OP(c->pod->cls->backend->ops, container_update),
+	                          "updating container resources"))
 		return;
 	crib_req_lock(rpc, c->pod, c, update_locked);
 }
@@ -674,11 +675,12 @@ static void reopen_locked(struct crib_req *r)
 void crib_cri_reopen_container_log(struct crib_rpc *rpc)
 {
 	const Runtime__V1__ReopenContainerLogRequest *req = (const void *)rpc->req;
-	struct crib_container *c = find_container(rpc, req->container_id);
+	struct crib_container *c = crib_cri_find_container(rpc, req->container_id);
 
-	if (!c || !backend_can(rpc, c, CRIB_CAP_REOPEN_LOG,
-	                       CRIB_BACKEND_HAS_OP(c->pod->cls->backend->ops, container_reopen_log),
-	                       "reopening container logs"))
+	if (!c || !crib_cri_backend_can(
+	              rpc, c, CRIB_CAP_REOPEN_LOG,
+	              CRIB_BACKEND_HAS_OP(c->pod->cls->backend->ops, container_reopen_log),
+	              "reopening container logs"))
 		return;
 	crib_req_lock(rpc, c->pod, c, reopen_locked);
 }
@@ -716,7 +718,7 @@ static void exec_done(struct crib_op *op)
 void crib_cri_exec_sync(struct crib_rpc *rpc)
 {
 	const Runtime__V1__ExecSyncRequest *req = (const void *)rpc->req;
-	struct crib_container *c = find_container(rpc, req->container_id);
+	struct crib_container *c = crib_cri_find_container(rpc, req->container_id);
 	struct query *q;
 	struct crib_op *op;
 	int r;
@@ -734,8 +736,9 @@ void crib_cri_exec_sync(struct crib_rpc *rpc)
 		               c->id, state_name(c->state));
 		return;
 	}
-	if (!backend_can(rpc, c, CRIB_CAP_EXEC_SYNC,
-	                 CRIB_BACKEND_HAS_OP(c->pod->cls->backend->ops, exec_sync), "ExecSync"))
+	if (!crib_cri_backend_can(rpc, c, CRIB_CAP_EXEC_SYNC,
+	                          CRIB_BACKEND_HAS_OP(c->pod->cls->backend->ops, exec_sync),
+	                          "ExecSync"))
 		return;
 	q = query_new(rpc, c);
 	q->argv = crib_xcalloc(req->n_cmd + 1, sizeof(*q->argv));

@@ -357,8 +357,7 @@ static void stop_pod_locked(struct crib_req *pr)
 		crib_lc_stop_pod(pr->d, pr->pod, stop_pod_done, pr);
 }
 
-/* Looks the pod of a request up, or answers NOT_FOUND. */
-static struct crib_pod *find_pod(struct crib_rpc *rpc, const char *id)
+struct crib_pod *crib_cri_find_pod(struct crib_rpc *rpc, const char *id)
 {
 	struct crib_pod *p = crib_registry_find_pod(&crib_cri_daemon(rpc)->reg, id);
 
@@ -375,7 +374,7 @@ static struct crib_pod *find_pod(struct crib_rpc *rpc, const char *id)
 void crib_cri_stop_pod(struct crib_rpc *rpc)
 {
 	const Runtime__V1__StopPodSandboxRequest *req = (const void *)rpc->req;
-	struct crib_pod *p = find_pod(rpc, req->pod_sandbox_id);
+	struct crib_pod *p = crib_cri_find_pod(rpc, req->pod_sandbox_id);
 
 	if (p)
 		crib_req_lock(rpc, p, NULL, stop_pod_locked);
@@ -542,7 +541,7 @@ void crib_cri_pod_status(struct crib_rpc *rpc)
 {
 	const Runtime__V1__PodSandboxStatusRequest *req = (const void *)rpc->req;
 	struct crib_daemon *d = crib_cri_daemon(rpc);
-	struct crib_pod *p = find_pod(rpc, req->pod_sandbox_id);
+	struct crib_pod *p = crib_cri_find_pod(rpc, req->pod_sandbox_id);
 	struct crib_backend *b;
 	struct crib_op *op;
 
@@ -648,7 +647,7 @@ static void update_pod_locked(struct crib_req *pr)
 void crib_cri_update_pod_resources(struct crib_rpc *rpc)
 {
 	const Runtime__V1__UpdatePodSandboxResourcesRequest *req = (const void *)rpc->req;
-	struct crib_pod *p = find_pod(rpc, req->pod_sandbox_id);
+	struct crib_pod *p = crib_cri_find_pod(rpc, req->pod_sandbox_id);
 	struct crib_backend *b;
 
 	if (!p)

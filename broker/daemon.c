@@ -15,6 +15,7 @@
 #include "config.h"
 #include "cri.h"
 #include "daemon.h"
+#include "stream_server.h"
 #include "error.h"
 #include "host.h"
 #include "log.h"
@@ -291,6 +292,16 @@ static void start_serving(struct crib_daemon *d)
 	                          d, &d->mailbox, &d->rpc, &err);
 	if (r < 0) {
 		log_err("Failed to serve CRI: %s", crib_error_msg(err));
+		crib_error_free(err);
+		d->exit_code = 1;
+		(void)raise(SIGTERM);
+		return;
+	}
+	/* No stream URL can exist before CRI is served, so the order is free; a failure is fatal.
+	 */
+	r = crib_stream_server_start(d, &d->streams, &err);
+	if (r < 0) {
+		log_err("Failed to start the streaming server: %s", crib_error_msg(err));
 		crib_error_free(err);
 		d->exit_code = 1;
 		(void)raise(SIGTERM);
@@ -851,6 +862,8 @@ static void begin_stop(struct crib_daemon *d, const char *why)
 	log_notice("Stopping on %s", why);
 	(void)uv_timer_stop(&d->health_timer);
 	crib_events_close_all(d);
+	crib_stream_server_stop(d->streams);
+	d->streams = NULL;
 	if (d->rpc) {
 		crib_rpc_server_shutdown(d->rpc, false, on_server_off, d);
 		(void)uv_timer_start(&d->stop_timer, on_stop_grace, STOP_GRACE_MS, 0);

@@ -44,7 +44,8 @@ struct crib_daemon {
 	bool gc_wanted;
 	bool gc_running;
 	struct crib_rpc_server *rpc;
-	struct crib_list subscribers; /* GetContainerEvents streams */
+	struct crib_stream_server *streams; /* Exec, Attach and PortForward URLs point here */
+	struct crib_list subscribers;       /* GetContainerEvents streams */
 
 	uv_signal_t sig_hup;
 	uv_signal_t sig_term;

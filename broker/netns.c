@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "netns.h"
@@ -41,4 +47,88 @@ int crib_netns_remove(const char *path, struct crib_error **reterr)
 bool crib_netns_exists(const char *path)
 {
 	return crib_ns_pinned(path);
+}
+
+/* How long a port-forward connection may take to be accepted. */
+#define CONNECT_TIMEOUT_MS 5000
+
+struct connect_job {
+	const char *netns;
+	uint16_t port;
+	int fd;
+	int r;
+	const char *step;
+};
+
+static int connect_with_timeout(int fd, const struct sockaddr_in *sa)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	int err = 0;
+	socklen_t len = sizeof(err);
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
+		goto done;
+	if (errno != EINPROGRESS)
+		return -errno;
+	if (poll(&p, 1, CONNECT_TIMEOUT_MS) == 0)
+		return -ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return -errno;
+	if (err)
+		return -err;
+done:
+	return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
+}
+
+static void *connect_thread(void *arg)
+{
+	struct connect_job *j = arg;
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET,
+	    .sin_port = htons(j->port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+
+	if (j->netns) {
+		_cleanup_close_ int ns = open(j->netns, O_RDONLY | O_CLOEXEC);
+
+		j->step = "joining the pod's network namespace";
+		if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
+			j->r = -errno;
+			return NULL;
+		}
+	}
+	j->step = "connecting";
+	j->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (j->fd < 0) {
+		j->r = -errno;
+		return NULL;
+	}
+	j->r = connect_with_timeout(j->fd, &sa);
+	return NULL;
+}
+
+int crib_netns_connect(const char *netns, uint16_t port, int *ret_fd, struct crib_error **reterr)
+{
+	struct connect_job j = {.netns = netns, .port = port, .fd = -1, .step = "starting"};
+	pthread_t thread;
+	int r;
+
+	/* setns() moves only the calling thread: a thread of its own keeps workers out of pods. */
+	r = -pthread_create(&thread, NULL, connect_thread, &j);
+	if (r == 0) {
+		(void)pthread_join(thread, NULL);
+		r = j.r;
+	}
+	if (r < 0) {
+		closep(&j.fd);
+		return crib_error_set(reterr, -r, "%s to port %u%s%s failed: %s", j.step,
+		                      (unsigned)port, netns ? " in " : "", netns ? netns : "",
+		                      strerror(-r));
+	}
+	*ret_fd = j.fd;
+	return 0;
 }

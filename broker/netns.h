@@ -9,6 +9,7 @@
 #define CRIB_BROKER_NETNS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct crib_error;
 
@@ -24,5 +25,14 @@ int crib_netns_remove(const char *path, struct crib_error **reterr);
 
 /* True when PATH is a mounted namespace file (and not, say, the empty file under it). */
 bool crib_netns_exists(const char *path);
+
+/*
+ * A TCP connection to 127.0.0.1:PORT inside the network namespace at NETNS
+ * (the host's when NULL): port-forward's way into a pod.  The socket is made
+ * in a short-lived thread that joined the namespace, and stays bound to that
+ * namespace after the thread is gone.  *ret_fd (blocking, CLOEXEC) is the
+ * caller's.  Gives up after a few seconds (-ETIMEDOUT).
+ */
+int crib_netns_connect(const char *netns, uint16_t port, int *ret_fd, struct crib_error **reterr);
 
 #endif /* CRIB_BROKER_NETNS_H */

@@ -5,6 +5,7 @@
 
 #include "backend.h"
 #include "error.h"
+#include "netns.h"
 #include "op.h"
 
 /* Loop-thread only, like every start and completion. */
@@ -25,6 +26,12 @@ struct crib_op *crib_op_new(enum crib_op_kind kind, struct crib_backend *b, crib
 	op->backend = b;
 	op->done = done;
 	op->data = data;
+	/* A descriptor result nobody set must not read as stdin. */
+	if (kind == CRIB_OP_STREAM_OPEN)
+		op->out.stream = (struct crib_stream_result){
+		    .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .done_fd = -1};
+	if (kind == CRIB_OP_NET_CONNECT)
+		op->out.fd = -1;
 	return op;
 }
 
@@ -69,6 +76,8 @@ static int call_network(struct crib_op *op)
 		return crib_cni_pod_teardown(&op->net, &op->err);
 	case CRIB_OP_NET_CHECK:
 		return crib_cni_pod_check(&op->net, &op->out.net.checked, &op->err);
+	case CRIB_OP_NET_CONNECT:
+		return crib_netns_connect(op->netns, op->port, &op->out.fd, &op->err);
 	case CRIB_OP_NET_PROBE:
 		r = crib_cni_conf_load(op->net.conf_dir, &conf, &op->err);
 		crib_cni_conf_free(conf);
@@ -81,7 +90,8 @@ static int call_network(struct crib_op *op)
 static bool is_network(enum crib_op_kind kind)
 {
 	return kind == CRIB_OP_NET_SETUP || kind == CRIB_OP_NET_TEARDOWN ||
-	       kind == CRIB_OP_NET_CHECK || kind == CRIB_OP_NET_PROBE;
+	       kind == CRIB_OP_NET_CHECK || kind == CRIB_OP_NET_PROBE ||
+	       kind == CRIB_OP_NET_CONNECT;
 }
 
 /* Runs on a worker thread: the closed set of ops, dispatched by kind. */
@@ -147,6 +157,15 @@ static int call_backend(struct crib_op *op)
 		return o->image_remove(st, op, op->cls, op->image, e);
 	case CRIB_OP_IMAGE_FS_INFO:
 		return o->image_fs_info(st, op, op->cls, &op->out.fs, e);
+	case CRIB_OP_STREAM_OPEN:
+		return o->stream_open(st, op, &op->in.stream, &op->out.stream, e);
+	case CRIB_OP_STREAM_RESIZE:
+		return o->stream_resize(st, op->stream, op->width, op->height, e);
+	case CRIB_OP_STREAM_FINISH:
+		return o->stream_finish(st, op->stream, &op->out.exit_code, e);
+	case CRIB_OP_STREAM_CLOSE:
+		o->stream_close(st, op->stream);
+		return 0;
 	default:
 		return -ENOSYS;
 	}
@@ -156,7 +175,9 @@ static bool may_be_async(enum crib_op_kind kind)
 {
 	/* Ops without a crib_op handle in their signature cannot finish later. */
 	return kind != CRIB_OP_INIT && kind != CRIB_OP_FINI && kind != CRIB_OP_CLASS_OPEN &&
-	       kind != CRIB_OP_CLASS_CLOSE && kind != CRIB_OP_HEALTH && !is_network(kind);
+	       kind != CRIB_OP_CLASS_CLOSE && kind != CRIB_OP_HEALTH && !is_network(kind) &&
+	       kind != CRIB_OP_STREAM_RESIZE && kind != CRIB_OP_STREAM_FINISH &&
+	       kind != CRIB_OP_STREAM_CLOSE;
 }
 
 static void on_work(uv_work_t *w)
@@ -298,6 +319,15 @@ static void free_results(struct crib_op *op)
 		free(op->out.usage.fs_mountpoint);
 		free(op->out.usage.interface);
 		break;
+	case CRIB_OP_STREAM_OPEN:
+		closep(&op->out.stream.stdin_fd);
+		closep(&op->out.stream.stdout_fd);
+		closep(&op->out.stream.stderr_fd);
+		closep(&op->out.stream.done_fd);
+		break;
+	case CRIB_OP_NET_CONNECT:
+		closep(&op->out.fd);
+		break;
 	case CRIB_OP_EXEC_SYNC:
 		free(op->out.exec.out.data);
 		free(op->out.exec.err.data);
@@ -342,6 +372,7 @@ struct crib_op *crib_op_free(struct crib_op *op)
 	for (size_t i = 0; i < ARRAY_SIZE(op->auth); i++)
 		free(op->auth[i]);
 	crib_cni_args_clear(&op->net);
+	free(op->netns);
 	free(op);
 	return NULL;
 }

@@ -55,10 +55,15 @@ enum crib_op_kind {
 	CRIB_OP_IMAGE_LIST,
 	CRIB_OP_IMAGE_REMOVE,
 	CRIB_OP_IMAGE_FS_INFO,
+	CRIB_OP_STREAM_OPEN,
+	CRIB_OP_STREAM_RESIZE,
+	CRIB_OP_STREAM_FINISH,
+	CRIB_OP_STREAM_CLOSE,
 	CRIB_OP_NET_SETUP,    /* crib_cni_pod_setup() */
 	CRIB_OP_NET_TEARDOWN, /* crib_cni_pod_teardown() */
 	CRIB_OP_NET_CHECK,    /* crib_cni_pod_check() */
 	CRIB_OP_NET_PROBE,    /* crib_cni_conf_load() of net.conf_dir: is there a network? */
+	CRIB_OP_NET_CONNECT,  /* crib_netns_connect(): port-forward's connection in a pod */
 };
 
 struct crib_op;
@@ -100,10 +105,15 @@ struct crib_op {
 	int32_t verbose;          /* image_status */
 	char *auth[6];            /* image_pull: the AuthConfig strings it points at */
 	struct crib_cni_args net; /* network ops */
+	void *stream;             /* stream ops but open: the backend's session handle */
+	uint16_t width, height;   /* stream_resize */
+	char *netns;              /* net_connect: the pod's namespace, NULL for the host's */
+	uint16_t port;            /* net_connect */
 	union {
 		struct crib_pod_spec pod_spec;       /* strings point into caller-kept objects */
 		struct crib_container_spec ctr_spec; /* likewise */
 		struct crib_exec_sync_args exec;     /* argv points into the caller's request */
+		struct crib_stream_args stream;      /* likewise */
 		struct crib_image_pull_args
 		    image_pull; /* points at image/auth, pod config at req */
 		struct {
@@ -120,6 +130,10 @@ struct crib_op {
 		struct crib_container_status ctr_status;
 		struct crib_usage usage;
 		struct crib_exec_sync_result exec;
+		/* stream_open: descriptors still >= 0 when the op is freed are closed then */
+		struct crib_stream_result stream;
+		int32_t exit_code; /* stream_finish */
+		int fd;            /* net_connect: closed by crib_op_free() unless taken (-1) */
 		struct crib_health health;
 		char *image_ref; /* image_pull */
 		struct crib_image_info image;

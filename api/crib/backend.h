@@ -68,7 +68,7 @@
 #include <stdint.h>
 
 #define CRIB_BACKEND_ABI_MAJOR    1u
-#define CRIB_BACKEND_ABI_MINOR    1u
+#define CRIB_BACKEND_ABI_MINOR    2u
 #define CRIB_BACKEND_ENTRY_SYMBOL "crib_backend_entry"
 #define CRIB_EXPORT               __attribute__((visibility("default")))
 
@@ -106,6 +106,12 @@ enum crib_backend_caps {
 	 * fields in crib_container_spec (only image, as kubelet sent it).
 	 */
 	CRIB_CAP_OWN_IMAGES = 1u << 9,
+	/*
+	 * Since 1.2.  Exec and Attach sessions: stream_open, stream_resize,
+	 * stream_finish and stream_close.  Without it those RPCs answer
+	 * UNIMPLEMENTED for the backend's classes.
+	 */
+	CRIB_CAP_STREAMS = 1u << 10,
 };
 
 /* Per-class features, reported by class_open; they feed CRI's RuntimeHandlerFeatures. */
@@ -362,6 +368,39 @@ struct crib_exec_sync_result {
 	int32_t exit_code;
 };
 
+/*
+ * Since 1.2.  An interactive session in a running container: a new process
+ * (Exec, argv set) or the container's own stdio (Attach, argv NULL).  cribd's
+ * streaming server carries the bytes between the client and the descriptors
+ * the backend returns; the backend only connects them to the process.
+ */
+struct crib_stream_args {
+	struct crib_container_ref ref;
+	const char *const *argv; /* Exec: argc entries plus a NULL; Attach: NULL */
+	size_t argc;
+	int32_t tty;    /* Exec: give the process a terminal; Attach: the container has one */
+	int32_t stdin_; /* the client sends input */
+	int32_t stdout_;
+	int32_t stderr_; /* never with tty: a terminal has one output */
+};
+
+/*
+ * The session's descriptors, cribd's once stream_open succeeded (cribd
+ * closes them; it makes them non-blocking itself).  Unused ones are -1.
+ */
+struct crib_stream_result {
+	void *handle;  /* the backend's; passed to the other stream ops */
+	int stdin_fd;  /* cribd writes the client's input here and closes it at the client's EOF */
+	int stdout_fd; /* cribd reads output here until EOF (with tty: the terminal's output) */
+	int stderr_fd;
+	/*
+	 * Becomes readable (data or EOF) when the session ended: the exec'd
+	 * process exited, the container exited, or the backend gave up.  cribd
+	 * only polls it, never reads it, and then calls stream_finish.
+	 */
+	int done_fd;
+};
+
 enum crib_object_kind {
 	CRIB_KIND_POD = 1,
 	CRIB_KIND_CONTAINER = 2,
@@ -609,6 +648,38 @@ struct crib_backend_ops {
 	                    const char *image, struct crib_error **reterr);
 	int (*image_fs_info)(void *state, struct crib_op *op, const struct crib_class *cls,
 	                     struct crib_fs_usage *ret, struct crib_error **reterr);
+
+	/*
+	 * Since 1.2, all four behind CRIB_CAP_STREAMS.  They run on cribd's
+	 * workers like query ops; stream_resize, stream_finish and stream_close
+	 * of one session never overlap each other.
+	 */
+
+	/*
+	 * Starts an Exec or Attach session; on success *ret holds its
+	 * descriptors and handle.  -EBUSY (FAILED_PRECONDITION) when the
+	 * container is not running, -EINVAL when the request does not fit the
+	 * container (stdin asked of a container without one, tty mismatch).
+	 */
+	int (*stream_open)(void *state, struct crib_op *op, const struct crib_stream_args *args,
+	                   struct crib_stream_result *ret, struct crib_error **reterr);
+	/* Sets the session terminal's size (tty sessions only). */
+	int (*stream_resize)(void *state, void *handle, uint16_t width, uint16_t height,
+	                     struct crib_error **reterr);
+	/*
+	 * Called once done_fd became readable: *ret_exit_code is the exec'd
+	 * process's exit code (128 + signal when killed), or for Attach the
+	 * container's when it exited.  -ESRCH when no exit code is known.
+	 */
+	int (*stream_finish)(void *state, void *handle, int32_t *ret_exit_code,
+	                     struct crib_error **reterr);
+	/*
+	 * Ends the session and frees HANDLE; called exactly once per opened
+	 * session, after cribd closed its descriptors.  An exec'd process that
+	 * still runs is killed (the client went away); an attached container
+	 * keeps running.
+	 */
+	void (*stream_close)(void *state, void *handle);
 	/* New members go here, and only here. */
 };
 

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -50,7 +51,8 @@
 
 #define CAPS_BASE                                                                                  \
 	(CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_POD_STATS |                      \
-	 CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_STATUS | CRIB_CAP_HEALTH)
+	 CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_STATUS | CRIB_CAP_HEALTH | \
+	 CRIB_CAP_STREAMS)
 #ifdef TESTPROC_OWN_IMAGES
 #include "testimages.h"
 #define CAPS (CAPS_BASE | CRIB_CAP_OWN_IMAGES)
@@ -1284,6 +1286,179 @@ static int tp_exec_sync(void *state, struct crib_op *op, const struct crib_exec_
 	return 0;
 }
 
+/*
+ * Exec sessions: the command as a child of cribd with pipes, or a terminal
+ * for tty; a pidfd tells cribd when it exited.  No attach: a keeper's
+ * container has no stdin to share.
+ */
+struct tp_stream {
+	pid_t pid;
+	int pidfd;
+	int master; /* -1 without tty */
+	bool reaped;
+	int status;
+};
+
+static void close_pair(int p[2])
+{
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+static int open_terminal(int *ret_master, char **ret_slave)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || !ptsname(m)) {
+		if (m >= 0)
+			close(m);
+		return -EIO;
+	}
+	*ret_master = m;
+	*ret_slave = strdup(ptsname(m));
+	return *ret_slave ? 0 : -ENOMEM;
+}
+
+static void exec_child(const struct crib_stream_args *a, const char *slave, int in[2], int out[2],
+                       int err[2], char **env, const char *root)
+{
+	if (slave) {
+		int t;
+
+		setsid();
+		t = open(slave, O_RDWR);
+		if (t < 0 || ioctl(t, TIOCSCTTY, 0) < 0)
+			_exit(127);
+		dup2(t, 0);
+		dup2(t, 1);
+		dup2(t, 2);
+	} else {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(a->stdin_ ? in[0] : null, 0);
+		dup2(a->stdout_ ? out[1] : null, 1);
+		dup2(a->stderr_ ? err[1] : null, 2);
+	}
+	if (root && (chroot(root) < 0 || chdir("/") < 0))
+		_exit(127);
+	execvpe(a->argv[0], (char *const *)a->argv, env);
+	_exit(127);
+}
+
+static int tp_stream_open(void *state, struct crib_op *op, const struct crib_stream_args *args,
+                          struct crib_stream_result *ret, struct crib_error **reterr)
+{
+	struct state *st = state;
+	int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+	char path[PATH_MAX], root[PATH_MAX], *env_buf = NULL, **env = NULL, *slave = NULL;
+	struct tp_stream *x;
+	int r = check_ctr(st, &args->ref, reterr);
+
+	(void)op;
+	if (r < 0)
+		return r;
+	if (!args->argv)
+		return st->host->error_set(reterr, ENOTSUP,
+		                           "testproc containers cannot be attached to");
+	x = calloc(1, sizeof(*x));
+	path_of(path, st, "containers", args->ref.id, "env");
+	env = read_list(path, &env_buf);
+	if (!x || !env)
+		goto fail;
+	if (args->tty ? open_terminal(&x->master, &slave) < 0
+	              : pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	                    pipe2(err, O_CLOEXEC) < 0)
+		goto fail;
+	path_of(path, st, "containers", args->ref.id, "root");
+	x->pid = fork();
+	if (x->pid == 0)
+		exec_child(args, slave, in, out, err, env,
+		           read_text(path, root, sizeof(root)) > 0 ? root : NULL);
+	x->pidfd = x->pid > 0 ? (int)syscall(SYS_pidfd_open, x->pid, 0) : -1;
+	if (x->pidfd < 0)
+		goto fail;
+	ret->done_fd = fcntl(x->pidfd, F_DUPFD_CLOEXEC, 0);
+	if (args->tty) {
+		ret->stdin_fd = args->stdin_ ? fcntl(x->master, F_DUPFD_CLOEXEC, 0) : -1;
+		ret->stdout_fd = fcntl(x->master, F_DUPFD_CLOEXEC, 0);
+	} else {
+		ret->stdin_fd = args->stdin_ ? in[1] : -1;
+		ret->stdout_fd = args->stdout_ ? out[0] : -1;
+		ret->stderr_fd = args->stderr_ ? err[0] : -1;
+		in[1] = args->stdin_ ? -1 : in[1];
+		out[0] = args->stdout_ ? -1 : out[0];
+		err[0] = args->stderr_ ? -1 : err[0];
+	}
+	close_pair(in);
+	close_pair(out);
+	close_pair(err);
+	free(slave);
+	free(env);
+	free(env_buf);
+	ret->handle = x;
+	return 0;
+fail:
+	if (x && x->pid > 0) {
+		kill(x->pid, SIGKILL);
+		waitpid(x->pid, NULL, 0);
+	}
+	if (x && x->master > 0)
+		close(x->master);
+	close_pair(in);
+	close_pair(out);
+	close_pair(err);
+	free(slave);
+	free(env);
+	free(env_buf);
+	free(x);
+	return st->host->error_set(reterr, EIO, "cannot start '%s'", args->argv[0]);
+}
+
+static int tp_stream_resize(void *state, void *handle, uint16_t width, uint16_t height,
+                            struct crib_error **reterr)
+{
+	struct state *st = state;
+	struct tp_stream *x = handle;
+	struct winsize ws = {.ws_col = width, .ws_row = height};
+
+	if (x->master < 0 || ioctl(x->master, TIOCSWINSZ, &ws) < 0)
+		return st->host->error_set(reterr, EINVAL, "the session has no terminal to resize");
+	return 0;
+}
+
+static int tp_stream_finish(void *state, void *handle, int32_t *ret_exit_code,
+                            struct crib_error **reterr)
+{
+	struct state *st = state;
+	struct tp_stream *x = handle;
+
+	if (!x->reaped && waitpid(x->pid, &x->status, WNOHANG) == x->pid)
+		x->reaped = true;
+	if (!x->reaped)
+		return st->host->error_set(reterr, ESRCH, "the command has not exited");
+	if (WIFEXITED(x->status) && WEXITSTATUS(x->status) == 127)
+		return st->host->error_set(reterr, ENOENT, "cannot run the command");
+	*ret_exit_code = WIFEXITED(x->status) ? WEXITSTATUS(x->status) : 128 + WTERMSIG(x->status);
+	return 0;
+}
+
+static void tp_stream_close(void *state, void *handle)
+{
+	struct tp_stream *x = handle;
+
+	(void)state;
+	if (!x->reaped) {
+		syscall(SYS_pidfd_send_signal, x->pidfd, SIGKILL, NULL, 0);
+		waitpid(x->pid, NULL, 0);
+	}
+	close(x->pidfd);
+	if (x->master >= 0)
+		close(x->master);
+	free(x);
+}
+
 /* CPU time and resident memory of the container's process, from /proc. */
 static void proc_usage(pid_t pid, struct crib_usage *u)
 {
@@ -1442,6 +1617,10 @@ static const struct crib_backend_ops tp_ops = {
     .pod_stats = tp_pod_stats,
     .container_reopen_log = tp_container_reopen_log,
     .container_update = tp_container_update,
+    .stream_open = tp_stream_open,
+    .stream_resize = tp_stream_resize,
+    .stream_finish = tp_stream_finish,
+    .stream_close = tp_stream_close,
 #ifdef TESTPROC_OWN_IMAGES
     .image_pull = ti_image_pull,
     .image_status = ti_image_status,

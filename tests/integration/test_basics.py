@@ -20,7 +20,7 @@ IMPLEMENTED = {
     "UpdateContainerResources", "ReopenContainerLog", "ExecSync", "ContainerStats",
     "ListContainerStats", "StreamContainerStats", "PodSandboxStats", "ListPodSandboxStats",
     "StreamPodSandboxStats", "GetContainerEvents", "PullImage", "ListImages", "StreamImages",
-    "ImageStatus", "RemoveImage", "ImageFsInfo",
+    "ImageStatus", "RemoveImage", "ImageFsInfo", "Exec", "Attach", "PortForward",
 }
 
 

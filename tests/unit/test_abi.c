@@ -29,8 +29,8 @@
 	              " changed size: bump CRIB_BACKEND_ABI_MINOR and pin it here")
 
 static_assert(CRIB_BACKEND_ABI_MAJOR == 1, "a new ABI major needs a new set of pins");
-/* The sizes below are those of ABI 1.1; members marked 1.1 were appended to 1.0's. */
-static_assert(CRIB_BACKEND_ABI_MINOR == 1, "a new ABI minor needs its members pinned here");
+/* The sizes below are those of ABI 1.2; members marked 1.N were appended in minor N. */
+static_assert(CRIB_BACKEND_ABI_MINOR == 2, "a new ABI minor needs its members pinned here");
 static_assert(CRIB_ASYNC == 1, "CRIB_ASYNC is part of the ABI");
 static_assert(CRIB_EXEC_OUTPUT_MAX == 16u * 1024u * 1024u, "CRIB_EXEC_OUTPUT_MAX changed");
 
@@ -45,6 +45,7 @@ static_assert(CRIB_CAP_POD_STATUS == 1u << 6, "capability bit renumbered");
 static_assert(CRIB_CAP_HEALTH == 1u << 7, "capability bit renumbered");
 static_assert(CRIB_CAP_OWN_NETNS == 1u << 8, "capability bit renumbered");
 static_assert(CRIB_CAP_OWN_IMAGES == 1u << 9, "capability bit renumbered");
+static_assert(CRIB_CAP_STREAMS == 1u << 10, "capability bit renumbered");
 static_assert(CRIB_FEATURE_RECURSIVE_READ_ONLY_MOUNTS == 1u << 0, "feature bit renumbered");
 static_assert(CRIB_FEATURE_USER_NAMESPACES == 1u << 1, "feature bit renumbered");
 static_assert(CRIB_LOG_ERR == 3 && CRIB_LOG_WARNING == 4 && CRIB_LOG_NOTICE == 5 &&
@@ -68,7 +69,7 @@ static_assert(CRIB_STREAM_STDOUT == 1 && CRIB_STREAM_STDERR == 2, "log stream re
 
 #if defined(__LP64__)
 /* struct crib_backend_ops */
-PIN_SIZE(crib_backend_ops, 248);
+PIN_SIZE(crib_backend_ops, 280);
 PIN(crib_backend_ops, abi_major, 0);
 PIN(crib_backend_ops, abi_minor, 4);
 PIN(crib_backend_ops, struct_size, 8);
@@ -103,6 +104,11 @@ PIN(crib_backend_ops, image_status, 216);
 PIN(crib_backend_ops, image_list, 224);
 PIN(crib_backend_ops, image_remove, 232);
 PIN(crib_backend_ops, image_fs_info, 240);
+/* 1.2 */
+PIN(crib_backend_ops, stream_open, 248);
+PIN(crib_backend_ops, stream_resize, 256);
+PIN(crib_backend_ops, stream_finish, 264);
+PIN(crib_backend_ops, stream_close, 272);
 
 /* struct crib_host */
 PIN_SIZE(crib_host, 152);
@@ -234,6 +240,16 @@ PIN_SIZE(crib_image_list, 16);
 PIN(crib_image_list, images, 0);
 PIN(crib_image_list, n_images, 8);
 
+/* struct crib_stream_args (1.2) */
+PIN_SIZE(crib_stream_args, 88);
+PIN(crib_stream_args, argv, 56);
+PIN(crib_stream_args, argc, 64);
+PIN(crib_stream_args, tty, 72);
+PIN(crib_stream_args, stderr_, 84);
+/* struct crib_stream_result (1.2) */
+PIN_SIZE(crib_stream_result, 24);
+PIN(crib_stream_result, stdin_fd, 8);
+PIN(crib_stream_result, done_fd, 20);
 /* struct crib_fs_usage (1.1) */
 PIN_SIZE(crib_fs_usage, 24);
 PIN(crib_fs_usage, mountpoint, 0);
@@ -343,7 +359,7 @@ static void test_layout_sizes(void **state)
 {
 	(void)state;
 #if defined(__LP64__)
-	assert_int_equal(sizeof(struct crib_backend_ops), 248);
+	assert_int_equal(sizeof(struct crib_backend_ops), 280);
 	assert_int_equal(sizeof(struct crib_host), 152);
 	/* The table's head is what every version of cribd reads first. */
 	assert_int_equal(offsetof(struct crib_backend_ops, struct_size), 8);

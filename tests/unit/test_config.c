@@ -307,6 +307,53 @@ static void test_workers_out_of_range_is_refused(void **state)
 	}
 }
 
+static void test_stream_settings(void **state)
+{
+	static const struct {
+		const char *value, *address;
+		unsigned port;
+	} good[] = {
+	    {"127.0.0.1", "127.0.0.1", 0},
+	    {"10.0.0.1:10010", "10.0.0.1", 10010},
+	    {"::1", "::1", 0},
+	    {"[fd00::1]:443", "fd00::1", 443},
+	    {"0.0.0.0:0", "0.0.0.0", 0},
+	};
+	static const char *const bad[] = {"localhost", "127.0.0.1:", "1.2.3.4:65536", "[::1",
+	                                  "[::1]x",    "1.2.3.4:-1", "::1:80x"};
+
+	(void)state;
+	{
+		_cleanup_(crib_config_freep) struct crib_config *cfg = parse_ok("[daemon]\n");
+
+		assert_string_equal(cfg->stream_address, "127.0.0.1");
+		assert_int_equal(cfg->stream_port, 0);
+		assert_int_equal(cfg->stream_token_ttl, 60);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		_cleanup_free_ char *text = crib_xasprintf(
+		    "[daemon]\nstream_address = %s\nstream_max = 3\n", good[i].value);
+		_cleanup_(crib_config_freep) struct crib_config *cfg = parse_ok(text);
+
+		assert_string_equal(cfg->stream_address, good[i].address);
+		assert_int_equal(cfg->stream_port, good[i].port);
+		assert_int_equal(cfg->stream_max, 3);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_free_ char *text =
+		    crib_xasprintf("[daemon]\nstream_address = %s\n", bad[i]);
+		_cleanup_free_ char *msg = crib_xasprintf(
+		    NAME
+		    ":2: stream_address '%s' is not a numeric IP address with an optional port "
+		    "(127.0.0.1, 127.0.0.1:10010, [::1]:10010)",
+		    bad[i]);
+
+		parse_fails(text, msg);
+	}
+	parse_fails("[daemon]\nstream_token_ttl = 0\n",
+	            NAME ":2: stream_token_ttl '0' is not a number from 1 to 3600 seconds");
+}
+
 static void test_unknown_section_is_refused(void **state)
 {
 	(void)state;
@@ -773,6 +820,7 @@ int main(void)
 	    T(test_bad_log_level_is_refused),
 	    T(test_bad_log_format_and_cgroup_driver_are_refused),
 	    T(test_workers_out_of_range_is_refused),
+	    T(test_stream_settings),
 	    T(test_unknown_section_is_refused),
 	    T(test_registry_sections),
 	    T(test_registry_errors_name_the_line),

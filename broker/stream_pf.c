@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A port-forward session over SPDY (portforward.k8s.io).  For every
+ * connection the client forwards it opens two streams sharing a requestid:
+ * an error stream and a data stream, both naming the port.  cribd connects
+ * to 127.0.0.1:PORT inside the pod's network namespace (a worker does the
+ * setns dance) and carries bytes both ways until both sides are done; a
+ * failure to connect goes to the error stream as text, as kubelet writes it.
+ * The protocol is TCP only: there is no way to ask it for UDP.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "error.h"
+#include "log.h"
+#include "op.h"
+#include "registry.h"
+#include "spdy_conn.h"
+#include "stream_pump.h"
+#include "stream_server.h"
+
+/* Forwarded connections one session may have at once (two streams each). */
+#define PAIRS_MAX      (CRIB_SPDY_CONN_STREAMS_MAX / 2)
+#define REQUEST_ID_MAX 32
+
+struct pf_session;
+
+struct pf_pair {
+	struct pf_session *s;
+	struct crib_list node;
+	char request_id[REQUEST_ID_MAX + 1];
+	uint16_t port;
+	uint32_t data_sid;
+	uint32_t error_sid;
+	bool connecting;
+	bool client_done;    /* FIN on the data stream */
+	bool remote_done;    /* EOF from the pod's side */
+	bool dead;           /* reset, or its connection failed: only waits for handles */
+	struct crib_pump rd; /* the pod's side to the client */
+	struct crib_pump wr; /* the client to the pod's side (a dup of the same socket) */
+	unsigned handles;
+};
+
+struct pf_session {
+	struct crib_stream_link *link;
+	struct crib_daemon *d;
+	struct crib_pod *pod; /* reference */
+	struct crib_spdy_conn *conn;
+	struct crib_list pairs;
+	size_t n_pairs;
+	unsigned ops; /* connects in flight */
+};
+
+static void session_maybe_free(struct pf_session *s)
+{
+	if (s->conn || s->ops > 0 || !crib_list_empty(&s->pairs))
+		return;
+	crib_pod_unref(s->pod);
+	free(s);
+}
+
+static void pair_maybe_free(struct pf_pair *p)
+{
+	struct pf_session *s = p->s;
+
+	if (!p->dead || p->handles > 0 || p->connecting)
+		return;
+	crib_pump_close(&p->wr); /* input queued for a connection that never came */
+	crib_list_del(&p->node);
+	s->n_pairs--;
+	free(p);
+	session_maybe_free(s);
+}
+
+static void on_pump_closed(uv_handle_t *h)
+{
+	struct crib_pump *pump = h->data;
+	struct pf_pair *p = pump->data;
+
+	p->handles--;
+	pair_maybe_free(p);
+}
+
+/* Ends the pair: resets what the client still has open, closes the pod's side. */
+static void pair_kill(struct pf_pair *p, bool reset)
+{
+	struct pf_session *s = p->s;
+
+	if (p->dead)
+		return;
+	p->dead = true;
+	if (s->conn && reset) {
+		if (p->data_sid)
+			crib_spdy_conn_reset(s->conn, p->data_sid, CRIB_SPDY_CANCEL);
+		if (p->error_sid)
+			crib_spdy_conn_reset(s->conn, p->error_sid, CRIB_SPDY_CANCEL);
+	}
+	crib_pump_close(&p->rd);
+	crib_pump_close(&p->wr);
+	pair_maybe_free(p);
+}
+
+static void pair_check_done(struct pf_pair *p)
+{
+	struct pf_session *s = p->s;
+
+	if (!p->client_done || !p->remote_done)
+		return;
+	if (s->conn)
+		crib_spdy_conn_send(s->conn, p->error_sid, NULL, 0, true);
+	pair_kill(p, false);
+}
+
+static void pair_fail(struct pf_pair *p, const char *message)
+{
+	struct pf_session *s = p->s;
+
+	if (s->conn && !p->dead) {
+		crib_spdy_conn_send(s->conn, p->error_sid, message, strlen(message), true);
+		crib_spdy_conn_send(s->conn, p->data_sid, NULL, 0, true);
+	}
+	pair_kill(p, false);
+}
+
+static void on_remote(struct crib_pump *pump, const uint8_t *data, size_t len)
+{
+	struct pf_pair *p = pump->data;
+	struct pf_session *s = p->s;
+
+	if (!s->conn || p->dead)
+		return;
+	if (len == 0) {
+		p->remote_done = true;
+		crib_spdy_conn_send(s->conn, p->data_sid, NULL, 0, true);
+		pair_check_done(p);
+		return;
+	}
+	crib_spdy_conn_send(s->conn, p->data_sid, data, len, false);
+	if (!crib_spdy_conn_writable(s->conn))
+		crib_pump_pause(pump, true);
+}
+
+static void on_remote_ready(struct crib_pump *pump, const uint8_t *data, size_t len)
+{
+	struct pf_pair *p = pump->data;
+
+	(void)data;
+	(void)len;
+	if (p->s->conn)
+		crib_spdy_conn_pause(p->s->conn, false);
+}
+
+static int start_pumps(struct pf_pair *p, int fd)
+{
+	struct uv_loop_s *loop = p->s->d->loop;
+	int wfd = dup(fd);
+	int r;
+
+	if (wfd < 0)
+		return -errno;
+	r = crib_pump_init(loop, &p->rd, fd, false, on_remote, on_pump_closed, p);
+	if (r < 0) {
+		close(wfd);
+		return r;
+	}
+	p->handles++;
+	r = crib_pump_init(loop, &p->wr, wfd, true, on_remote_ready, on_pump_closed, p);
+	if (r < 0) {
+		close(wfd);
+		return r;
+	}
+	p->handles++;
+	return 0;
+}
+
+static void connect_done(struct crib_op *op)
+{
+	struct pf_pair *p = op->data;
+	struct pf_session *s = p->s;
+	char *msg = NULL;
+	int r = op->r;
+
+	/* p->connecting stays set until the end: it keeps the pair (and so the session) alive. */
+	if (r == 0 && !p->dead) {
+		r = start_pumps(p, op->out.fd);
+		if (r == 0)
+			op->out.fd = -1; /* the read pump has it */
+	}
+	if (r < 0 && !p->dead) {
+		msg =
+		    crib_xasprintf("error forwarding port %u to pod %s: %s", (unsigned)p->port,
+		                   s->pod->id, op->r < 0 ? crib_error_msg(op->err) : strerror(-r));
+		pair_fail(p, msg);
+	}
+	free(msg);
+	crib_op_free(op);
+	if (s->conn && !p->dead && !p->wr.above_high)
+		crib_spdy_conn_pause(s->conn, false);
+	p->connecting = false;
+	s->ops--;
+	pair_maybe_free(p);
+}
+
+static void pair_connect(struct pf_pair *p)
+{
+	struct pf_session *s = p->s;
+	struct crib_op *op = crib_op_new(CRIB_OP_NET_CONNECT, NULL, connect_done, p);
+
+	op->netns = s->pod->netns ? crib_xstrdup(s->pod->netns) : NULL;
+	op->port = p->port;
+	p->connecting = true;
+	if (crib_daemon_op_start(s->d, op) < 0) {
+		crib_op_free(op);
+		p->connecting = false;
+		pair_fail(p, "cribd is shutting down");
+		return;
+	}
+	s->ops++;
+}
+
+static struct pf_pair *find_pair(struct pf_session *s, const char *request_id)
+{
+	struct crib_list *i;
+
+	crib_list_foreach (i, &s->pairs) {
+		struct pf_pair *p = container_of(i, struct pf_pair, node);
+
+		if (!p->dead && strcmp(p->request_id, request_id) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static struct pf_pair *find_stream(struct pf_session *s, uint32_t id)
+{
+	struct crib_list *i;
+
+	crib_list_foreach (i, &s->pairs) {
+		struct pf_pair *p = container_of(i, struct pf_pair, node);
+
+		if (!p->dead && (p->data_sid == id || p->error_sid == id))
+			return p;
+	}
+	return NULL;
+}
+
+static int parse_port(const char *text, uint16_t *ret)
+{
+	char *end = NULL;
+	long v;
+
+	if (!text || !*text)
+		return -EINVAL;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || *end || v < 1 || v > 65535)
+		return -EINVAL;
+	*ret = (uint16_t)v;
+	return 0;
+}
+
+static int on_opened(void *ud, uint32_t id, const struct crib_spdy_headers *h)
+{
+	struct pf_session *s = ud;
+	const char *type = crib_spdy_headers_get(h, "streamtype");
+	const char *request_id = crib_spdy_headers_get(h, "requestid");
+	bool data = type && strcmp(type, "data") == 0;
+	struct pf_pair *p;
+	uint16_t port;
+
+	if (!type || (!data && strcmp(type, "error") != 0) || !request_id ||
+	    strlen(request_id) > REQUEST_ID_MAX ||
+	    parse_port(crib_spdy_headers_get(h, "port"), &port) < 0)
+		return -EINVAL;
+	p = find_pair(s, request_id);
+	if (!p) {
+		if (s->n_pairs == PAIRS_MAX)
+			return -ENOSPC;
+		p = crib_xcalloc(1, sizeof(*p));
+		p->s = s;
+		memcpy(p->request_id, request_id, strlen(request_id) + 1);
+		p->port = port;
+		crib_list_add_tail(&s->pairs, &p->node);
+		s->n_pairs++;
+	}
+	if (p->port != port || (data ? p->data_sid : p->error_sid))
+		return -EINVAL;
+	if (data)
+		p->data_sid = id;
+	else
+		p->error_sid = id;
+	if (p->data_sid && p->error_sid)
+		pair_connect(p);
+	return 0;
+}
+
+static void on_data(void *ud, uint32_t id, const uint8_t *data, size_t len)
+{
+	struct pf_session *s = ud;
+	struct pf_pair *p = find_stream(s, id);
+
+	if (!p || id != p->data_sid)
+		return;
+	/* Bytes ahead of the connection wait in the pump until it is made. */
+	if (!crib_pump_write(&p->wr, data, len) || !p->wr.started)
+		crib_spdy_conn_pause(s->conn, true);
+}
+
+static void on_ended(void *ud, uint32_t id, bool reset)
+{
+	struct pf_session *s = ud;
+	struct pf_pair *p = find_stream(s, id);
+
+	if (!p)
+		return;
+	if (reset) {
+		pair_kill(p, true);
+		return;
+	}
+	if (id != p->data_sid)
+		return;
+	p->client_done = true;
+	crib_pump_end(&p->wr);
+	pair_check_done(p);
+}
+
+static void on_writable(void *ud)
+{
+	struct pf_session *s = ud;
+	struct crib_list *i;
+
+	crib_list_foreach (i, &s->pairs) {
+		struct pf_pair *p = container_of(i, struct pf_pair, node);
+
+		if (p->rd.active)
+			crib_pump_pause(&p->rd, false);
+	}
+}
+
+static void on_closed(void *ud, const char *why)
+{
+	struct pf_session *s = ud;
+	struct crib_list *i, *tmp;
+
+	crib_log(CRIB_LOG_DEBUG, "stream", "port-forward session for pod %s ended: %s", s->pod->id,
+	         why);
+	s->conn = NULL;
+	s->ops++; /* the last pair must not free the session under this loop */
+	crib_list_foreach_safe (i, tmp, &s->pairs)
+		pair_kill(container_of(i, struct pf_pair, node), false);
+	s->ops--;
+	session_maybe_free(s);
+}
+
+static const struct crib_spdy_conn_cbs conn_cbs = {
+    .opened = on_opened,
+    .data = on_data,
+    .ended = on_ended,
+    .writable = on_writable,
+    .closed = on_closed,
+};
+
+static void on_abort(struct crib_stream_link *l)
+{
+	struct pf_session *s = l->data;
+
+	if (s->conn)
+		crib_spdy_conn_close(s->conn);
+}
+
+int crib_stream_pf_start(struct crib_stream_link *link, int fd, const uint8_t *extra,
+                         size_t extra_len, struct crib_stream_request *req)
+{
+	struct crib_daemon *d = crib_stream_server_daemon(link->srv);
+	struct crib_pod *pod = crib_registry_find_pod(&d->reg, req->id);
+	struct pf_session *s;
+	int r;
+
+	if (!pod)
+		return -ENOENT;
+	s = crib_xcalloc(1, sizeof(*s));
+	s->link = link;
+	s->d = d;
+	s->pod = crib_pod_ref(pod);
+	crib_list_init(&s->pairs);
+	link->data = s;
+	link->abort = on_abort;
+	r = crib_spdy_conn_new(d->loop, fd, extra, extra_len, &conn_cbs, s,
+	                       crib_stream_server_idle_ms(link->srv), crib_stream_link_release,
+	                       link, &s->conn);
+	if (r < 0) {
+		link->data = NULL;
+		link->abort = NULL;
+		crib_pod_unref(s->pod);
+		free(s);
+		return r;
+	}
+	crib_stream_request_clear(req);
+	return 0;
+}

@@ -1,0 +1,279 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The streaming server: Exec, Attach and PortForward URLs used by crictl v1.26.1.
+
+The testproc class runs exec'd commands as host processes, so these tests exercise
+cribd's side (tokens, HTTP upgrade, SPDY sessions, limits, port-forward into a pod's
+network namespace) without a container runtime; test_oci.py runs the same clients
+against runc.
+"""
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+
+import grpc
+import pytest
+from conftest import create_container, pb, rpc_error, run_pod, wait_for
+from test_crictl import CRICTL, crictl
+
+
+def crictl_env(d):
+    return dict(os.environ, CONTAINER_RUNTIME_ENDPOINT="unix://" + d.socket,
+                IMAGE_SERVICE_ENDPOINT="unix://" + d.socket)
+
+
+def exec_url(d, cid, cmd, **kw):
+    kw.setdefault("stdout", True)
+    return d.rs().Exec(pb.ExecRequest(container_id=cid, cmd=cmd, **kw)).url
+
+
+def upgrade(url, protocol="v4.channel.k8s.io", upgrade_to="SPDY/3.1"):
+    """Asks URL for an upgrade the way crictl does; returns (status, body, headers)."""
+    u = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    headers = {"X-Stream-Protocol-Version": protocol}
+    if upgrade_to:
+        headers.update({"Connection": "Upgrade", "Upgrade": upgrade_to})
+    conn.request("POST", u.path, headers=headers)
+    resp = conn.getresponse()
+    body = resp.read() if resp.status != 101 else b""
+    conn.close()
+    return resp.status, body.decode(), dict(resp.getheaders())
+
+
+def proc_with_cmdline(*argv):
+    """Pids of processes whose command line is exactly ARGV."""
+    want = "\0".join(argv) + "\0"
+    pids = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/cmdline") as f:
+                if f.read() == want:
+                    pids.append(int(p))
+        except OSError:
+            pass
+    return pids
+
+
+@pytest.fixture
+def ctr(cribd):
+    pod, cfg = run_pod(cribd, name="streams")
+    return pod, create_container(cribd, pod, cfg, command=["sleep", "600"])
+
+
+def test_exec_output_streams_and_exit_code(cribd, ctr):
+    _, cid = ctr
+    r = crictl(cribd, "exec", cid, "sh", "-c", "echo out; echo err >&2; exit 7", check=False)
+    assert r.returncode == 1
+    assert r.stdout == "out\n"
+    assert "err\n" in r.stderr
+    assert "command terminated with exit code 7" in r.stderr
+    assert crictl(cribd, "exec", cid, "echo", "hello").stdout == "hello\n"
+
+
+def test_exec_stdin_reaches_eof(cribd, ctr):
+    _, cid = ctr
+    data = "".join(f"line {i}\n" for i in range(20000))  # 228 KiB: several data frames
+    r = subprocess.run([CRICTL, "exec", "-i", cid, "sh", "-c", "cat; echo done"], input=data,
+                       capture_output=True, text=True, env=crictl_env(cribd), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == data + "done\n"
+
+
+def test_exec_missing_command_fails(cribd, ctr):
+    _, cid = ctr
+    r = crictl(cribd, "exec", cid, "/no/such/binary", check=False)
+    assert r.returncode != 0
+    assert "cannot run" in r.stderr
+
+
+def test_exec_tty_and_resize(cribd, ctr):
+    _, cid = ctr
+    # script(1) gives crictl a terminal of a known size; crictl sends it on the resize stream.
+    cmd = f"stty cols 91 rows 13; {CRICTL} exec -it {cid} stty size"
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       env=crictl_env(cribd), timeout=60)
+    assert "13 91" in r.stdout, r.stdout + r.stderr
+    cmd = f"{CRICTL} exec -it {cid} sh -c 'exit 4'"
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       env=crictl_env(cribd), timeout=60)
+    assert "exit code 4" in r.stdout
+
+
+def test_client_disconnect_kills_the_command(cribd, ctr):
+    _, cid = ctr
+    client = subprocess.Popen([CRICTL, "exec", cid, "sleep", "4242"], env=crictl_env(cribd),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pids = wait_for(lambda: proc_with_cmdline("sleep", "4242"), what="the exec'd sleep")
+        client.kill()
+        client.wait()
+        wait_for(lambda: not any(os.path.exists(f"/proc/{p}") and
+                                 proc_with_cmdline("sleep", "4242") for p in pids),
+                 what="the exec'd command to be killed")
+    finally:
+        if client.poll() is None:
+            client.kill()
+
+
+def test_tokens_are_single_use(cribd, ctr):
+    _, cid = ctr
+    url = exec_url(cribd, cid, ["true"])
+    u = urllib.parse.urlparse(url)
+    assert u.scheme == "http" and u.hostname == "127.0.0.1" and u.path.startswith("/exec/")
+    status, body, headers = upgrade(url)
+    assert status == 101
+    assert headers.get("X-Stream-Protocol-Version") == "v4.channel.k8s.io"
+    status, body, _ = upgrade(url)
+    assert status == 404 and "unknown or was used" in body
+    # A token works only for its own kind of request.
+    token = u.path.split("/")[-1]
+    status, body, _ = upgrade(url.replace("/exec/", "/attach/"))
+    assert status == 404
+
+
+def test_upgrade_requirements(cribd, ctr):
+    _, cid = ctr
+    status, body, _ = upgrade(exec_url(cribd, cid, ["true"]), upgrade_to=None)
+    assert status == 400 and "SPDY/3.1" in body
+    status, body, _ = upgrade(exec_url(cribd, cid, ["true"]), protocol="v1.channel.k8s.io")
+    assert status == 403 and "v4.channel.k8s.io" in body
+    base = exec_url(cribd, cid, ["true"]).rsplit("/exec/", 1)[0]
+    status, body, _ = upgrade(base + "/nothing/here")
+    assert status == 404
+
+
+def test_tokens_expire(make_cribd):
+    d = make_cribd(extra="stream_token_ttl = 1\n").start()
+    pod, cfg = run_pod(d, name="expire")
+    cid = create_container(d, pod, cfg)
+    url = exec_url(d, cid, ["true"])
+    time.sleep(1.5)
+    status, body, _ = upgrade(url)
+    assert status == 404 and "expired" in body
+
+
+def test_sessions_per_container_are_limited(make_cribd):
+    d = make_cribd(extra="stream_max_per_object = 1\n").start()
+    pod, cfg = run_pod(d, name="limit")
+    cid = create_container(d, pod, cfg)
+    first = subprocess.Popen([CRICTL, "exec", cid, "sleep", "4343"], env=crictl_env(d),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: proc_with_cmdline("sleep", "4343"), what="the first session")
+        status, body, _ = upgrade(exec_url(d, cid, ["true"]))
+        assert status == 429 and "stream_max_per_object = 1" in body
+    finally:
+        first.kill()
+        first.wait()
+    wait_for(lambda: upgrade(exec_url(d, cid, ["true"]))[0] == 101, what="the slot to free up")
+
+
+def test_bad_requests(cribd, ctr):
+    _, cid = ctr
+    e = rpc_error(lambda: cribd.rs().Exec(pb.ExecRequest(container_id=cid, cmd=["true"])))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "stdin, stdout" in e.details()
+    e = rpc_error(lambda: exec_url(cribd, cid, ["true"], tty=True, stderr=True))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "tty and stderr" in e.details()
+    e = rpc_error(lambda: exec_url(cribd, cid, []))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "cmd" in e.details()
+    e = rpc_error(lambda: exec_url(cribd, "f" * 64, ["true"]))
+    assert e.code() == grpc.StatusCode.NOT_FOUND
+    e = rpc_error(lambda: cribd.rs().Attach(pb.AttachRequest(container_id=cid, stdin=True,
+                                                             stdout=True)))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "without stdin" in e.details()
+    e = rpc_error(lambda: cribd.rs().PortForward(pb.PortForwardRequest(
+        pod_sandbox_id="f" * 64)))
+    assert e.code() == grpc.StatusCode.NOT_FOUND
+    cribd.rs().StopContainer(pb.StopContainerRequest(container_id=cid, timeout=0))
+    e = rpc_error(lambda: exec_url(cribd, cid, ["true"]))
+    assert e.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def serve_http_in(netns, port, body):
+    """A one-file HTTP server on 127.0.0.1:PORT inside NETNS (a child of this test)."""
+    script = ("import http.server,sys\n"
+              "class H(http.server.BaseHTTPRequestHandler):\n"
+              "    def do_GET(self):\n"
+              "        b=sys.argv[2].encode()*int(sys.argv[3])\n"
+              "        self.send_response(200); self.send_header('Content-Length',str(len(b)))\n"
+              "        self.end_headers(); self.wfile.write(b)\n"
+              "    def log_message(self,*a): pass\n"
+              "s=http.server.HTTPServer(('127.0.0.1',int(sys.argv[1])),H)\n"
+              "print('ready', flush=True)\n"
+              "s.serve_forever()\n")
+    server = subprocess.Popen(["nsenter", f"--net={netns}", "/usr/bin/python3", "-c", script,
+                               str(port), body, "100000"], stdout=subprocess.PIPE, text=True)
+    # A connection refused ends crictl's whole port-forward: the server must listen first.
+    assert server.stdout.readline() == "ready\n"
+    return server
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/")
+    resp = conn.getresponse()
+    return resp.status, resp.read()
+
+
+def test_port_forward_into_the_pod(cribd, ctr):
+    pod, _ = ctr
+    server = serve_http_in(cribd.netns_path(pod), 8080, "crib!")
+    local = free_port()
+    fwd = subprocess.Popen([CRICTL, "port-forward", pod, f"{local}:8080"],
+                           env=crictl_env(cribd), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "Forwarding from" in fwd.stdout.readline()
+
+        def served():
+            try:
+                return fetch(local)
+            except OSError:
+                return None
+
+        status, body = wait_for(served, what="the page through port-forward", timeout=20)
+        assert status == 200 and body == b"crib!" * 100000
+        # Several connections at once share the session.
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(fetch(local)))
+                   for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [r[0] for r in results] == [200] * 4
+    finally:
+        fwd.kill()
+        server.kill()
+        fwd.wait()
+        server.wait()
+
+
+def test_port_forward_to_a_closed_port_reports_it(cribd, ctr):
+    pod, _ = ctr
+    local = free_port()
+    fwd = subprocess.Popen([CRICTL, "port-forward", pod, f"{local}:9"], env=crictl_env(cribd),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "Forwarding from" in fwd.stdout.readline()
+        with pytest.raises((http.client.HTTPException, OSError)):
+            wait_for(lambda: fetch(local), timeout=3)
+        out, _ = fwd.communicate(timeout=10)
+        assert "error forwarding port 9" in out and "Connection refused" in out
+    finally:
+        if fwd.poll() is None:
+            fwd.kill()
+            fwd.wait()
