@@ -59,6 +59,7 @@ struct crib_spdy_conn {
 	uint32_t session_unacked;
 
 	bool paused;
+	bool parsing;  /* frames are being handed out: the input buffer must not move */
 	bool closing;  /* crib_spdy_conn_close() or a fatal error: no more input */
 	bool dead;     /* the socket failed: no more output either */
 	bool finished; /* handles are closing; closed runs when they are */
@@ -278,6 +279,9 @@ static void parse_input(struct crib_spdy_conn *c)
 {
 	size_t off = 0;
 
+	if (c->parsing)
+		return;
+	c->parsing = true;
 	while (!c->closing && !c->paused && off < c->in_len) {
 		struct crib_spdy_frame f;
 		ssize_t n = crib_spdy_parse(c->in + off, c->in_len - off, &f);
@@ -297,6 +301,7 @@ static void parse_input(struct crib_spdy_conn *c)
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
+	c->parsing = false;
 }
 
 static void read_input(struct crib_spdy_conn *c)

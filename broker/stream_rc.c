@@ -25,6 +25,7 @@
 #include "router.h"
 #include "remotecommand.h"
 #include "spdy_conn.h"
+#include "ws_conn.h"
 #include "stream_pump.h"
 #include "stream_server.h"
 
@@ -36,6 +37,9 @@
 enum channel { CH_ERROR, CH_STDIN, CH_STDOUT, CH_STDERR, CH_RESIZE, CH_COUNT };
 
 static const char *const channel_names[CH_COUNT] = {"error", "stdin", "stdout", "stderr", "resize"};
+/* The same channels as WebSocket numbers them. */
+static const uint8_t ws_channels[CH_COUNT] = {CRIB_WS_ERROR, CRIB_WS_STDIN, CRIB_WS_STDOUT,
+                                              CRIB_WS_STDERR, CRIB_WS_RESIZE};
 
 enum phase {
 	PHASE_STREAMS, /* waiting for the client's streams */
@@ -54,7 +58,10 @@ struct rc_session {
 	char **argv;                    /* exec->cmd, NULL-terminated as the ABI wants */
 	bool tty, want[CH_COUNT];
 
-	struct crib_spdy_conn *conn; /* NULL once it closed */
+	/* The client's connection, one or the other; NULL once it closed. */
+	struct crib_spdy_conn *conn;
+	struct crib_ws_conn *ws;
+	const struct crib_ws_protocol *ws_protocol;
 	uint32_t sid[CH_COUNT];
 	enum phase phase;
 	uv_timer_t timer; /* the streams' deadline, then the drain */
@@ -79,6 +86,40 @@ struct rc_session {
 static void maybe_free(struct rc_session *s);
 static void end_session(struct rc_session *s, int exit_code, const char *message);
 static void run_next_op(struct rc_session *s);
+
+static bool connected(const struct rc_session *s)
+{
+	return s->conn || s->ws;
+}
+
+static void ch_send(struct rc_session *s, enum channel ch, const void *data, size_t len, bool fin)
+{
+	if (s->ws)
+		crib_ws_conn_send(s->ws, ws_channels[ch], data, len, fin);
+	else if (s->conn && s->sid[ch])
+		crib_spdy_conn_send(s->conn, s->sid[ch], data, len, fin);
+}
+
+static bool ch_writable(const struct rc_session *s)
+{
+	return s->ws ? crib_ws_conn_writable(s->ws) : s->conn && crib_spdy_conn_writable(s->conn);
+}
+
+static void ch_pause(struct rc_session *s, bool paused)
+{
+	if (s->ws)
+		crib_ws_conn_pause(s->ws, paused);
+	else if (s->conn)
+		crib_spdy_conn_pause(s->conn, paused);
+}
+
+/* The resize channel spoke nonsense: it is ignored from now on. */
+static void ch_drop_resize(struct rc_session *s)
+{
+	if (s->conn)
+		crib_spdy_conn_reset(s->conn, s->sid[CH_RESIZE], CRIB_SPDY_PROTOCOL_ERROR);
+	s->want[CH_RESIZE] = false;
+}
 
 static struct crib_backend *backend_of(const struct rc_session *s)
 {
@@ -117,7 +158,7 @@ static void on_handle_closed(uv_handle_t *h)
 /* Everything is over: nothing runs, nothing is open, the backend forgot the session. */
 static void maybe_free(struct rc_session *s)
 {
-	if (s->conn || s->op_busy || s->handle || s->handles > 0)
+	if (connected(s) || s->op_busy || s->handle || s->handles > 0)
 		return;
 	crib_container_unref(s->c);
 	free(s->argv);
@@ -164,7 +205,7 @@ static void run_next_op(struct rc_session *s)
 
 	if (s->op_busy || !s->handle)
 		return;
-	if (s->conn && s->resize_pending) {
+	if (connected(s) && s->resize_pending) {
 		s->resize_pending = false;
 		op = session_op(s, CRIB_OP_STREAM_RESIZE, side_op_done);
 		op->width = s->size.width;
@@ -172,7 +213,7 @@ static void run_next_op(struct rc_session *s)
 		(void)start_op(s, op);
 		return;
 	}
-	if (s->conn)
+	if (connected(s))
 		return;
 	close_descriptors(s);
 	op = session_op(s, CRIB_OP_STREAM_CLOSE, side_op_done);
@@ -185,11 +226,10 @@ static void send_status(struct rc_session *s, int exit_code, const char *message
 	char *text = NULL;
 	size_t len = 0;
 
-	if (!s->conn)
+	if (!connected(s))
 		return;
 	crib_rc_status(s->version, exit_code, message, &text, &len);
-	if (s->sid[CH_ERROR])
-		crib_spdy_conn_send(s->conn, s->sid[CH_ERROR], text, len, true);
+	ch_send(s, CH_ERROR, text, len, true);
 	free(text);
 }
 
@@ -199,13 +239,15 @@ static void end_session(struct rc_session *s, int exit_code, const char *message
 		return;
 	s->phase = PHASE_ENDING;
 	uv_timer_stop(&s->timer);
-	if (s->conn) {
-		for (int ch = CH_STDIN; ch < CH_COUNT; ch++)
-			if (s->sid[ch] && ch != CH_STDIN && ch != CH_RESIZE)
-				crib_spdy_conn_send(s->conn, s->sid[ch], NULL, 0, true);
-		send_status(s, exit_code, message);
+	if (!connected(s))
+		return;
+	ch_send(s, CH_STDOUT, NULL, 0, true);
+	ch_send(s, CH_STDERR, NULL, 0, true);
+	send_status(s, exit_code, message);
+	if (s->ws)
+		crib_ws_conn_close(s->ws);
+	else
 		crib_spdy_conn_close(s->conn);
-	}
 }
 
 static void finish_done(struct crib_op *op)
@@ -274,15 +316,14 @@ static void on_output(struct crib_pump *p, const uint8_t *data, size_t len)
 	enum channel ch = p == &s->out ? CH_STDOUT : CH_STDERR;
 
 	if (len == 0) {
-		if (s->conn && s->sid[ch])
-			crib_spdy_conn_send(s->conn, s->sid[ch], NULL, 0, true);
+		ch_send(s, ch, NULL, 0, true);
 		check_finished(s);
 		return;
 	}
-	if (!s->conn)
+	if (!connected(s))
 		return;
-	crib_spdy_conn_send(s->conn, s->sid[ch], data, len, false);
-	if (!crib_spdy_conn_writable(s->conn)) {
+	ch_send(s, ch, data, len, false);
+	if (!ch_writable(s)) {
 		crib_pump_pause(&s->out, true);
 		crib_pump_pause(&s->err, true);
 	}
@@ -294,8 +335,7 @@ static void on_input_ready(struct crib_pump *p, const uint8_t *data, size_t len)
 
 	(void)data;
 	(void)len;
-	if (s->conn)
-		crib_spdy_conn_pause(s->conn, false);
+	ch_pause(s, false);
 }
 
 static void on_pump_closed(uv_handle_t *h)
@@ -364,8 +404,8 @@ static void open_done(struct crib_op *op)
 	}
 	if (s->phase == PHASE_OPENING)
 		s->phase = PHASE_RUNNING;
-	if (s->conn && !s->in.above_high)
-		crib_spdy_conn_pause(s->conn, false);
+	if (!s->in.above_high)
+		ch_pause(s, false);
 	/* The pod's process may already be gone: the client left while the backend worked. */
 	run_next_op(s);
 }
@@ -419,8 +459,10 @@ static void on_resize_data(struct rc_session *s, const uint8_t *data, size_t len
 {
 	size_t off = 0;
 
+	if (!s->want[CH_RESIZE])
+		return;
 	if (len > sizeof(s->resize_buf) - s->resize_len) {
-		crib_spdy_conn_reset(s->conn, s->sid[CH_RESIZE], CRIB_SPDY_PROTOCOL_ERROR);
+		ch_drop_resize(s);
 		return;
 	}
 	memcpy(s->resize_buf + s->resize_len, data, len);
@@ -432,7 +474,7 @@ static void on_resize_data(struct rc_session *s, const uint8_t *data, size_t len
 		if (n == 0)
 			break;
 		if (n < 0) {
-			crib_spdy_conn_reset(s->conn, s->sid[CH_RESIZE], CRIB_SPDY_PROTOCOL_ERROR);
+			ch_drop_resize(s);
 			s->resize_len = 0;
 			return;
 		}
@@ -446,33 +488,28 @@ static void on_resize_data(struct rc_session *s, const uint8_t *data, size_t len
 		run_next_op(s);
 }
 
-static void on_data(void *ud, uint32_t id, const uint8_t *data, size_t len)
+static void channel_data(struct rc_session *s, enum channel ch, const uint8_t *data, size_t len)
 {
-	struct rc_session *s = ud;
-
-	if (id == s->sid[CH_RESIZE]) {
+	if (ch == CH_RESIZE) {
 		on_resize_data(s, data, len);
 		return;
 	}
-	if (id != s->sid[CH_STDIN])
+	if (ch != CH_STDIN || !s->want[CH_STDIN])
 		return;
 	/* Input that comes before the process is there waits in the pump until it is. */
 	if (!crib_pump_write(&s->in, data, len) || !s->in.started)
-		crib_spdy_conn_pause(s->conn, true);
+		ch_pause(s, true);
 }
 
-static void on_ended(void *ud, uint32_t id, bool reset)
+/*
+ * The client's input ended.  Exec: the process reads EOF (a terminal has no
+ * EOF of its own, so a tty keeps it open).  Attach: the attach is over, as in
+ * kubelet; the container keeps running.
+ */
+static void channel_ended(struct rc_session *s, enum channel ch)
 {
-	struct rc_session *s = ud;
-
-	(void)reset;
-	if (id != s->sid[CH_STDIN] || !s->sid[CH_STDIN])
+	if (ch != CH_STDIN || !s->want[CH_STDIN])
 		return;
-	/*
-	 * The client's input ended.  Exec: the process reads EOF (a terminal
-	 * has no EOF of its own, so a tty keeps it open).  Attach: the attach
-	 * is over, as in kubelet; the container keeps running.
-	 */
 	if (s->attach) {
 		crib_pump_end(&s->in);
 		if (s->phase == PHASE_RUNNING)
@@ -481,6 +518,57 @@ static void on_ended(void *ud, uint32_t id, bool reset)
 	}
 	if (!s->tty)
 		crib_pump_end(&s->in);
+}
+
+static int channel_of_stream(const struct rc_session *s, uint32_t id)
+{
+	for (int ch = 0; ch < CH_COUNT; ch++)
+		if (s->sid[ch] == id)
+			return ch;
+	return -1;
+}
+
+static void on_data(void *ud, uint32_t id, const uint8_t *data, size_t len)
+{
+	struct rc_session *s = ud;
+	int ch = channel_of_stream(s, id);
+
+	if (ch >= 0)
+		channel_data(s, (enum channel)ch, data, len);
+}
+
+static void on_ended(void *ud, uint32_t id, bool reset)
+{
+	struct rc_session *s = ud;
+	int ch = channel_of_stream(s, id);
+
+	(void)reset;
+	if (ch >= 0)
+		channel_ended(s, (enum channel)ch);
+}
+
+static int channel_of_ws(uint8_t ws)
+{
+	for (int ch = 0; ch < CH_COUNT; ch++)
+		if (ws_channels[ch] == ws)
+			return ch;
+	return -1;
+}
+
+static void on_ws_data(void *ud, uint8_t channel, const uint8_t *data, size_t len)
+{
+	int ch = channel_of_ws(channel);
+
+	if (ch >= 0)
+		channel_data(ud, (enum channel)ch, data, len);
+}
+
+static void on_ws_ended(void *ud, uint8_t channel)
+{
+	int ch = channel_of_ws(channel);
+
+	if (ch >= 0)
+		channel_ended(ud, (enum channel)ch);
 }
 
 static void on_writable(void *ud)
@@ -498,6 +586,7 @@ static void on_closed(void *ud, const char *why)
 	crib_log(CRIB_LOG_DEBUG, "stream", "%s session for container %s ended: %s",
 	         s->attach ? "attach" : "exec", s->c->id, why);
 	s->conn = NULL;
+	s->ws = NULL;
 	s->phase = PHASE_ENDING;
 	uv_timer_stop(&s->timer);
 	if (!uv_is_closing((uv_handle_t *)&s->timer))
@@ -516,6 +605,13 @@ static const struct crib_spdy_conn_cbs conn_cbs = {
     .closed = on_closed,
 };
 
+static const struct crib_ws_conn_cbs ws_cbs = {
+    .data = on_ws_data,
+    .ended = on_ws_ended,
+    .writable = on_writable,
+    .closed = on_closed,
+};
+
 static void on_streams_timeout(uv_timer_t *t)
 {
 	struct rc_session *s = t->data;
@@ -527,7 +623,7 @@ static void on_abort(struct crib_stream_link *l)
 {
 	struct rc_session *s = l->data;
 
-	if (s->conn)
+	if (connected(s))
 		end_session(s, 0, "cribd is shutting down");
 }
 
@@ -538,8 +634,9 @@ static void wanted_streams(struct rc_session *s, bool in, bool out, bool err)
 	s->want[CH_STDIN] = in;
 	s->want[CH_STDOUT] = out;
 	s->want[CH_STDERR] = err && !s->tty;
-	/* v2 has no resize stream; later versions open one with a terminal. */
-	s->want[CH_RESIZE] = s->tty && strcmp(s->version, CRIB_RC_V2) != 0;
+	/* SPDY v2 has no resize stream; later versions (and WebSocket) carry one with a terminal.
+	 */
+	s->want[CH_RESIZE] = s->tty && (s->ws_protocol || strcmp(s->version, CRIB_RC_V2) != 0);
 }
 
 static int read_request(struct rc_session *s, const struct crib_stream_request *req)
@@ -568,8 +665,22 @@ static int read_request(struct rc_session *s, const struct crib_stream_request *
 	return 0;
 }
 
+static int connect_client(struct rc_session *s, int fd, const uint8_t *extra, size_t extra_len)
+{
+	struct crib_stream_link *link = s->link;
+	uint64_t idle_ms = crib_stream_server_idle_ms(link->srv);
+
+	if (s->ws_protocol)
+		return crib_ws_conn_new(s->d->loop, fd, extra, extra_len, s->ws_protocol, &ws_cbs,
+		                        s, idle_ms, crib_stream_link_release, link, &s->ws);
+	return crib_spdy_conn_new(s->d->loop, fd, extra, extra_len, &conn_cbs, s, idle_ms,
+	                          crib_stream_link_release, link, &s->conn);
+}
+
 int crib_stream_rc_start(struct crib_stream_link *link, int fd, const uint8_t *extra,
-                         size_t extra_len, const char *version, struct crib_stream_request *req)
+                         size_t extra_len, const char *version,
+                         const struct crib_ws_protocol *ws_protocol,
+                         struct crib_stream_request *req)
 {
 	struct crib_daemon *d = crib_stream_server_daemon(link->srv);
 	struct crib_container *c = crib_registry_find_container(&d->reg, req->id);
@@ -581,11 +692,14 @@ int crib_stream_rc_start(struct crib_stream_link *link, int fd, const uint8_t *e
 	s = crib_xcalloc(1, sizeof(*s));
 	s->link = link;
 	s->d = d;
-	s->version = version;
+	s->ws_protocol = ws_protocol;
+	/* The error channel's format: a Status document, or (older protocols) a message. */
+	s->version = !ws_protocol ? version : ws_protocol->v4_status ? CRIB_RC_V4 : CRIB_RC_V2;
 	s->done_fd = -1;
 	r = read_request(s, req);
 	if (r < 0) {
 		runtime__v1__exec_request__free_unpacked(s->exec, NULL);
+		free(s->argv);
 		free(s);
 		return r;
 	}
@@ -596,17 +710,19 @@ int crib_stream_rc_start(struct crib_stream_link *link, int fd, const uint8_t *e
 	link->data = s;
 	link->abort = on_abort;
 	uv_timer_start(&s->timer, on_streams_timeout, STREAMS_TIMEOUT_MS, 0);
-	r = crib_spdy_conn_new(d->loop, fd, extra, extra_len, &conn_cbs, s,
-	                       crib_stream_server_idle_ms(link->srv), crib_stream_link_release,
-	                       link, &s->conn);
+	r = connect_client(s, fd, extra, extra_len);
 	if (r < 0) {
 		/* The caller keeps the link and the request; the timer's close frees the rest. */
 		link->data = NULL;
 		link->abort = NULL;
 		s->conn = NULL;
+		s->ws = NULL;
 		uv_close((uv_handle_t *)&s->timer, on_handle_closed);
 		return r;
 	}
 	crib_stream_request_clear(req);
+	/* WebSocket channels need no opening: the session starts at once. */
+	if (s->ws_protocol && s->phase == PHASE_STREAMS)
+		open_backend(s);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/evp.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "remotecommand.h"
 #include "stream_server.h"
+#include "wschannel.h"
 
 #define LOG_CAT "stream"
 /* Outstanding URLs; more are refused until some are used or expire. */
@@ -40,10 +42,16 @@ struct crib_stream_server {
 	bool stopping;
 };
 
+/* RFC 6455's key suffix, which proves a server understood the handshake. */
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
 /* One HTTP request, from its first callback to its upgrade (or its answer). */
 struct request {
 	struct crib_stream_request req;
-	const char *version; /* negotiated */
+	const char *version;               /* SPDY: negotiated */
+	const struct crib_ws_protocol *ws; /* WebSocket: negotiated */
+	const char *refusal;               /* why the upgrade was refused (static) */
+	unsigned refusal_code;
 };
 
 static const char *const kind_paths[] = {
@@ -125,7 +133,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls, c
 		r = crib_stream_pf_start(l, sock, (const uint8_t *)extra, extra_len, &rq->req);
 	else
 		r = crib_stream_rc_start(l, sock, (const uint8_t *)extra, extra_len, rq->version,
-		                         &rq->req);
+		                         rq->ws, &rq->req);
 	if (r < 0) {
 		log_warning("cannot start a %s session for %s: %s", kind_paths[rq->req.kind],
 		            rq->req.id, strerror(-r));
@@ -160,33 +168,74 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned code, const 
 }
 
 struct offers {
-	const char *v[16];
+	const char *header;
+	char *v[16]; /* malloc'd */
 	size_t n;
 };
 
+static void offers_clear(struct offers *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->v[i]);
+	o->n = 0;
+}
+
+/* Every value of the header, also when a client lists several in one (comma-separated). */
 static enum MHD_Result collect_offer(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
 	struct offers *o = cls;
+	_cleanup_free_ char *copy = NULL;
+	char *save = NULL;
 
 	(void)kind;
-	if (strcasecmp(key, "X-Stream-Protocol-Version") == 0 && value && o->n < ARRAY_SIZE(o->v))
-		o->v[o->n++] = value;
+	if (strcasecmp(key, o->header) != 0 || !value)
+		return MHD_YES;
+	copy = crib_xstrdup(value);
+	for (char *t = strtok_r(copy, ", \t", &save); t && o->n < ARRAY_SIZE(o->v);
+	     t = strtok_r(NULL, ", \t", &save))
+		o->v[o->n++] = crib_xstrdup(t);
 	return MHD_YES;
 }
 
-/* The protocol both sides speak, or NULL. */
+/* The WebSocket subprotocol both sides speak, or NULL. */
+static const struct crib_ws_protocol *negotiate_ws(struct MHD_Connection *conn)
+{
+	struct offers o = {.header = "Sec-WebSocket-Protocol"};
+	const struct crib_ws_protocol *p;
+
+	(void)MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_offer, &o);
+	p = crib_ws_negotiate((const char *const *)o.v, o.n);
+	offers_clear(&o);
+	return p;
+}
+
+/* The SPDY protocol both sides speak, or NULL. */
 static const char *negotiate(struct MHD_Connection *conn, enum crib_stream_kind kind)
 {
-	struct offers o = {0};
+	struct offers o = {.header = "X-Stream-Protocol-Version"};
+	const char *r = NULL;
 
 	(void)MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_offer, &o);
 	if (kind != CRIB_STREAM_PORT_FORWARD)
-		return crib_rc_negotiate(o.v, o.n);
-	for (size_t i = 0; i < o.n; i++)
+		r = crib_rc_negotiate((const char *const *)o.v, o.n);
+	for (size_t i = 0; kind == CRIB_STREAM_PORT_FORWARD && i < o.n; i++)
 		if (strcmp(o.v[i], PORT_FORWARD_PROTOCOL) == 0)
-			return PORT_FORWARD_PROTOCOL;
-	return NULL;
+			r = PORT_FORWARD_PROTOCOL;
+	offers_clear(&o);
+	return r;
+}
+
+/* Sec-WebSocket-Accept for KEY: base64(SHA-1(KEY GUID)); RET holds 29 bytes. */
+static int ws_accept(const char *key, char ret[29])
+{
+	_cleanup_free_ char *text = crib_xasprintf("%s%s", key, WS_GUID);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (!EVP_Digest(text, strlen(text), md, &len, EVP_sha1(), NULL) || len != 20)
+		return -EIO;
+	return EVP_EncodeBlock((unsigned char *)ret, md, 20) == 28 ? 0 : -EIO;
 }
 
 /* "/KIND/TOKEN" */
@@ -212,11 +261,62 @@ static enum MHD_Result upgrade(struct crib_stream_server *s, struct MHD_Connecti
 
 	if (!resp)
 		return MHD_NO;
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "SPDY/3.1");
-	(void)MHD_add_response_header(resp, "X-Stream-Protocol-Version", rq->version);
+	if (rq->ws) {
+		const char *key =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+		char accept[29];
+
+		if (!key || ws_accept(key, accept) < 0) {
+			MHD_destroy_response(resp);
+			return MHD_NO;
+		}
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket");
+		(void)MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept);
+		(void)MHD_add_response_header(resp, "Sec-WebSocket-Protocol", rq->ws->name);
+	} else {
+		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "SPDY/3.1");
+		(void)MHD_add_response_header(resp, "X-Stream-Protocol-Version", rq->version);
+	}
 	r = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	MHD_destroy_response(resp);
 	return r;
+}
+
+/* The upgrade and protocol the client asked for; false with the refusal set in RQ. */
+static bool choose_protocol(struct MHD_Connection *conn, enum crib_stream_kind kind, const char *up,
+                            struct request *rq)
+{
+	if (up && strcasecmp(up, "SPDY/3.1") == 0) {
+		rq->version = negotiate(conn, kind);
+		rq->refusal =
+		    kind == CRIB_STREAM_PORT_FORWARD
+		        ? "unable to upgrade: X-Stream-Protocol-Version offers "
+		          "no " PORT_FORWARD_PROTOCOL
+		        : "unable to upgrade: X-Stream-Protocol-Version offers none of " CRIB_RC_V4
+		          ", " CRIB_RC_V3 ", " CRIB_RC_V2;
+		rq->refusal_code = MHD_HTTP_FORBIDDEN;
+		return rq->version != NULL;
+	}
+	rq->refusal_code = MHD_HTTP_BAD_REQUEST;
+	if (!up || strcasecmp(up, "websocket") != 0) {
+		rq->refusal = "this endpoint upgrades to SPDY/3.1 or websocket (Upgrade header)";
+		return false;
+	}
+	if (kind == CRIB_STREAM_PORT_FORWARD) {
+		rq->refusal = "port-forward is served over SPDY/3.1 (portforward.k8s.io), not "
+		              "WebSocket";
+		return false;
+	}
+	if (!MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key")) {
+		rq->refusal = "a WebSocket upgrade needs Sec-WebSocket-Key";
+		return false;
+	}
+	rq->ws = negotiate_ws(conn);
+	rq->refusal = "unable to upgrade: Sec-WebSocket-Protocol offers none of "
+	              "v5.channel.k8s.io, v4.channel.k8s.io, v4.base64.channel.k8s.io, "
+	              "base64.channel.k8s.io, channel.k8s.io";
+	rq->refusal_code = MHD_HTTP_FORBIDDEN;
+	return rq->ws != NULL;
 }
 
 static enum MHD_Result handle(struct crib_stream_server *s, struct MHD_Connection *conn,
@@ -232,18 +332,8 @@ static enum MHD_Result handle(struct crib_stream_server *s, struct MHD_Connectio
 		return answer(conn, MHD_HTTP_NOT_FOUND, "no such endpoint: %s\n", url);
 	if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
 		return answer(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not served here\n", method);
-	if (!up || strcasecmp(up, "SPDY/3.1") != 0)
-		return answer(conn, MHD_HTTP_BAD_REQUEST,
-		              "this endpoint upgrades to SPDY/3.1 (Upgrade: SPDY/3.1); %s%s\n",
-		              up ? "not to " : "the request asks for no upgrade", up ? up : "");
-	rq->version = negotiate(conn, kind);
-	if (!rq->version)
-		return answer(conn, MHD_HTTP_FORBIDDEN,
-		              "unable to upgrade: no protocol offered in X-Stream-Protocol-Version "
-		              "is served (%s)\n",
-		              kind == CRIB_STREAM_PORT_FORWARD ? PORT_FORWARD_PROTOCOL
-		                                               : CRIB_RC_V4 ", " CRIB_RC_V3
-		                                                            ", " CRIB_RC_V2);
+	if (!choose_protocol(conn, kind, up, rq))
+		return answer(conn, rq->refusal_code, "%s\n", rq->refusal);
 	r = crib_stream_tokens_take(s->tokens, crib_mono_ns(), token, &rq->req);
 	if (r == -ETIMEDOUT)
 		return answer(conn, MHD_HTTP_NOT_FOUND, "the URL's token expired\n");

@@ -61,8 +61,12 @@ void crib_stream_link_release(void *link);
  * done, then calls crib_stream_link_release().  VERSION is the negotiated
  * protocol (a static string).  -errno: nothing was taken.
  */
+struct crib_ws_protocol;
+/* WS_PROTOCOL: the WebSocket subprotocol negotiated, or NULL for SPDY (with VERSION). */
 int crib_stream_rc_start(struct crib_stream_link *link, int fd, const uint8_t *extra,
-                         size_t extra_len, const char *version, struct crib_stream_request *req);
+                         size_t extra_len, const char *version,
+                         const struct crib_ws_protocol *ws_protocol,
+                         struct crib_stream_request *req);
 int crib_stream_pf_start(struct crib_stream_link *link, int fd, const uint8_t *extra,
                          size_t extra_len, struct crib_stream_request *req);
 

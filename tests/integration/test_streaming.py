@@ -277,3 +277,76 @@ def test_port_forward_to_a_closed_port_reports_it(cribd, ctr):
         if fwd.poll() is None:
             fwd.kill()
             fwd.wait()
+
+
+def ws_exec(url, protocol, send=(), close_stdin=False, timeout=10):
+    """Runs a session over WebSocket (websocket-client); returns {channel: bytes}."""
+    import websocket
+
+    ws = websocket.create_connection(url.replace("http://", "ws://"), subprotocols=[protocol],
+                                     timeout=timeout)
+    assert ws.getsubprotocol() == protocol
+    b64 = "base64" in protocol
+    for channel, data in send:
+        if b64:
+            import base64
+            ws.send(str(channel) + base64.b64encode(data).decode())
+        else:
+            ws.send_binary(bytes([channel]) + data)
+    if close_stdin:
+        ws.send_binary(bytes([255, 0]))
+    got = {}
+    while True:
+        try:
+            op, msg = ws.recv_data()
+        except websocket.WebSocketConnectionClosedException:
+            break
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            break
+        if b64:
+            import base64
+            channel, data = int(chr(msg[0])), base64.b64decode(msg[1:])
+        else:
+            channel, data = msg[0], msg[1:]
+        if channel == 255:  # v5: the server closed a channel
+            continue
+        got[channel] = got.get(channel, b"") + data
+    ws.close()
+    return got
+
+
+@pytest.mark.parametrize("protocol", ["v5.channel.k8s.io", "v4.channel.k8s.io",
+                                      "v4.base64.channel.k8s.io"])
+def test_exec_over_websocket(cribd, ctr, protocol):
+    _, cid = ctr
+    url = exec_url(cribd, cid, ["sh", "-c", "echo out; echo err >&2; exit 6"], stderr=True)
+    got = ws_exec(url, protocol)
+    assert got.get(1) == b"out\n" and got.get(2) == b"err\n"
+    status = got.get(3, b"").decode()
+    assert '"ExitCode"' in status and '"6"' in status and "NonZeroExitCode" in status
+    url = exec_url(cribd, cid, ["echo", "fine"])
+    got = ws_exec(url, protocol)
+    assert got.get(1) == b"fine\n" and '"Success"' in got.get(3, b"").decode()
+
+
+def test_websocket_v5_closes_stdin(cribd, ctr):
+    _, cid = ctr
+    url = exec_url(cribd, cid, ["sh", "-c", "cat; echo eof"], stdin=True)
+    got = ws_exec(url, "v5.channel.k8s.io", send=[(0, b"abc\n")], close_stdin=True)
+    assert got.get(1) == b"abc\neof\n"
+
+
+def test_websocket_upgrade_requirements(cribd, ctr):
+    import websocket
+
+    _, cid = ctr
+    url = exec_url(cribd, cid, ["true"]).replace("http://", "ws://")
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        websocket.create_connection(url, subprotocols=["v9.channel.k8s.io"], timeout=5)
+    assert e.value.status_code == 403
+    pod, _ = ctr
+    url = cribd.rs().PortForward(pb.PortForwardRequest(pod_sandbox_id=pod)).url
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        websocket.create_connection(url.replace("http://", "ws://"),
+                                    subprotocols=["v4.channel.k8s.io"], timeout=5)
+    assert e.value.status_code == 400
