@@ -446,7 +446,8 @@ int crib_spdy_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t ext
 	c->poll.data = c;
 	c->timer.data = c;
 	c->open_handles = 2;
-	memcpy(c->in, extra, extra_len);
+	if (extra_len > 0)
+		memcpy(c->in, extra, extra_len);
 	c->in_len = extra_len;
 	if (idle_ms > 0)
 		uv_timer_start(&c->timer, on_timer, idle_ms, 0);

@@ -178,7 +178,8 @@ static struct crib_spdy_frame next_frame(struct fixture *f)
 		f->in_len += (size_t)got;
 	}
 	/* The payload stays valid until the next call, in a copy of its own. */
-	memcpy(f->payload, fr.payload, fr.payload_len);
+	if (fr.payload_len > 0)
+		memcpy(f->payload, fr.payload, fr.payload_len);
 	fr.payload = f->payload;
 	memmove(f->in, f->in + n, f->in_len - (size_t)n);
 	f->in_len -= (size_t)n;
