@@ -33,6 +33,12 @@
 #define STREAMS_TIMEOUT_MS 30000
 /* How long output is still carried once the process ended, for what its children hold open. */
 #define DRAIN_MS 2000
+/*
+ * Attach without stdin_once ends at the end of the client's input, as in
+ * kubelet, once the container has been quiet this long (or DRAIN_MS passed):
+ * the answer to the last input still reaches the client.
+ */
+#define ATTACH_QUIET_MS 250
 
 enum channel { CH_ERROR, CH_STDIN, CH_STDOUT, CH_STDERR, CH_RESIZE, CH_COUNT };
 
@@ -57,6 +63,9 @@ struct rc_session {
 	Runtime__V1__ExecRequest *exec; /* the request, for exec */
 	char **argv;                    /* exec->cmd, NULL-terminated as the ABI wants */
 	bool tty, want[CH_COUNT];
+	bool stdin_once;         /* attach: the container's stdin closes with the client's */
+	bool attach_draining;    /* attach: the client's input ended; output is still carried */
+	uint64_t drain_deadline; /* uv_now() */
 
 	/* The client's connection, one or the other; NULL once it closed. */
 	struct crib_spdy_conn *conn;
@@ -64,8 +73,9 @@ struct rc_session {
 	const struct crib_ws_protocol *ws_protocol;
 	uint32_t sid[CH_COUNT];
 	enum phase phase;
-	uv_timer_t timer; /* the streams' deadline, then the drain */
-	unsigned handles; /* libuv handles not yet closed, the timer included */
+	uv_timer_t timer;    /* the streams' deadline, then the drain */
+	unsigned handles;    /* libuv handles not yet closed, the timer included */
+	unsigned fd_handles; /* those of them that hold one of the session's descriptors */
 
 	void *handle; /* the backend's session, until stream_close */
 	struct crib_pump in, out, err;
@@ -183,7 +193,28 @@ static void side_op_done(struct crib_op *op)
 	maybe_free(s);
 }
 
-/* The descriptors go first: the backend sees the session end only after they are closed. */
+/* A handle on one of the session's descriptors is gone, and so is the descriptor. */
+static void descriptor_closed(struct rc_session *s)
+{
+	s->handles--;
+	s->fd_handles--;
+	run_next_op(s);
+	maybe_free(s);
+}
+
+static void on_done_poll_closed(uv_handle_t *h)
+{
+	struct rc_session *s = h->data;
+
+	closep(&s->done_fd);
+	s->done_fd = -1;
+	descriptor_closed(s);
+}
+
+/*
+ * The descriptors go first: the backend must see them closed before
+ * stream_close, or a shim waiting for their end would wait for ever.
+ */
 static void close_descriptors(struct rc_session *s)
 {
 	crib_pump_close(&s->in);
@@ -191,7 +222,7 @@ static void close_descriptors(struct rc_session *s)
 	crib_pump_close(&s->err);
 	if (s->done_polled) {
 		s->done_polled = false;
-		uv_close((uv_handle_t *)&s->done_poll, on_handle_closed);
+		uv_close((uv_handle_t *)&s->done_poll, on_done_poll_closed);
 	} else {
 		closep(&s->done_fd);
 		s->done_fd = -1;
@@ -216,6 +247,8 @@ static void run_next_op(struct rc_session *s)
 	if (connected(s))
 		return;
 	close_descriptors(s);
+	if (s->fd_handles > 0)
+		return; /* their close callbacks come back here */
 	op = session_op(s, CRIB_OP_STREAM_CLOSE, side_op_done);
 	s->handle = NULL;
 	(void)start_op(s, op);
@@ -309,6 +342,20 @@ static void on_done_fd(uv_poll_t *p, int status, int events)
 	check_finished(s);
 }
 
+static void on_attach_quiet(uv_timer_t *t)
+{
+	end_session(t->data, 0, NULL);
+}
+
+static void restart_quiet_timer(struct rc_session *s)
+{
+	uint64_t now = uv_now(s->d->loop);
+	uint64_t left = s->drain_deadline > now ? s->drain_deadline - now : 0;
+
+	uv_timer_start(&s->timer, on_attach_quiet, left < ATTACH_QUIET_MS ? left : ATTACH_QUIET_MS,
+	               0);
+}
+
 /* Output from the process to the client, paced by the connection. */
 static void on_output(struct crib_pump *p, const uint8_t *data, size_t len)
 {
@@ -322,6 +369,8 @@ static void on_output(struct crib_pump *p, const uint8_t *data, size_t len)
 	}
 	if (!connected(s))
 		return;
+	if (s->attach_draining)
+		restart_quiet_timer(s);
 	ch_send(s, ch, data, len, false);
 	if (!ch_writable(s)) {
 		crib_pump_pause(&s->out, true);
@@ -341,10 +390,8 @@ static void on_input_ready(struct crib_pump *p, const uint8_t *data, size_t len)
 static void on_pump_closed(uv_handle_t *h)
 {
 	struct crib_pump *p = h->data;
-	struct rc_session *s = p->data;
 
-	s->handles--;
-	maybe_free(s);
+	descriptor_closed(p->data);
 }
 
 static int setup_pump(struct rc_session *s, struct crib_pump *p, int *fd, bool writer,
@@ -359,6 +406,7 @@ static int setup_pump(struct rc_session *s, struct crib_pump *p, int *fd, bool w
 		return r;
 	*fd = -1;
 	s->handles++;
+	s->fd_handles++;
 	return 0;
 }
 
@@ -379,6 +427,7 @@ static int take_descriptors(struct rc_session *s, struct crib_stream_result *res
 	s->done_poll.data = s;
 	s->done_polled = true;
 	s->handles++;
+	s->fd_handles++;
 	return uv_poll_start(&s->done_poll, UV_READABLE | UV_DISCONNECT, on_done_fd);
 }
 
@@ -511,9 +560,13 @@ static void channel_ended(struct rc_session *s, enum channel ch)
 	if (ch != CH_STDIN || !s->want[CH_STDIN])
 		return;
 	if (s->attach) {
+		/* With stdin_once the container sees EOF and ends, and the attach with it. */
 		crib_pump_end(&s->in);
-		if (s->phase == PHASE_RUNNING)
-			end_session(s, 0, NULL);
+		if (s->stdin_once || s->phase != PHASE_RUNNING || s->attach_draining)
+			return;
+		s->attach_draining = true;
+		s->drain_deadline = uv_now(s->d->loop) + DRAIN_MS;
+		restart_quiet_timer(s);
 		return;
 	}
 	if (!s->tty)
@@ -639,7 +692,8 @@ static void wanted_streams(struct rc_session *s, bool in, bool out, bool err)
 	s->want[CH_RESIZE] = s->tty && (s->ws_protocol || strcmp(s->version, CRIB_RC_V2) != 0);
 }
 
-static int read_request(struct rc_session *s, const struct crib_stream_request *req)
+static int read_request(struct rc_session *s, const struct crib_stream_request *req,
+                        const struct crib_container *c)
 {
 	if (req->kind == CRIB_STREAM_EXEC) {
 		s->exec = runtime__v1__exec_request__unpack(NULL, req->req_len, req->req);
@@ -660,6 +714,7 @@ static int read_request(struct rc_session *s, const struct crib_stream_request *
 		return -EINVAL;
 	s->attach = true;
 	s->tty = a->tty;
+	s->stdin_once = c->config && c->config->stdin_once;
 	wanted_streams(s, a->stdin, a->stdout, a->stderr);
 	runtime__v1__attach_request__free_unpacked(a, NULL);
 	return 0;
@@ -696,7 +751,7 @@ int crib_stream_rc_start(struct crib_stream_link *link, int fd, const uint8_t *e
 	/* The error channel's format: a Status document, or (older protocols) a message. */
 	s->version = !ws_protocol ? version : ws_protocol->v4_status ? CRIB_RC_V4 : CRIB_RC_V2;
 	s->done_fd = -1;
-	r = read_request(s, req);
+	r = read_request(s, req, c);
 	if (r < 0) {
 		runtime__v1__exec_request__free_unpacked(s->exec, NULL);
 		free(s->argv);

@@ -237,6 +237,9 @@ int oci_container_create(void *state, struct crib_op *op, const struct crib_cont
 	p.cgroup = crib_xasprintf("%s/%s", c.pod.cgroup, spec->ref.id);
 	p.stop_signal = stop_signal(c.cfg, spec->image_config);
 	p.log_path = crib_xstrdup(spec->log_path);
+	p.stdin = c.cfg->stdin;
+	p.stdin_once = c.cfg->stdin_once;
+	p.tty = c.cfg->tty;
 	r = st->host->rootfs_prepare(st->host, spec, &c.rootfs, reterr);
 	if (r >= 0) {
 		p.upper = crib_xstrdup(c.rootfs.upper);
@@ -310,7 +313,8 @@ int oci_container_start(void *state, struct crib_op *op, const struct crib_conta
 	if (x.p.shim > 0)
 		return x.st->host->error_set(reterr, EBUSY, "container '%s' was started already",
 		                             c->id);
-	r = oci_shim_run(x.st, oci_rt(c->pod.cls), c->id, x.dir, x.p.log_path, &x.p, reterr);
+	r = oci_shim_run(x.st, oci_rt(c->pod.cls), c->id, x.dir, x.p.log_path, x.p.stdin, &x.p,
+	                 reterr);
 	if (r >= 0) {
 		oci_watch_add(x.st, c->id, false, x.dir, &x.p);
 		return 0;
@@ -386,6 +390,38 @@ static void status_of(struct oci_state *st, const char *dir, const struct oci_pr
 	close(fd);
 	ret->state = CRIB_CONTAINER_RUNNING;
 	ret->pid = p->pid;
+}
+
+/* Our record of C, which must be running (-EBUSY else), as ctr_open fills it. */
+static int ctr_open_running(void *state, const struct crib_container_ref *c, struct ctr *x,
+                            struct crib_error **reterr)
+{
+	struct crib_container_status s = {0};
+	int r = ctr_open(state, c, x, reterr);
+
+	if (r < 0)
+		return r;
+	status_of(x->st, x->dir, &x->p, x->started, &s);
+	free(s.reason);
+	free(s.message);
+	if (s.state != CRIB_CONTAINER_RUNNING)
+		return x->st->host->error_set(reterr, EBUSY, "container '%s' is not running",
+		                              c->id);
+	return 0;
+}
+
+int oci_container_running(struct oci_state *st, const struct crib_container_ref *c,
+                          struct oci_priv *ret_p, char **ret_dir, struct crib_error **reterr)
+{
+	_cleanup_(ctr_clear) struct ctr x;
+	int r = ctr_open_running(st, c, &x, reterr);
+
+	if (r < 0)
+		return r;
+	*ret_p = x.p;
+	x.p = (struct oci_priv){0};
+	*ret_dir = TAKE_PTR(x.dir);
+	return 0;
 }
 
 int oci_container_status(void *state, struct crib_op *op, const struct crib_container_ref *c,
@@ -628,7 +664,6 @@ int oci_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_a
 	_cleanup_(ctr_clear) struct ctr x;
 	_cleanup_free_ char *pid_name = NULL, *pid_file = NULL;
 	_cleanup_free_ const char **call = NULL, **argv = NULL;
-	struct crib_container_status s = {0};
 	struct oci_proc_result res;
 	struct exec_kill k;
 	const char *dir;
@@ -636,15 +671,10 @@ int oci_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_a
 	int r;
 
 	(void)op;
-	r = ctr_open(state, c, &x, reterr);
+	r = ctr_open_running(state, c, &x, reterr);
 	if (r < 0)
 		return r;
 	dir = x.dir;
-	status_of(st, dir, &x.p, x.started, &s);
-	free(s.reason);
-	free(s.message);
-	if (s.state != CRIB_CONTAINER_RUNNING)
-		return st->host->error_set(reterr, EBUSY, "container '%s' is not running", c->id);
 	pid_name = crib_xasprintf("exec-%lld.pid", (long long)crib_mono_ns());
 	pid_file = crib_xasprintf("%s/%s", dir, pid_name);
 	call = crib_xcalloc(args->argc + 5, sizeof(*call));

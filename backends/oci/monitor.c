@@ -48,14 +48,16 @@ int oci_exit_read(const char *dir, int32_t *ret_code, int64_t *ret_at)
 	return 1;
 }
 
-/* The shim's argv; strings borrowed, the array the caller's. */
-static const char **shim_argv(const struct oci_state *st, const struct oci_runtime *rt,
-                              const char *id, const char *dir, const char *fd, const char *log_path)
+const char **oci_shim_argv(const struct oci_state *st, const struct oci_runtime *rt,
+                           const char *mode, const char *id, const char *dir, size_t n_more,
+                           size_t *ret_n)
 {
-	const char **argv = crib_xcalloc(14 + 2 * rt->n_global, sizeof(*argv));
+	const char **argv = crib_xcalloc(8 + 2 * rt->n_global + n_more + 1, sizeof(*argv));
 	size_t n = 0;
 
 	argv[n++] = st->shim;
+	if (mode)
+		argv[n++] = mode;
 	argv[n++] = "--runtime";
 	argv[n++] = rt->binary;
 	for (size_t i = 0; i < rt->n_global; i++) {
@@ -64,9 +66,21 @@ static const char **shim_argv(const struct oci_state *st, const struct oci_runti
 	}
 	argv[n++] = "--id";
 	argv[n++] = id;
-	argv[n++] = "--bundle";
-	argv[n++] = dir;
 	argv[n++] = "--dir";
+	argv[n++] = dir;
+	*ret_n = n;
+	return argv;
+}
+
+/* The run mode's argv; strings borrowed, the array the caller's. */
+static const char **shim_argv(const struct oci_state *st, const struct oci_runtime *rt,
+                              const char *id, const char *dir, const char *fd, const char *log_path,
+                              bool stdin_pipe)
+{
+	size_t n;
+	const char **argv = oci_shim_argv(st, rt, NULL, id, dir, 7, &n);
+
+	argv[n++] = "--bundle";
 	argv[n++] = dir;
 	argv[n++] = "--ready-fd";
 	argv[n++] = fd;
@@ -74,6 +88,8 @@ static const char **shim_argv(const struct oci_state *st, const struct oci_runti
 		argv[n++] = "--log";
 		argv[n++] = log_path;
 	}
+	if (stdin_pipe)
+		argv[n++] = "--stdin";
 	return argv;
 }
 
@@ -144,7 +160,7 @@ static int parse_report(struct oci_state *st, const char *id, const char *dir, c
 }
 
 int oci_shim_run(struct oci_state *st, const struct oci_runtime *rt, const char *id,
-                 const char *dir, const char *log_path, struct oci_priv *ret,
+                 const char *dir, const char *log_path, bool stdin_pipe, struct oci_priv *ret,
                  struct crib_error **reterr)
 {
 	int ready[2] = {-EBADF, -EBADF};
@@ -156,7 +172,7 @@ int oci_shim_run(struct oci_state *st, const struct oci_runtime *rt, const char 
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return st->host->error_set(reterr, errno, "cannot make a pipe for '%s'", id);
 	snprintf(fd, sizeof(fd), "%d", ready[1]);
-	argv = shim_argv(st, rt, id, dir, fd, log_path);
+	argv = shim_argv(st, rt, id, dir, fd, log_path, stdin_pipe);
 	r = oci_spawn(argv, -1, -1, ready[1], &pid);
 	close(ready[1]);
 	if (r < 0) {

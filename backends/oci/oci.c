@@ -173,6 +173,25 @@ static int probe(struct oci_state *st, const struct crib_class *cls, const struc
 	return r;
 }
 
+/* Whether the runtime's exec lacks --tty (runsc): its help is the only place that says so. */
+static bool exec_console_only(const struct oci_runtime *rt)
+{
+	const char *args[] = {"exec", "--help", NULL};
+	_cleanup_free_ const char **argv = oci_runtime_argv(rt, args);
+	struct oci_proc_result res;
+	bool console_only = false;
+
+	if (oci_proc_run(argv, PROBE_TIMEOUT_MS, 64 * 1024, NULL, NULL, &res) == 0) {
+		console_only = WIFEXITED(res.status) && (res.out || res.err) &&
+		               !strstr(res.out ? res.out : "", "tty") &&
+		               !strstr(res.err ? res.err : "", "tty") &&
+		               (strstr(res.out ? res.out : "", "console-socket") ||
+		                strstr(res.err ? res.err : "", "console-socket"));
+		oci_proc_result_clear(&res);
+	}
+	return console_only;
+}
+
 static int oci_class_open(void *state, const struct crib_class *cls, uint64_t *ret_features,
                           void **ret_data, struct crib_error **reterr)
 {
@@ -221,6 +240,7 @@ static int oci_class_open(void *state, const struct crib_class *cls, uint64_t *r
 		free(c);
 		return r;
 	}
+	c->rt.exec_console_only = exec_console_only(&c->rt);
 	*ret_features = 0;
 	*ret_data = c;
 	return 0;
@@ -265,7 +285,8 @@ static const struct crib_backend_ops oci_ops = {
     .name = "oci",
     .version = OCI_VERSION,
     .caps = CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_POD_STATS |
-            CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_STATUS | CRIB_CAP_HEALTH,
+            CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_STATUS |
+            CRIB_CAP_HEALTH | CRIB_CAP_STREAMS,
     .init = oci_init,
     .fini = oci_fini,
     .class_open = oci_class_open,
@@ -286,6 +307,10 @@ static const struct crib_backend_ops oci_ops = {
     .pod_stats = oci_pod_stats,
     .container_reopen_log = oci_container_reopen_log,
     .container_update = oci_container_update,
+    .stream_open = oci_stream_open,
+    .stream_resize = oci_stream_resize,
+    .stream_finish = oci_stream_finish,
+    .stream_close = oci_stream_close,
 };
 
 CRIB_EXPORT const struct crib_backend_ops *crib_backend_entry(uint32_t host_abi_major)

@@ -71,6 +71,10 @@ struct oci_priv {
 	int stop_signal;               /* containers: the signal Stop sends first */
 	char *netns;                   /* pods without infra: the network namespace cribd made */
 	char *log_path;                /* containers: the CRI log the shim writes */
+	/* Containers, from ContainerConfig: the shim holds a stdin pipe for Attach. */
+	bool stdin;
+	bool stdin_once; /* an attach session's end of input closes it */
+	bool tty;        /* process.terminal (not runnable yet: Attach refuses it) */
 };
 
 static inline const struct oci_class *oci_cls(const struct crib_class *cls)
@@ -128,11 +132,20 @@ int oci_monitor_start(struct oci_state *st, struct crib_error **reterr);
 void oci_monitor_stop(struct oci_state *st);
 /*
  * Starts crib-shim for the bundle in DIR: the runtime creates and starts
- * container ID.  Returns the shim's and the container's pids.
+ * container ID (with STDIN_PIPE, on a stdin pipe the shim holds).  Returns the
+ * shim's and the container's pids.
  */
 int oci_shim_run(struct oci_state *st, const struct oci_runtime *rt, const char *id,
-                 const char *dir, const char *log_path, struct oci_priv *ret,
+                 const char *dir, const char *log_path, bool stdin_pipe, struct oci_priv *ret,
                  struct crib_error **reterr);
+/*
+ * "SHIM [MODE] --runtime BIN [--runtime-arg ARG]... --id ID --dir DIR", with
+ * room for N_MORE more arguments and the NULL; *ret_n counts the ones so far.
+ * The strings are borrowed, the array is the caller's.
+ */
+const char **oci_shim_argv(const struct oci_state *st, const struct oci_runtime *rt,
+                           const char *mode, const char *id, const char *dir, size_t n_more,
+                           size_t *ret_n);
 /* Watches the shim of ID; an exit becomes an event (a pod's: not ready). */
 void oci_watch_add(struct oci_state *st, const char *id, bool pod, const char *dir,
                    const struct oci_priv *p);
@@ -192,6 +205,21 @@ int oci_container_update(void *state, struct crib_op *op, const struct crib_cont
                          const uint8_t *req, size_t req_len, struct crib_error **reterr);
 int oci_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_args *args,
                   struct crib_exec_sync_result *ret, struct crib_error **reterr);
+/*
+ * Our record of the running container C (*ret_p, cleared by oci_priv_clear)
+ * and its directory (*ret_dir, malloc'd): -EBUSY unless it runs.
+ */
+int oci_container_running(struct oci_state *st, const struct crib_container_ref *c,
+                          struct oci_priv *ret_p, char **ret_dir, struct crib_error **reterr);
+/* stream.c: Exec and Attach sessions (ABI 1.2). */
+int oci_stream_open(void *state, struct crib_op *op, const struct crib_stream_args *args,
+                    struct crib_stream_result *ret, struct crib_error **reterr);
+int oci_stream_resize(void *state, void *handle, uint16_t width, uint16_t height,
+                      struct crib_error **reterr);
+int oci_stream_finish(void *state, void *handle, int32_t *ret_exit_code,
+                      struct crib_error **reterr);
+void oci_stream_close(void *state, void *handle);
+
 /* Fills one reconcile item (pods and containers) and re-arms its watch. */
 void oci_reconcile_item(struct oci_state *st, struct crib_reconcile_item *it);
 

@@ -15,6 +15,7 @@ int oci_priv_parse(const struct crib_host *host, const void *blob, size_t len, s
 	json_error_t jerr;
 	json_t *o = blob ? json_loadb(blob, len, 0, &jerr) : NULL;
 	json_int_t shim = 0, pid = 0, sig = 0;
+	int in = 0, once = 0, tty = 0;
 	const char *cg = NULL, *upper = NULL, *netns = NULL, *log = NULL;
 	unsigned long long start;
 	json_t *st;
@@ -24,8 +25,9 @@ int oci_priv_parse(const struct crib_host *host, const void *blob, size_t len, s
 		return host->error_set(reterr, EBADMSG,
 		                       "the backend's record of the object is unreadable");
 	st = json_object_get(o, "shim_start");
-	json_unpack(o, "{s?I s?I s?s s?s s?I s?s s?s}", "shim", &shim, "pid", &pid, "cgroup", &cg,
-	            "upper", &upper, "stop_signal", &sig, "netns", &netns, "log", &log);
+	json_unpack(o, "{s?I s?I s?s s?s s?I s?s s?s s?b s?b s?b}", "shim", &shim, "pid", &pid,
+	            "cgroup", &cg, "upper", &upper, "stop_signal", &sig, "netns", &netns, "log",
+	            &log, "stdin", &in, "stdin_once", &once, "tty", &tty);
 	/* JSON numbers are doubles to many readers: the start time travels as a string. */
 	start = json_is_string(st) ? strtoull(json_string_value(st), NULL, 10) : 0;
 	*ret = (struct oci_priv){
@@ -37,6 +39,9 @@ int oci_priv_parse(const struct crib_host *host, const void *blob, size_t len, s
 	    .stop_signal = (int)sig,
 	    .netns = crib_xstrdup(netns),
 	    .log_path = crib_xstrdup(log),
+	    .stdin = in != 0,
+	    .stdin_once = once != 0,
+	    .tty = tty != 0,
 	};
 	json_decref(o);
 	return 0;
@@ -62,6 +67,13 @@ void oci_priv_encode(const struct oci_priv *p, struct crib_blob *ret)
 		json_object_set_new(o, "netns", json_string(p->netns));
 	if (p->log_path)
 		json_object_set_new(o, "log", json_string(p->log_path));
+	/* Only when set: records from before these fields existed read as false. */
+	if (p->stdin)
+		json_object_set_new(o, "stdin", json_true());
+	if (p->stdin_once)
+		json_object_set_new(o, "stdin_once", json_true());
+	if (p->tty)
+		json_object_set_new(o, "tty", json_true());
 	ret->data = json_dumps(o, JSON_COMPACT);
 	if (!ret->data)
 		abort();

@@ -74,7 +74,7 @@ static void sink_read(struct sink *s)
 	}
 }
 
-int oci_spawn(const char *const *argv, int out, int err, int keep_fd, pid_t *ret_pid)
+int oci_spawn_stdio(const char *const *argv, const int stdio[3], int keep_fd, pid_t *ret_pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -82,15 +82,13 @@ int oci_spawn(const char *const *argv, int out, int err, int keep_fd, pid_t *ret
 	int r;
 
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (out >= 0)
-		posix_spawn_file_actions_adddup2(&fa, out, 1);
-	else
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	if (err >= 0)
-		posix_spawn_file_actions_adddup2(&fa, err, 2);
-	else
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	for (int i = 0; i < 3; i++) {
+		if (stdio[i] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, stdio[i], i);
+		else
+			posix_spawn_file_actions_addopen(&fa, i, "/dev/null",
+			                                 i ? O_WRONLY : O_RDONLY, 0);
+	}
 	/* dup2 onto itself clears FD_CLOEXEC (glibc >= 2.29): only this fd is inherited. */
 	if (keep_fd >= 0)
 		posix_spawn_file_actions_adddup2(&fa, keep_fd, keep_fd);
@@ -105,6 +103,13 @@ int oci_spawn(const char *const *argv, int out, int err, int keep_fd, pid_t *ret
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
 	return -r;
+}
+
+int oci_spawn(const char *const *argv, int out, int err, int keep_fd, pid_t *ret_pid)
+{
+	const int stdio[3] = {-1, out, err};
+
+	return oci_spawn_stdio(argv, stdio, keep_fd, ret_pid);
 }
 
 /* Waits for output and the exit until the deadline (mono ns, 0: none). */

@@ -19,6 +19,11 @@ struct oci_runtime {
 	char *binary;
 	char **global; /* --root DIR, then runtime_args */
 	size_t n_global;
+	/*
+	 * Its exec has no --tty: a console socket alone asks for a terminal
+	 * (runsc).  runc, crun and kata-runtime take --tty with it.
+	 */
+	bool exec_console_only;
 };
 
 /* What a finished process left. */
@@ -41,10 +46,12 @@ void oci_proc_result_clear(struct oci_proc_result *res);
 int oci_exit_code(int status);
 
 /*
- * Starts ARGV (argv[0] an absolute path) with stdin from /dev/null, stdout and
- * stderr on OUT and ERR (/dev/null when negative), KEEP_FD (when not
- * negative) inherited as it is, no other fd, no signal blocked or ignored.
+ * Starts ARGV (argv[0] an absolute path) with STDIO[0..2] as its stdin, stdout
+ * and stderr (/dev/null where negative), KEEP_FD (when not negative)
+ * inherited as it is, no other fd, no signal blocked or ignored.
  */
+int oci_spawn_stdio(const char *const *argv, const int stdio[3], int keep_fd, pid_t *ret_pid);
+/* oci_spawn_stdio with stdin from /dev/null. */
 int oci_spawn(const char *const *argv, int out, int err, int keep_fd, pid_t *ret_pid);
 
 /*

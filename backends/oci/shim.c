@@ -17,7 +17,26 @@
  * status could not be collected) before it exits itself.  SIGUSR1 reopens the
  * log and then bumps the counter in SHIMDIR/reopened.  SIGTERM, SIGINT and SIGHUP
  * are ignored: the shim lives exactly as long as the container, which the
- * backend stops through the runtime's "kill".
+ * backend stops through the runtime's "kill".  Before it reports "ok" it
+ * listens on SHIMDIR/attach for attach sessions (shim_attach.h): with --stdin
+ * it feeds their input to the container, whose stdin it holds.
+ *
+ *   crib-shim exec --runtime BIN [--runtime-arg ARG]... --id ID --dir SHIMDIR
+ *             --ctl-fd N [--tty [--console-only]] -- ARGV...
+ *
+ * One Exec session (conmon's --exec): stays the caller's child, becomes a child
+ * subreaper and runs "BIN ARGS... --log F exec --detach --pid-file F
+ * [--tty --console-socket S] ID ARGV..." (--console-only: no --tty, for
+ * runtimes whose console socket alone asks for a terminal, as runsc's).
+ * Without --tty its own stdio (the
+ * session's pipes, or /dev/null) is the runtime's and so the process's; with
+ * --tty the runtime sends the terminal's master to a console socket of the
+ * shim's.  On the ctl fd (a SOCK_SEQPACKET socket) it sends one message,
+ * "started PID" (with the master, SCM_RIGHTS, under --tty) or "err ERRNO
+ * MESSAGE" (the runtime's error, from its --log file), then "exit CODE" (128 +
+ * the signal when killed) once the process exited.  The end of the ctl socket
+ * (the session was closed) kills the process.  Its files in SHIMDIR are named
+ * exec-SHIMPID.* and gone once the process started.
  *
  * Only libc: one runs per container, so it must stay small.  Its own errors go
  * to SHIMDIR/shim.log, kept short.
@@ -34,6 +53,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,6 +64,8 @@
 #include "crilog.h"
 #include "errtext.h"
 #include "error.h"
+#include "shim_attach.h"
+#include "sock.h"
 #include "util.h"
 
 /* How much of the runtime's output during "run" is kept for its error message. */
@@ -67,14 +89,19 @@ struct shim {
 	const char *dir;
 	const char *log;
 	bool stdin_pipe;
-	int ready_fd;
+	int ready_fd; /* exec mode: the ctl socket */
+	bool exec;
+	bool tty;
+	bool console_only; /* the runtime's exec takes no --tty (runsc) */
+	char **exec_argv;  /* the rest of argv, NULL-terminated */
 
 	int sfd;      /* signalfd */
 	int out_fd;   /* read end of the container's stdout */
 	int err_fd;   /* read end of the container's stderr */
 	int stdin_fd; /* write end of the container's stdin, held open (--stdin) */
-	int pidfd;    /* the container's init, when pidfd_open worked */
+	int pidfd;    /* the container's init (exec mode: the process), when pidfd_open worked */
 	struct crib_log_writer *w;
+	struct shim_attach attach;
 	unsigned reopened;
 	bool log_failing; /* the last log write failed, already said in shim.log */
 
@@ -238,18 +265,52 @@ static void report_error(struct shim *s, int errnum, const char *msg)
 	report(s, line);
 }
 
+/* Each mode's required options; the shim runs in "/", so its paths must stand on their own. */
+static int check_args(const struct shim *s)
+{
+	if (isempty(s->runtime) || isempty(s->id) || isempty(s->dir) || s->dir[0] != '/' ||
+	    s->ready_fd < 0)
+		return -EINVAL;
+	/* Exec mode keeps its stdio for the runtime: the ctl fd must not be one of them. */
+	if (s->exec)
+		return s->exec_argv && s->exec_argv[0] && s->ready_fd > STDERR_FILENO &&
+		               !s->bundle && !s->log && !s->stdin_pipe
+		           ? 0
+		           : -EINVAL;
+	if (isempty(s->bundle) || s->bundle[0] != '/' || (s->log && s->log[0] != '/') || s->tty ||
+	    s->exec_argv)
+		return -EINVAL;
+	return 0;
+}
+
 static int parse_args(struct shim *s, int argc, char **argv)
 {
 	long fd;
-	int i;
+	int i = 1;
 
 	s->runtime_args = crib_xcalloc((size_t)argc, sizeof(*s->runtime_args));
-	for (i = 1; i < argc; i++) {
+	if (argc > 1 && streq(argv[1], "exec")) {
+		s->exec = true;
+		i++;
+	}
+	for (; i < argc; i++) {
 		const char *opt = argv[i];
 
 		if (streq(opt, "--stdin")) {
 			s->stdin_pipe = true;
 			continue;
+		}
+		if (streq(opt, "--tty")) {
+			s->tty = true;
+			continue;
+		}
+		if (streq(opt, "--console-only")) {
+			s->console_only = true;
+			continue;
+		}
+		if (streq(opt, "--")) {
+			s->exec_argv = argv + i + 1;
+			break;
 		}
 		if (i + 1 >= argc)
 			return -EINVAL;
@@ -265,18 +326,14 @@ static int parse_args(struct shim *s, int argc, char **argv)
 			s->dir = argv[++i];
 		else if (streq(opt, "--log"))
 			s->log = argv[++i];
-		else if (streq(opt, "--ready-fd")) {
+		else if (streq(opt, s->exec ? "--ctl-fd" : "--ready-fd")) {
 			if (parse_int(argv[++i], 0, INT_MAX, &fd) < 0)
 				return -EINVAL;
 			s->ready_fd = (int)fd;
 		} else
 			return -EINVAL;
 	}
-	/* The shim runs in "/", so every path it is given must stand on its own. */
-	if (isempty(s->runtime) || isempty(s->id) || isempty(s->bundle) || s->bundle[0] != '/' ||
-	    isempty(s->dir) || s->dir[0] != '/' || (s->log && s->log[0] != '/') || s->ready_fd < 0)
-		return -EINVAL;
-	return 0;
+	return check_args(s);
 }
 
 /* BIN ARGS... TAIL...: a malloc'd array of borrowed strings. */
@@ -414,7 +471,10 @@ static void log_output(struct shim *s, uint32_t stream, const char *buf, size_t 
 	s->log_failing = false;
 }
 
-/* Reads one chunk of container output into the log; *open_ becomes false at EOF. */
+/*
+ * Reads one chunk of container output into the log and the attach sessions;
+ * *open_ becomes false at EOF.
+ */
 static void copy_output(struct shim *s, int fd, uint32_t stream, bool *open_)
 {
 	char buf[16384];
@@ -427,6 +487,7 @@ static void copy_output(struct shim *s, int fd, uint32_t stream, bool *open_)
 		return;
 	}
 	log_output(s, stream, buf, (size_t)n);
+	shim_attach_output(&s->attach, stream, buf, (size_t)n);
 }
 
 /* The container's output from before the runtime's "run" returned goes first into the log. */
@@ -532,29 +593,37 @@ static void on_signals(struct shim *s, pid_t runtime_pid, int *runtime_status, b
 	}
 }
 
-/* Runs the runtime's "run --detach" and waits for it, keeping what the pipes carried. */
-static int run_runtime(struct shim *s, int in, int out, int err, int *ret_status)
+/* The terminal's master, which the runtime sends to the console socket; -errno until then. */
+static int recv_console(int listen_fd)
 {
-	_cleanup_free_ char *pid_file = crib_xasprintf("%s/pid", s->dir);
-	const char *tail[] = {"run",        "--detach", "--bundle", s->bundle,
-	                      "--pid-file", pid_file,   s->id,      NULL};
-	_cleanup_free_ char **argv = runtime_argv(s, tail);
-	bool out_open = true, err_open = true, done = false;
-	int status = 0;
-	pid_t pid;
+	_cleanup_close_ int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	char buf[OCI_SOCK_MSG_MAX];
+	size_t n_fds;
+	int fd;
 
-	pid = spawn_runtime(argv, in, out, err);
-	if (pid < 0)
-		return (int)pid;
-	/* Only the runtime (and through it the container) may hold the write ends. */
-	if (in >= 0)
-		(void)close(in);
-	(void)close(out);
-	(void)close(err);
+	if (conn < 0)
+		return -errno;
+	if (oci_sock_recv(conn, buf, sizeof(buf), &fd, 1, &n_fds) < 0 || n_fds != 1)
+		return -EBADMSG;
+	return fd;
+}
+
+/*
+ * Waits for the runtime PID: keeps what the run's pipes carry (run mode) and
+ * takes the terminal's master from CONSOLE (exec mode with a terminal, else
+ * -1) into *ret_master.
+ */
+static int wait_runtime(struct shim *s, pid_t pid, int console, int *ret_master, int *ret_status)
+{
+	bool out_open = s->out_fd >= 0, err_open = s->err_fd >= 0, done = false;
+	_cleanup_close_ int master = -EBADF;
+	int status = 0;
+
 	while (!done) {
-		struct pollfd fds[3] = {{.fd = s->sfd, .events = POLLIN},
+		struct pollfd fds[4] = {{.fd = s->sfd, .events = POLLIN},
 		                        {.fd = out_open ? s->out_fd : -1, .events = POLLIN},
-		                        {.fd = err_open ? s->err_fd : -1, .events = POLLIN}};
+		                        {.fd = err_open ? s->err_fd : -1, .events = POLLIN},
+		                        {.fd = master < 0 ? console : -1, .events = POLLIN}};
 
 		if (poll(fds, ARRAY_SIZE(fds), -1) < 0) {
 			if (errno == EINTR)
@@ -567,9 +636,36 @@ static int run_runtime(struct shim *s, int in, int out, int err, int *ret_status
 			read_chatter(s, s->out_fd, CRIB_STREAM_STDOUT, &out_open);
 		if (fds[2].revents)
 			read_chatter(s, s->err_fd, CRIB_STREAM_STDERR, &err_open);
+		if (fds[3].revents)
+			master = recv_console(console);
 	}
+	/* A runtime may send the master and exit before we polled. */
+	if (master < 0 && console >= 0)
+		master = recv_console(console);
+	*ret_master = TAKE_FD(master);
 	*ret_status = status;
 	return 0;
+}
+
+/* Runs the runtime's "run --detach" and waits for it, keeping what the pipes carried. */
+static int run_runtime(struct shim *s, int in, int out, int err, int *ret_status)
+{
+	_cleanup_free_ char *pid_file = crib_xasprintf("%s/pid", s->dir);
+	const char *tail[] = {"run",        "--detach", "--bundle", s->bundle,
+	                      "--pid-file", pid_file,   s->id,      NULL};
+	_cleanup_free_ char **argv = runtime_argv(s, tail);
+	int no_master;
+	pid_t pid;
+
+	pid = spawn_runtime(argv, in, out, err);
+	if (pid < 0)
+		return (int)pid;
+	/* Only the runtime (and through it the container) may hold the write ends. */
+	if (in >= 0)
+		(void)close(in);
+	(void)close(out);
+	(void)close(err);
+	return wait_runtime(s, pid, -1, &no_master, ret_status);
 }
 
 /*
@@ -601,9 +697,8 @@ static int write_monitor_file(const struct shim *s)
 	return write_file_atomic(s->dir, "monitor", text);
 }
 
-static int read_pid_file(const struct shim *s, pid_t *ret)
+static int read_pid_file(const char *path, pid_t *ret)
 {
-	_cleanup_free_ char *path = crib_xasprintf("%s/pid", s->dir);
 	_cleanup_close_ int fd = -EBADF;
 	char buf[32];
 	ssize_t n;
@@ -651,15 +746,18 @@ static void monitor(struct shim *s)
 	/* Children that exited while run ran are still zombies whose SIGCHLD was used up. */
 	reap(s);
 	for (;;) {
-		struct pollfd fds[4] = {{.fd = s->sfd, .events = POLLIN},
-		                        {.fd = out_open ? s->out_fd : -1, .events = POLLIN},
-		                        {.fd = err_open ? s->err_fd : -1, .events = POLLIN},
-		                        {.fd = s->exited ? -1 : s->pidfd, .events = POLLIN}};
+		struct pollfd fds[4 + SHIM_ATTACH_SLOTS] = {
+		    {.fd = s->sfd, .events = POLLIN},
+		    {.fd = out_open ? s->out_fd : -1, .events = POLLIN},
+		    {.fd = err_open ? s->err_fd : -1, .events = POLLIN},
+		    {.fd = s->exited ? -1 : s->pidfd, .events = POLLIN}};
 		int timeout = -1;
 
 		if (s->exited) {
 			int64_t left;
 
+			/* Sessions that start now would see no output and no exit. */
+			shim_attach_close_listener(&s->attach, s->dir);
 			if (!out_open && !err_open)
 				break;
 			if (deadline == 0)
@@ -670,6 +768,7 @@ static void monitor(struct shim *s)
 				break;
 			timeout = (int)(left / 1000000) + 1;
 		}
+		shim_attach_poll(&s->attach, fds + 4);
 		if (poll(fds, ARRAY_SIZE(fds), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -684,6 +783,7 @@ static void monitor(struct shim *s)
 			copy_output(s, s->err_fd, CRIB_STREAM_STDERR, &err_open);
 		if (fds[3].revents && !s->exited)
 			on_pidfd(s);
+		shim_attach_dispatch(&s->attach, fds + 4);
 	}
 	if (!s->exited) {
 		/* Only a failed poll gets here. */
@@ -726,9 +826,25 @@ static void close_fds(unsigned lo, unsigned hi)
 		(void)close((int)fd);
 }
 
+/* /dev/null on 0-2. */
+static int stdio_to_null(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return -errno;
+	for (int i = STDIN_FILENO; i <= STDERR_FILENO; i++)
+		if (dup2(fd, i) < 0)
+			return -errno;
+	if (fd > STDERR_FILENO)
+		(void)close(fd);
+	return 0;
+}
+
 /*
- * Leaves the shim with /dev/null on 0-2, the ready fd (close-on-exec, above 2) and
- * nothing else: whatever the caller leaked must not reach the runtime or the container.
+ * Leaves the shim with /dev/null on 0-2 (exec mode: the caller's), the ready fd (close-on-exec,
+ * above 2) and nothing else: whatever the caller leaked must not reach the runtime or the
+ * container.
  */
 static int setup_fds(struct shim *s)
 {
@@ -744,15 +860,8 @@ static int setup_fds(struct shim *s)
 	if (s->ready_fd > STDERR_FILENO + 1)
 		close_fds(STDERR_FILENO + 1, (unsigned)s->ready_fd - 1);
 	close_fds((unsigned)s->ready_fd + 1, ~0U);
-	fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	for (int i = STDIN_FILENO; i <= STDERR_FILENO; i++)
-		if (dup2(fd, i) < 0)
-			return -errno;
-	if (fd > STDERR_FILENO)
-		(void)close(fd);
-	return 0;
+	/* Exec mode: the caller's stdio is the session's, for the runtime to hand on. */
+	return s->exec ? 0 : stdio_to_null();
 }
 
 /* pipe2 with the shim's end non-blocking (the container's end stays blocking). */
@@ -765,6 +874,47 @@ static int make_pipe(int fds[2], int nonblock_end)
 	return 0;
 }
 
+/*
+ * Once the runtime's run succeeded: the pid, the monitor file, the attach
+ * socket.  On failure TEXT says what failed.
+ */
+static int started(struct shim *s, char *text, size_t size)
+{
+	_cleanup_free_ char *pid_file = crib_xasprintf("%s/pid", s->dir);
+	int r = read_pid_file(pid_file, &s->pid);
+
+	if (r < 0) {
+		(void)snprintf(text, size, "Failed to read the pid file '%s': %s", pid_file,
+		               strerror(-r));
+		return -EIO;
+	}
+	r = write_monitor_file(s);
+	if (r < 0) {
+		(void)snprintf(text, size, "Failed to write '%s/monitor': %s", s->dir,
+		               strerror(-r));
+		return -EIO;
+	}
+	r = shim_attach_init(&s->attach, s->id, s->dir, &s->stdin_fd);
+	if (r < 0) {
+		(void)snprintf(text, size, "Failed to listen on '%s/attach': %s", s->dir,
+		               strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Subreaper (the container's init, or the exec'd process, is reparented to the
+ * shim when the runtime exits), "/" and signals.
+ */
+static int become_monitor(struct shim *s)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return -errno;
+	(void)chdir("/");
+	return setup_signals(s);
+}
+
 /* Everything after the detach; the return value is the shim's exit status. */
 static int shim_run(struct shim *s)
 {
@@ -773,14 +923,7 @@ static int shim_run(struct shim *s)
 	char text[SHIM_REPORT_MAX];
 	int status, r;
 
-	/* The container's init is reparented to the shim when the runtime's run exits. */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
-		r = errno;
-		report_error(s, r, "Failed to become a child subreaper");
-		return 1;
-	}
-	(void)chdir("/");
-	r = setup_signals(s);
+	r = become_monitor(s);
 	if (r >= 0)
 		r = make_pipe(out, 0);
 	if (r >= 0)
@@ -839,16 +982,10 @@ static int shim_run(struct shim *s)
 	}
 	/* The runtime succeeded: what the pipes carried was the container's. */
 	flush_early(s);
-	r = read_pid_file(s, &s->pid);
-	if (r >= 0 && (r = write_monitor_file(s)) < 0)
-		(void)snprintf(text, sizeof(text), "Failed to write '%s/monitor': %s", s->dir,
-		               strerror(-r));
-	else if (r < 0)
-		(void)snprintf(text, sizeof(text), "Failed to read the pid file '%s/pid': %s",
-		               s->dir, strerror(-r));
+	r = started(s, text, sizeof(text));
 	if (r < 0) {
 		delete_container(s);
-		report_error(s, EIO, text);
+		report_error(s, -r, text);
 		return 1;
 	}
 	watch_pid(s);
@@ -856,6 +993,7 @@ static int shim_run(struct shim *s)
 	report(s, text);
 
 	monitor(s);
+	shim_attach_finish(&s->attach, !s->exit_unknown, s->exit_code);
 	if (s->exit_unknown)
 		(void)snprintf(text, sizeof(text), "%d %lld unknown\n", s->exit_code,
 		               (long long)s->finished_ns);
@@ -867,6 +1005,226 @@ static int shim_run(struct shim *s)
 	if (r < 0)
 		shim_diag(s, "Failed to write '%s/exit': %s", s->dir, strerror(-r));
 	return r < 0 ? 1 : 0;
+}
+
+/* ---- exec mode ---- */
+
+/* SHIMDIR/exec-SHIMPID.SUFFIX: the shim's pid keeps concurrent sessions apart. */
+static char *exec_file(const struct shim *s, const char *suffix)
+{
+	return crib_xasprintf("%s/exec-%d.%s", s->dir, (int)getpid(), suffix);
+}
+
+/* "BIN ARGS... --log LOG exec --detach --pid-file PID [--tty --console-socket SOCK] ID ARGV..." */
+static char **exec_runtime_argv(const struct shim *s, const char *pid_file, const char *log,
+                                const char *console)
+{
+	size_t n_argv = 0, n = 0;
+	_cleanup_free_ const char **tail = NULL;
+
+	while (s->exec_argv[n_argv])
+		n_argv++;
+	tail = crib_xcalloc(n_argv + 12, sizeof(*tail));
+	tail[n++] = "--log";
+	tail[n++] = log;
+	tail[n++] = "exec";
+	tail[n++] = "--detach";
+	tail[n++] = "--pid-file";
+	tail[n++] = pid_file;
+	if (console) {
+		if (!s->console_only)
+			tail[n++] = "--tty";
+		tail[n++] = "--console-socket";
+		tail[n++] = console;
+	}
+	tail[n++] = s->id;
+	for (size_t i = 0; i < n_argv; i++)
+		tail[n++] = s->exec_argv[i];
+	return runtime_argv(s, tail);
+}
+
+/*
+ * Runs the runtime's exec and waits for it, taking the terminal's master from
+ * CONSOLE (a listening socket, or -1 without a terminal) on the way.
+ */
+static int exec_runtime(struct shim *s, char **argv, int console, int *ret_master, int *ret_status)
+{
+	pid_t pid = spawn_runtime(argv, -1, -1, -1);
+
+	if (pid < 0)
+		return (int)pid;
+	return wait_runtime(s, pid, console, ret_master, ret_status);
+}
+
+/* The runtime's error: the end of its --log file, else how it exited. */
+static char *exec_error(struct shim *s, const char *log, int status)
+{
+	_cleanup_close_ int fd = open(log, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char fallback[PATH_MAX + 64];
+	off_t size;
+	ssize_t n;
+	char *msg;
+
+	(void)snprintf(fallback, sizeof(fallback), "%s exec exited with code %d", s->runtime,
+	               exit_code_of(status));
+	s->chatter_len = 0;
+	if (fd >= 0 && (size = lseek(fd, 0, SEEK_END)) >= 0) {
+		/* The error comes last: only the tail matters. */
+		off_t from = size > (off_t)SHIM_CHATTER_MAX ? size - (off_t)SHIM_CHATTER_MAX : 0;
+
+		n = pread(fd, s->chatter, SHIM_CHATTER_MAX, from);
+		s->chatter_len = n > 0 ? (size_t)n : 0;
+	}
+	msg = oci_error_text(s->chatter, s->chatter_len, fallback);
+	if (isempty(msg))
+		crib_strreplace(&msg, fallback);
+	return msg;
+}
+
+/* Kills the exec'd process, through its pidfd when there is one (the pid may be reused). */
+static void exec_kill(const struct shim *s)
+{
+	if (s->pidfd >= 0 && syscall(SYS_pidfd_send_signal, s->pidfd, SIGKILL, NULL, 0) == 0)
+		return;
+	(void)kill(s->pid, SIGKILL);
+}
+
+/*
+ * Waits for the exec'd process.  The end of the ctl socket means the session
+ * was closed: the process must not outlive it.
+ */
+static void exec_wait(struct shim *s)
+{
+	bool dummy = false;
+	int dummy_status;
+
+	reap(s);
+	while (!s->exited) {
+		struct pollfd fds[3] = {{.fd = s->sfd, .events = POLLIN},
+		                        {.fd = s->ready_fd, .events = POLLIN},
+		                        {.fd = s->pidfd, .events = POLLIN}};
+
+		if (poll(fds, ARRAY_SIZE(fds), -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			shim_diag(s, "Failed to poll: %s", strerror(errno));
+			return;
+		}
+		if (fds[0].revents)
+			on_signals(s, 0, &dummy_status, &dummy);
+		if (fds[2].revents && !s->exited)
+			on_pidfd(s);
+		if (fds[1].revents && s->ready_fd >= 0) {
+			(void)close(s->ready_fd);
+			s->ready_fd = -EBADF;
+			if (!s->exited)
+				exec_kill(s);
+		}
+	}
+}
+
+/* After a successful exec: the pid, and the shim's hold on the session's pipes let go. */
+static int exec_started(struct shim *s, const char *pid_file, char *text, size_t size)
+{
+	int r = read_pid_file(pid_file, &s->pid);
+
+	if (r < 0) {
+		(void)snprintf(text, size, "Failed to read the pid file '%s': %s", pid_file,
+		               strerror(-r));
+		return r;
+	}
+	/* Only the process may hold them: its exit must be the end of the output. */
+	r = stdio_to_null();
+	if (r < 0) {
+		(void)snprintf(text, size, "Failed to let go of the session's pipes: %s",
+		               strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* Runs the runtime's exec and reports; on success *ret_master is the terminal's (or -EBADF). */
+static int exec_start(struct shim *s, int dirfd, const char *console_name, int *ret_master)
+{
+	_cleanup_free_ char *pid_file = exec_file(s, "pid"), *log = exec_file(s, "log");
+	_cleanup_free_ char *console = NULL, *msg = NULL;
+	_cleanup_free_ char **argv = NULL;
+	_cleanup_close_ int listen_fd = -EBADF, master = -EBADF;
+	char text[SHIM_REPORT_MAX];
+	int status, r = 0;
+
+	if (console_name) {
+		listen_fd = oci_sock_listen(dirfd, console_name, SOCK_STREAM, 1);
+		r = listen_fd;
+		/* The runtime connects by path: ours goes through our fd of the directory. */
+		console = crib_xasprintf("/proc/%d/fd/%d/%s", (int)getpid(), dirfd, console_name);
+	}
+	argv = exec_runtime_argv(s, pid_file, log, console);
+	if (r >= 0)
+		r = exec_runtime(s, argv, listen_fd, &master, &status);
+	if (console_name)
+		(void)unlinkat(dirfd, console_name, 0);
+	if (r < 0) {
+		(void)snprintf(text, sizeof(text), "Failed to run '%s exec': %s", s->runtime,
+		               strerror(-r));
+		report_error(s, -r, text);
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		msg = exec_error(s, log, status);
+		report_error(s, runtime_errno(msg), msg);
+		r = -EIO;
+	} else if (console_name && master < 0) {
+		(void)snprintf(text, sizeof(text), "%s exec sent no terminal", s->runtime);
+		report_error(s, EIO, text);
+		r = -EIO;
+	} else if ((r = exec_started(s, pid_file, text, sizeof(text))) < 0) {
+		report_error(s, -r, text);
+	}
+	(void)unlink(log);
+	(void)unlink(pid_file);
+	*ret_master = TAKE_FD(master);
+	return r;
+}
+
+/* Exec mode; the return value is the shim's exit status. */
+static int shim_exec(struct shim *s)
+{
+	_cleanup_free_ char *console_name = NULL;
+	_cleanup_close_ int dirfd = -EBADF, master = -EBADF;
+	char text[64];
+	int r;
+
+	/* A session of its own: signals for cribd's process group are not the session's. */
+	(void)setsid();
+	r = become_monitor(s);
+	if (r < 0) {
+		report_error(s, -r, "Failed to set up the shim");
+		return 1;
+	}
+	if (s->tty) {
+		dirfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd < 0) {
+			r = errno;
+			report_error(s, r, "Failed to open the container's directory");
+			return 1;
+		}
+		console_name = crib_xasprintf("exec-%d.sock", (int)getpid());
+	}
+	if (exec_start(s, dirfd, console_name, &master) < 0)
+		return 1;
+	watch_pid(s);
+	(void)snprintf(text, sizeof(text), "started %d\n", (int)s->pid);
+	r = oci_sock_send(s->ready_fd, text, &master, master >= 0 ? 1 : 0);
+	if (r < 0)
+		shim_diag(s, "Failed to report the exec session: %s", strerror(-r));
+	/* The backend holds the terminal now; ours would keep it open after the process. */
+	if (master >= 0)
+		(void)close(TAKE_FD(master));
+	exec_wait(s);
+	if (s->ready_fd < 0 || !s->exited || s->exit_unknown)
+		return 0;
+	(void)snprintf(text, sizeof(text), "exit %d\n", s->exit_code);
+	(void)oci_sock_send(s->ready_fd, text, NULL, 0);
+	return 0;
 }
 
 /*
@@ -923,8 +1281,11 @@ int main(int argc, char **argv)
 	r = parse_args(&s, argc, argv);
 	runtime_args = s.runtime_args;
 	if (r < 0) {
-		fprintf(stderr, "usage: crib-shim --runtime BIN [--runtime-arg ARG]... --id ID "
-		                "--bundle DIR --dir SHIMDIR --ready-fd N [--log PATH] [--stdin]\n");
+		fprintf(stderr,
+		        "usage: crib-shim --runtime BIN [--runtime-arg ARG]... --id ID "
+		        "--bundle DIR --dir SHIMDIR --ready-fd N [--log PATH] [--stdin]\n"
+		        "       crib-shim exec --runtime BIN [--runtime-arg ARG]... --id ID "
+		        "--dir SHIMDIR --ctl-fd N [--tty [--console-only]] -- ARGV...\n");
 		if (s.ready_fd >= 0 && fcntl(s.ready_fd, F_GETFD) >= 0)
 			report_error(&s, EINVAL, "crib-shim: invalid command line");
 		return 2;
@@ -934,9 +1295,15 @@ int main(int argc, char **argv)
 		report_error(&s, -r, "Failed to set up the shim's file descriptors");
 		return 1;
 	}
+	/* An exec session's shim stays the backend's child: it reaps it at the session's end. */
+	if (s.exec)
+		return shim_exec(&s);
 	if (!detach(&s, &status))
 		return status;
 	status = shim_run(&s);
 	crib_crilog_close(s.w);
+	/* Left over when the run failed: what the pipes carried went into the error. */
+	for (size_t i = 0; i < ARRAY_SIZE(s.early); i++)
+		free(s.early[i].buf);
 	return status;
 }

@@ -5,13 +5,19 @@ Each test builds a busybox bundle in its own tmp dir and drives runc with
 --root inside that dir, so no one else's runc state is touched.
 """
 import calendar
+import errno
+import fcntl
 import json
 import os
 import re
 import select
 import shutil
 import signal
+import socket
+import stat
+import struct
 import subprocess
+import termios
 import time
 import uuid
 
@@ -401,14 +407,15 @@ def test_survives_caller_and_keeps_stdin_open(ctr_factory):
     print(f"idle shim: VmRSS {rss} kB, private {private} kB, Pss {rollup['Pss']} kB")
     if not sanitized():
         assert private <= 1024
-    # /dev/null on 0-2, the log, three pipes, the signalfd, the pidfd: nothing from the caller.
+    # /dev/null on 0-2, the log, three pipes, the signalfd, the pidfd, the attach socket:
+    # nothing from the caller.
     fds = {int(fd): os.readlink(f"/proc/{c.shim_pid}/fd/{fd}")
            for fd in os.listdir(f"/proc/{c.shim_pid}/fd")}
     assert [fds[i] for i in (0, 1, 2)] == ["/dev/null"] * 3
     kinds = sorted("log" if t == c.log else re.sub(r":\[\d+\]$", "", t)
                    for fd, t in fds.items() if fd > 2)
     assert kinds == ["anon_inode:[pidfd]", "anon_inode:[signalfd]", "log",
-                     "pipe", "pipe", "pipe"], fds
+                     "pipe", "pipe", "pipe", "socket"], fds
     c.runc("kill", c.id, "KILL")
     assert parse_exit(c.wait_exit())[0] == 137
 
@@ -543,3 +550,367 @@ def test_bad_command_line(tmp_path):
         os.close(r)
         if w >= 0:
             os.close(w)
+
+
+# ---- exec mode: one Exec session, driven as the backend's stream_open does ----
+
+def recv_msg(sock, timeout=10):
+    """One message from a SOCK_SEQPACKET socket: (text, fds); ("", []) at EOF."""
+    sock.settimeout(timeout)
+    data, fds, _, _ = socket.recv_fds(sock, 4096, 3)
+    return data.decode(), fds
+
+
+def read_all(fd, timeout=10):
+    """FD's bytes to EOF (or EIO, a terminal's end)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no EOF within {timeout}s: {data[-200:]!r}"
+        if not select.select([fd], [], [], left)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError as e:
+            if e.errno == errno.EIO:
+                return data
+            raise
+        if not chunk:
+            return data
+        data += chunk
+
+
+def read_until(fd, pattern, timeout=10):
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, data):
+        left = deadline - time.monotonic()
+        assert left > 0, f"{pattern!r} not seen within {timeout}s: {data[-200:]!r}"
+        if select.select([fd], [], [], left)[0]:
+            chunk = os.read(fd, 65536)
+            assert chunk, f"EOF before {pattern!r} after {len(data)} bytes: {data[-200:]!r}"
+            data += chunk
+    return data
+
+
+class Exec:
+    """crib-shim exec for container C: the session's pipes (ours: stdin's write end,
+    stdout's and stderr's read ends) and its ctl socket."""
+
+    def __init__(self, c, argv, tty=False, stdin=False, stdout=True, stderr=True,
+                 container_id=None):
+        self.ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.stdin = self.stdout = self.stderr = None
+        child = [subprocess.DEVNULL] * 3
+        if not tty:
+            for i, want in enumerate((stdin, stdout, stderr)):
+                if want:
+                    r, w = os.pipe()
+                    child[i], ours = (r, w) if i == 0 else (w, r)
+                    setattr(self, ("stdin", "stdout", "stderr")[i], ours)
+        cmd = [SHIM, "exec", "--runtime", c.runtime]
+        for a in c.runtime_args:
+            cmd += ["--runtime-arg", a]
+        cmd += ["--id", container_id or c.id, "--dir", c.dir, "--ctl-fd", str(theirs.fileno())]
+        if tty:
+            cmd.append("--tty")
+        cmd += ["--", *argv]
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=child[0], stdout=child[1], stderr=child[2],
+                                         pass_fds=(theirs.fileno(),))
+        finally:
+            theirs.close()
+            for fd in child:
+                if fd != subprocess.DEVNULL:
+                    os.close(fd)
+        self.report, fds = recv_msg(self.ctl, timeout=30)
+        self.master = fds[0] if fds else None
+        assert len(fds) == (1 if tty and self.report.startswith("started ") else 0), fds
+
+    @property
+    def pid(self):
+        m = re.fullmatch(r"started (\d+)\n", self.report)
+        assert m, f"exec report: {self.report!r}"
+        return int(m.group(1))
+
+    def exit_message(self, timeout=10):
+        return recv_msg(self.ctl, timeout)[0]
+
+    def close(self):
+        for fd in (self.stdin, self.stdout, self.stderr, self.master):
+            if fd is not None:
+                os.close(fd)
+        self.stdin = self.stdout = self.stderr = self.master = None
+        self.ctl.close()
+        return self.proc.wait(timeout=15)
+
+
+@pytest.fixture
+def running(ctr_factory):
+    """A container that idles, for exec sessions; killed at the end."""
+    c = ctr_factory(["sleep", "1000"], log=False)
+    c.start()
+    yield c
+    c.runc("kill", c.id, "KILL", check=False)
+
+
+def exec_files(c):
+    return [f for f in os.listdir(c.dir) if f.startswith("exec-")]
+
+
+def test_exec_separate_streams_and_exit_code(running):
+    e = Exec(running, ["sh", "-c", "echo out; echo err >&2; exit 5"])
+    try:
+        e.pid
+        assert read_all(e.stdout) == b"out\n"
+        assert read_all(e.stderr) == b"err\n"
+        assert e.exit_message() == "exit 5\n"
+    finally:
+        assert e.close() == 0
+    # The pid file, the runtime's log: gone once the process started.
+    assert exec_files(running) == []
+
+
+def test_exec_stdin_eof_reaches_the_process(running):
+    e = Exec(running, ["sh", "-c", "cat; echo done"], stdin=True, stderr=False)
+    try:
+        os.write(e.stdin, b"hello\n")
+        os.close(e.stdin)
+        e.stdin = None
+        assert read_all(e.stdout) == b"hello\ndone\n"
+        assert e.exit_message() == "exit 0\n"
+    finally:
+        e.close()
+
+
+def test_exec_killed_by_signal(running):
+    e = Exec(running, ["sh", "-c", "kill -TERM $$"])
+    try:
+        assert e.exit_message() == f"exit {128 + signal.SIGTERM}\n"
+    finally:
+        e.close()
+
+
+def set_winsize(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def test_exec_tty(running):
+    script = "read a; stty size; read b; stty size; tty; exit 7"
+    e = Exec(running, ["sh", "-c", script], tty=True)
+    try:
+        e.pid
+        assert e.master is not None and os.isatty(e.master)
+        set_winsize(e.master, 30, 100)
+        os.write(e.master, b"a\n")
+        read_until(e.master, rb"30 100\r\n")
+        set_winsize(e.master, 40, 120)
+        os.write(e.master, b"b\n")
+        rest = read_all(e.master)
+        assert b"40 120\r\n" in rest and b"/dev/pts/" in rest
+        assert e.exit_message() == "exit 7\n"
+    finally:
+        assert e.close() == 0
+    assert exec_files(running) == []
+
+
+def test_exec_missing_binary(running):
+    e = Exec(running, ["/nonexistent-binary"])
+    m = re.fullmatch(r"err (\d+) (.+)\n", e.report)
+    assert m, e.report
+    assert int(m.group(1)) == errno.ENOENT and "/nonexistent-binary" in m.group(2)
+    assert "level=" not in m.group(2)
+    assert e.close() == 1
+    assert exec_files(running) == []
+
+
+def test_exec_in_missing_container(running):
+    e = Exec(running, ["true"], container_id="crib-shim-test-missing")
+    m = re.fullmatch(r"err (\d+) (.+)\n", e.report)
+    assert m and "not exist" in m.group(2), e.report
+    e.close()
+
+
+def test_exec_ctl_eof_kills_the_process(running):
+    e = Exec(running, ["sleep", "1000"], stdout=False, stderr=False)
+    pid = e.pid
+    assert alive(pid)
+    # The backend's stream_close: its end of the ctl socket goes, and it reaps the shim.
+    assert e.close() == 0
+    assert not alive(pid)
+    assert json.loads(running.runc("state", running.id).stdout)["status"] == "running"
+
+
+def test_exec_holds_no_session_pipe(running):
+    # The shim lets go of the pipes once the process runs: their ends are the process's.
+    e = Exec(running, ["sleep", "1000"], stdin=True)
+    try:
+        fds = [os.readlink(f"/proc/{e.proc.pid}/fd/{fd}")
+               for fd in os.listdir(f"/proc/{e.proc.pid}/fd")]
+        assert [f for f in fds if f.startswith("pipe:")] == [], fds
+    finally:
+        e.close()
+
+
+def test_exec_bad_command_line():
+    p = subprocess.run([SHIM, "exec", "--runtime", RUNC, "--id", "x", "--dir", "/tmp",
+                        "--ctl-fd", "1"], capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "crib-shim exec" in p.stderr
+
+
+# ---- attach: sessions on the container's shim (SHIMDIR/attach) ----
+
+class Attach:
+    """One attach session: its pipes (ours: input's write end, the outputs' read ends)."""
+
+    def __init__(self, c, stdin=True, stdout=True, stderr=True, once=False):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.sock.connect(os.path.join(c.dir, "attach"))
+        self.stdin = self.stdout = self.stderr = None
+        theirs = []
+        for i, want in enumerate((stdin, stdout, stderr)):
+            if want:
+                r, w = os.pipe()
+                ours, t = (w, r) if i == 0 else (r, w)
+                setattr(self, ("stdin", "stdout", "stderr")[i], ours)
+                theirs.append(t)
+        req = f"attach {int(stdin)} {int(stdout)} {int(stderr)} {int(once)}\n"
+        try:
+            socket.send_fds(self.sock, [req.encode()], theirs)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused: the reason is queued for us, or the recv below fails
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        self.reply = recv_msg(self.sock)[0]
+
+    def message(self, timeout=10):
+        return recv_msg(self.sock, timeout)[0]
+
+    def close_input(self):
+        os.close(self.stdin)
+        self.stdin = None
+
+    def close(self):
+        for fd in (self.stdin, self.stdout, self.stderr):
+            if fd is not None:
+                os.close(fd)
+        self.stdin = self.stdout = self.stderr = None
+        self.sock.close()
+
+
+def test_attach_input_output_and_exit(ctr_factory):
+    c = ctr_factory(["sh"], stdin=True)
+    c.start()
+    path = os.path.join(c.dir, "attach")
+    assert stat.S_ISSOCK(os.stat(path).st_mode) and os.stat(path).st_mode & 0o777 == 0o600
+    a = Attach(c)
+    watcher = Attach(c, stdin=False, stderr=False)
+    try:
+        assert (a.reply, watcher.reply) == ("ok\n", "ok\n")
+        os.write(a.stdin, b"echo hi; echo oops >&2\n")
+        assert read_until(a.stdout, rb"hi\n") == b"hi\n"
+        assert read_until(a.stderr, rb"oops\n") == b"oops\n"
+        assert read_until(watcher.stdout, rb"hi\n") == b"hi\n"
+        # Without stdin_once the end of a session's input leaves the container's open.
+        a.close_input()
+        time.sleep(0.5)
+        assert json.loads(c.runc("state", c.id).stdout)["status"] == "running"
+        b = Attach(c, stderr=False)
+        try:
+            assert b.reply == "ok\n"
+            os.write(b.stdin, b"echo second; exit 3\n")
+            for s in (a, b, watcher):
+                assert read_all(s.stdout).endswith(b"second\n")
+                assert s.message() == "exit 3\n"
+                # The session ends with the container.
+                assert s.message() == ""
+        finally:
+            b.close()
+    finally:
+        a.close()
+        watcher.close()
+    assert parse_exit(c.wait_exit())[0] == 3
+    assert not os.path.exists(path)
+    # What the sessions saw is in the log as well.
+    out = reassemble(read_cri_log(c.log), "stdout")
+    assert out == "hi\nsecond\n"
+
+
+def test_attach_stdin_once_closes_container_stdin(ctr_factory):
+    c = ctr_factory(["sh", "-c", "cat; echo eof; exit 4"], stdin=True, log=False)
+    c.start()
+    a = Attach(c, stderr=False, once=True)
+    try:
+        assert a.reply == "ok\n"
+        os.write(a.stdin, b"line\n")
+        assert read_until(a.stdout, rb"line\n") == b"line\n"
+        a.close_input()
+        assert read_all(a.stdout) == b"eof\n"
+        assert a.message() == "exit 4\n"
+    finally:
+        a.close()
+
+
+def test_attach_refusals_and_session_limit(ctr_factory):
+    c = ctr_factory(["sleep", "1000"], log=False)
+    c.start()
+    sessions = []
+    try:
+        # The container was started without --stdin: there is no stdin to attach to.
+        s = Attach(c)
+        assert re.fullmatch(r"err 22 .*stdin.*\n", s.reply), s.reply
+        s.close()
+        for _ in range(16):
+            sessions.append(Attach(c, stdin=False))
+            assert sessions[-1].reply == "ok\n"
+        s = Attach(c, stdin=False)
+        assert s.reply == f"err {errno.EMFILE} container '{c.id}' has 16 attach sessions " \
+                          "already\n"
+        s.close()
+        # A session whose connection ends is dropped, and its place is free again.
+        sessions.pop().close()
+        deadline = time.monotonic() + 5
+        while True:
+            s = Attach(c, stdin=False)
+            if s.reply == "ok\n" or time.monotonic() > deadline:
+                break
+            s.close()
+        sessions.append(s)
+        assert s.reply == "ok\n"
+    finally:
+        for s in sessions:
+            s.close()
+        c.runc("kill", c.id, "KILL", check=False)
+    assert parse_exit(c.wait_exit())[0] == 137
+
+
+def test_attach_slow_reader_is_dropped_not_waited_for(ctr_factory):
+    c = ctr_factory(["sh"], stdin=True)
+    c.start()
+    slow = Attach(c, stdin=False, stderr=False)
+    fast = Attach(c, stderr=False)
+    try:
+        assert (slow.reply, fast.reply) == ("ok\n", "ok\n")
+        # 2.5 MiB, more than the 1 MiB a session's pipe holds, at a pace a reader that
+        # reads keeps up with.
+        os.write(fast.stdin, b"for i in $(seq 40); do head -c 65536 /dev/zero | tr '\\0' x; "
+                             b"usleep 10000; done; echo; echo done\n")
+        try:
+            data = read_until(fast.stdout, rb"done\n", timeout=30)
+        except AssertionError:
+            pytest.fail(f"fast reader dropped: {fast.message()!r}")
+        assert data == b"x" * 40 * 65536 + b"\ndone\n"
+        assert re.fullmatch(r"err 105 .*fast enough\n", slow.message()), "slow reader"
+        # It was dropped only once its pipe, grown to 1 MiB, was full.
+        kept = read_all(slow.stdout)
+        assert 1024 * 1024 - 16384 <= len(kept) <= 1024 * 1024 and set(kept) == {ord("x")}
+        os.write(fast.stdin, b"exit 0\n")
+        assert fast.message() == "exit 0\n"
+    finally:
+        slow.close()
+        fast.close()
+    assert parse_exit(c.wait_exit())[0] == 0
+    out = reassemble(read_cri_log(c.log), "stdout")
+    assert out == "x" * 40 * 65536 + "\ndone\n"

@@ -93,10 +93,15 @@ def test_exec_missing_command_fails(cribd, ctr):
     assert "cannot run" in r.stderr
 
 
+# The client's first terminal size travels on the resize stream after the session opened,
+# so a command may start before it lands (as with kubelet's streaming server): ask again.
+STTY_SIZE = "for i in $(seq 1 50); do stty size 2>/dev/null && break; sleep 0.1; done"
+
+
 def test_exec_tty_and_resize(cribd, ctr):
     _, cid = ctr
     # script(1) gives crictl a terminal of a known size; crictl sends it on the resize stream.
-    cmd = f"stty cols 91 rows 13; {CRICTL} exec -it {cid} stty size"
+    cmd = f"stty cols 91 rows 13; {CRICTL} exec -it {cid} sh -c '{STTY_SIZE}'"
     r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
                        env=crictl_env(cribd), timeout=60)
     assert "13 91" in r.stdout, r.stdout + r.stderr
@@ -350,3 +355,114 @@ def test_websocket_upgrade_requirements(cribd, ctr):
         websocket.create_connection(url.replace("http://", "ws://"),
                                     subprotocols=["v4.channel.k8s.io"], timeout=5)
     assert e.value.status_code == 400
+
+
+# The oci backend: the same clients against real containers (runc, and runsc when present).
+
+from test_oci import Pod, oci, runtime_param, skip_missing  # noqa: E402,F401
+
+
+def run_crictl(d, *args, stdin=None, timeout=60):
+    return subprocess.run([CRICTL, *args], input=stdin, capture_output=True, text=True,
+                          env=crictl_env(d), timeout=timeout)
+
+
+@runtime_param()
+def test_oci_exec(oci, handler):
+    skip_missing(handler)
+    pod = Pod(oci, handler, name=f"exec-{handler}")
+    try:
+        cid = pod.create("ctr")
+        r = run_crictl(oci, "exec", cid, "sh", "-c", "echo out; echo err >&2; exit 3")
+        assert r.returncode == 1 and r.stdout == "out\n"
+        assert "err\n" in r.stderr and "exit code 3" in r.stderr
+        data = "".join(f"line {i}\n" for i in range(20000))
+        r = run_crictl(oci, "exec", "-i", cid, "sh", "-c", "cat; echo done", stdin=data)
+        assert r.returncode == 0 and r.stdout == data + "done\n", r.stderr
+        r = run_crictl(oci, "exec", cid, "/no/such/binary")
+        assert r.returncode != 0 and "no/such/binary" in r.stderr
+        # A terminal of the client's size, inside the container's namespaces.
+        cmd = f"stty cols 91 rows 13; {CRICTL} exec -it {cid} sh -c '{STTY_SIZE}; tty; exit 4'"
+        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                           text=True, env=crictl_env(oci), timeout=60)
+        assert "13 91" in r.stdout, r.stdout
+        # gVisor's /proc does not name the terminal, so only runc's `tty` can say which.
+        assert handler != "runc" or "/dev/pts/" in r.stdout, r.stdout
+        assert "exit code 4" in r.stdout
+    finally:
+        pod.teardown()
+
+
+def test_oci_exec_client_disconnect_kills_the_command(oci):
+    pod = Pod(oci, "runc", name="exec-gone")
+    try:
+        cid = pod.create("ctr")
+        client = subprocess.Popen([CRICTL, "exec", cid, "sleep", "4646"], env=crictl_env(oci),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: proc_with_cmdline("sleep", "4646"), what="the exec'd sleep")
+        client.kill()
+        client.wait()
+        wait_for(lambda: not proc_with_cmdline("sleep", "4646"),
+                 what="the exec'd command to be killed")
+        # The container itself is untouched.
+        assert pod.status(cid).state == pb.CONTAINER_RUNNING
+    finally:
+        pod.teardown()
+
+
+@runtime_param()
+def test_oci_attach(oci, handler):
+    skip_missing(handler)
+    pod = Pod(oci, handler, name=f"attach-{handler}")
+    try:
+        cid = pod.create("sh", command=["sh"], stdin=True)
+        # crictl sends the input, and its end of input ends the attach (as with kubelet).
+        r = run_crictl(oci, "attach", "-i", cid, stdin="echo hello-attach\n")
+        assert r.returncode == 0, r.stderr
+        assert "hello-attach" in r.stdout
+        # The shell still runs, and took the input as the container's own stdin.
+        assert pod.status(cid).state == pb.CONTAINER_RUNNING
+        assert "hello-attach" in open(pod.log_path("sh")).read()
+        e = rpc_error(lambda: oci.rs().Attach(pb.AttachRequest(container_id=cid, tty=True,
+                                                               stdout=True)))
+        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "tty" in e.details()
+    finally:
+        pod.teardown()
+
+
+def test_oci_attach_stdin_once_ends_the_container(oci):
+    pod = Pod(oci, "runc", name="attach-once")
+    try:
+        cid = pod.create("cat", command=["sh", "-c", "cat; echo bye"], stdin=True,
+                         stdin_once=True)
+        r = run_crictl(oci, "attach", "-i", cid, stdin="once\n")
+        assert r.returncode == 0, r.stderr
+        assert "once" in r.stdout
+        status = pod.wait_exit(cid)
+        assert status.exit_code == 0
+        assert "bye" in open(pod.log_path("cat")).read()
+    finally:
+        pod.teardown()
+
+
+def test_oci_port_forward(oci):
+    pod = Pod(oci, "runc", name="pf")
+    try:
+        pod.create("web", command=["sh", "-c", "mkdir -p /www && echo crib-pf > /www/index.html"
+                                   " && exec httpd -f -p 8080 -h /www"])
+        cid = pod.create("probe")
+        wait_for(lambda: pod.exec(cid, ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/"]
+                                  ).exit_code == 0, what="httpd in the pod")
+        local = free_port()
+        fwd = subprocess.Popen([CRICTL, "port-forward", pod.id, f"{local}:8080"],
+                               env=crictl_env(oci), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+        try:
+            assert "Forwarding from" in fwd.stdout.readline()
+            status, body = fetch(local)
+            assert status == 200 and body == b"crib-pf\n"
+        finally:
+            fwd.kill()
+            fwd.wait()
+    finally:
+        pod.teardown()

@@ -112,9 +112,9 @@ static int setup(void **state)
 	f->server = sv[1];
 	assert_int_equal(crib_spdy_zlib_new(1, &f->deflate), 0);
 	assert_int_equal(crib_spdy_zlib_new(0, &f->inflate), 0);
-	assert_int_equal(crib_spdy_conn_new(&f->loop, f->server, NULL, 0, &cbs, f, 0, on_release, f,
-	                                    &f->conn),
-	                 0);
+	assert_int_equal(
+	    crib_spdy_conn_new(&f->loop, f->server, NULL, 0, &cbs, f, 0, on_release, f, &f->conn),
+	    0);
 	*state = f;
 	return 0;
 }
