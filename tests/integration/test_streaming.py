@@ -180,6 +180,51 @@ def test_sessions_per_container_are_limited(make_cribd):
     wait_for(lambda: upgrade(exec_url(d, cid, ["true"]))[0] == 101, what="the slot to free up")
 
 
+def test_idle_sessions_end(make_cribd):
+    d = make_cribd(extra="stream_idle_timeout = 1\n").start()
+    pod, cfg = run_pod(d, name="idle")
+    cid = create_container(d, pod, cfg)
+    client = subprocess.Popen([CRICTL, "exec", cid, "sleep", "4848"], env=crictl_env(d),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: proc_with_cmdline("sleep", "4848"), what="the exec'd sleep")
+        # No byte either way for a second: cribd ends the session and the command with it.
+        client.wait(timeout=10)
+        wait_for(lambda: not proc_with_cmdline("sleep", "4848"), what="the command to end")
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+
+
+def test_a_client_that_does_not_read_holds_little_memory(cribd, ctr):
+    import websocket
+
+    _, cid = ctr
+    url = exec_url(cribd, cid, ["yes", "crib"])
+    before = rss_kb(cribd.proc.pid)
+    ws = websocket.create_connection(url.replace("http://", "ws://"),
+                                     subprotocols=["v4.channel.k8s.io"], timeout=10)
+    try:
+        # The command writes as fast as it can; the client reads nothing for 3 s.
+        time.sleep(3)
+        grown = rss_kb(cribd.proc.pid) - before
+        assert grown < 16 * 1024, f"cribd grew by {grown} KiB for one stalled client"
+        # Paced, not cut off: the command still runs (a session over its output bound ends).
+        assert proc_with_cmdline("yes", "crib")
+        # The session is still alive and delivers once the client reads.
+        op, msg = ws.recv_data()
+        assert msg[0] == 1 and msg[1:].startswith(b"crib\ncrib\n"), msg[:300]
+    finally:
+        ws.close()
+    wait_for(lambda: not proc_with_cmdline("yes", "crib"), what="the command to be killed")
+
+
 def test_bad_requests(cribd, ctr):
     _, cid = ctr
     e = rpc_error(lambda: cribd.rs().Exec(pb.ExecRequest(container_id=cid, cmd=["true"])))
