@@ -493,8 +493,8 @@ int crib_stream_server_start(struct crib_daemon *d, struct crib_stream_server **
 	const struct crib_config *cfg = d->cfg;
 	struct crib_stream_server *s;
 	const union MHD_DaemonInfo *info;
-	unsigned port;
-	int fd, r;
+	unsigned port = 0;
+	int fd = -1, r;
 
 	r = listen_on(cfg, &fd, &port, reterr);
 	if (r < 0)
