@@ -7,6 +7,12 @@
  * setns dance) and carries bytes both ways until both sides are done; a
  * failure to connect goes to the error stream as text, as kubelet writes it.
  * The protocol is TCP only: there is no way to ask it for UDP.
+ *
+ * Over WebSocket (kubelet's v4.channel.k8s.io and kin) there are no streams
+ * to open: the ports are those of the PortForwardRequest, port i gets data
+ * channel 2i and error channel 2i+1, each starting with the port number (two
+ * bytes, little-endian), one connection per port, and the session ends when
+ * every connection has.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,13 +24,17 @@
 #include "log.h"
 #include "op.h"
 #include "registry.h"
+#include "cri-api-v1.pb-c.h"
 #include "spdy_conn.h"
 #include "stream_pump.h"
 #include "stream_server.h"
+#include "ws_conn.h"
 
 /* Forwarded connections one session may have at once (two streams each). */
 #define PAIRS_MAX      (CRIB_SPDY_CONN_STREAMS_MAX / 2)
 #define REQUEST_ID_MAX 32
+/* Ports one WebSocket session forwards (two channels each, numbered in a byte). */
+#define WS_PORTS_MAX 16
 
 struct pf_session;
 
@@ -48,15 +58,58 @@ struct pf_session {
 	struct crib_stream_link *link;
 	struct crib_daemon *d;
 	struct crib_pod *pod; /* reference */
+	/* The client's connection, one or the other; NULL once it closed. */
 	struct crib_spdy_conn *conn;
+	struct crib_ws_conn *ws;
 	struct crib_list pairs;
 	size_t n_pairs;
 	unsigned ops; /* connects in flight */
 };
 
+static bool connected(const struct pf_session *s)
+{
+	return s->conn || s->ws;
+}
+
+/* Sends on a stream (SPDY) or channel (WebSocket, where FIN has no meaning). */
+static void pf_send(struct pf_session *s, uint32_t id, const void *data, size_t len, bool fin)
+{
+	if (s->ws && len > 0)
+		crib_ws_conn_send(s->ws, (uint8_t)id, data, len, false);
+	else if (s->conn)
+		crib_spdy_conn_send(s->conn, id, data, len, fin);
+}
+
+static void pf_pause(struct pf_session *s, bool paused)
+{
+	if (s->ws)
+		crib_ws_conn_pause(s->ws, paused);
+	else if (s->conn)
+		crib_spdy_conn_pause(s->conn, paused);
+}
+
+static bool pf_writable(const struct pf_session *s)
+{
+	return s->ws ? crib_ws_conn_writable(s->ws) : s->conn && crib_spdy_conn_writable(s->conn);
+}
+
+/* WebSocket: the session is over once no port's connection is left. */
+static void maybe_close_ws(struct pf_session *s)
+{
+	struct crib_list *i;
+
+	if (!s->ws)
+		return;
+	crib_list_foreach (i, &s->pairs) {
+		if (!container_of(i, struct pf_pair, node)->dead)
+			return;
+	}
+	crib_ws_conn_close(s->ws);
+}
+
 static void session_maybe_free(struct pf_session *s)
 {
-	if (s->conn || s->ops > 0 || !crib_list_empty(&s->pairs))
+	if (connected(s) || s->ops > 0 || !crib_list_empty(&s->pairs))
 		return;
 	crib_pod_unref(s->pod);
 	free(s);
@@ -92,6 +145,7 @@ static void pair_kill(struct pf_pair *p, bool reset)
 	if (p->dead)
 		return;
 	p->dead = true;
+	maybe_close_ws(s);
 	if (s->conn && reset) {
 		if (p->data_sid)
 			crib_spdy_conn_reset(s->conn, p->data_sid, CRIB_SPDY_CANCEL);
@@ -109,8 +163,7 @@ static void pair_check_done(struct pf_pair *p)
 
 	if (!p->client_done || !p->remote_done)
 		return;
-	if (s->conn)
-		crib_spdy_conn_send(s->conn, p->error_sid, NULL, 0, true);
+	pf_send(s, p->error_sid, NULL, 0, true);
 	pair_kill(p, false);
 }
 
@@ -118,9 +171,9 @@ static void pair_fail(struct pf_pair *p, const char *message)
 {
 	struct pf_session *s = p->s;
 
-	if (s->conn && !p->dead) {
-		crib_spdy_conn_send(s->conn, p->error_sid, message, strlen(message), true);
-		crib_spdy_conn_send(s->conn, p->data_sid, NULL, 0, true);
+	if (!p->dead) {
+		pf_send(s, p->error_sid, message, strlen(message), true);
+		pf_send(s, p->data_sid, NULL, 0, true);
 	}
 	pair_kill(p, false);
 }
@@ -130,16 +183,19 @@ static void on_remote(struct crib_pump *pump, const uint8_t *data, size_t len)
 	struct pf_pair *p = pump->data;
 	struct pf_session *s = p->s;
 
-	if (!s->conn || p->dead)
+	if (!connected(s) || p->dead)
 		return;
 	if (len == 0) {
 		p->remote_done = true;
-		crib_spdy_conn_send(s->conn, p->data_sid, NULL, 0, true);
+		pf_send(s, p->data_sid, NULL, 0, true);
+		/* A WebSocket channel cannot be half-closed: the connection's end is the pair's. */
+		if (s->ws)
+			p->client_done = true;
 		pair_check_done(p);
 		return;
 	}
-	crib_spdy_conn_send(s->conn, p->data_sid, data, len, false);
-	if (!crib_spdy_conn_writable(s->conn))
+	pf_send(s, p->data_sid, data, len, false);
+	if (!pf_writable(s))
 		crib_pump_pause(pump, true);
 }
 
@@ -149,8 +205,7 @@ static void on_remote_ready(struct crib_pump *pump, const uint8_t *data, size_t 
 
 	(void)data;
 	(void)len;
-	if (p->s->conn)
-		crib_spdy_conn_pause(p->s->conn, false);
+	pf_pause(p->s, false);
 }
 
 static int start_pumps(struct pf_pair *p, int fd)
@@ -197,8 +252,8 @@ static void connect_done(struct crib_op *op)
 	}
 	free(msg);
 	crib_op_free(op);
-	if (s->conn && !p->dead && !p->wr.above_high)
-		crib_spdy_conn_pause(s->conn, false);
+	if (!p->dead && !p->wr.above_high)
+		pf_pause(s, false);
 	p->connecting = false;
 	s->ops--;
 	pair_maybe_free(p);
@@ -262,6 +317,18 @@ static int parse_port(const char *text, uint16_t *ret)
 	return 0;
 }
 
+static struct pf_pair *pair_new(struct pf_session *s, const char *request_id, uint16_t port)
+{
+	struct pf_pair *p = crib_xcalloc(1, sizeof(*p));
+
+	p->s = s;
+	(void)snprintf(p->request_id, sizeof(p->request_id), "%s", request_id);
+	p->port = port;
+	crib_list_add_tail(&s->pairs, &p->node);
+	s->n_pairs++;
+	return p;
+}
+
 static int on_opened(void *ud, uint32_t id, const struct crib_spdy_headers *h)
 {
 	struct pf_session *s = ud;
@@ -279,12 +346,7 @@ static int on_opened(void *ud, uint32_t id, const struct crib_spdy_headers *h)
 	if (!p) {
 		if (s->n_pairs == PAIRS_MAX)
 			return -ENOSPC;
-		p = crib_xcalloc(1, sizeof(*p));
-		p->s = s;
-		memcpy(p->request_id, request_id, strlen(request_id) + 1);
-		p->port = port;
-		crib_list_add_tail(&s->pairs, &p->node);
-		s->n_pairs++;
+		p = pair_new(s, request_id, port);
 	}
 	if (p->port != port || (data ? p->data_sid : p->error_sid))
 		return -EINVAL;
@@ -306,7 +368,7 @@ static void on_data(void *ud, uint32_t id, const uint8_t *data, size_t len)
 		return;
 	/* Bytes ahead of the connection wait in the pump until it is made. */
 	if (!crib_pump_write(&p->wr, data, len) || !p->wr.started)
-		crib_spdy_conn_pause(s->conn, true);
+		pf_pause(s, true);
 }
 
 static void on_ended(void *ud, uint32_t id, bool reset)
@@ -348,6 +410,7 @@ static void on_closed(void *ud, const char *why)
 	crib_log(CRIB_LOG_DEBUG, "stream", "port-forward session for pod %s ended: %s", s->pod->id,
 	         why);
 	s->conn = NULL;
+	s->ws = NULL;
 	s->ops++; /* the last pair must not free the session under this loop */
 	crib_list_foreach_safe (i, tmp, &s->pairs)
 		pair_kill(container_of(i, struct pf_pair, node), false);
@@ -367,20 +430,84 @@ static void on_abort(struct crib_stream_link *l)
 {
 	struct pf_session *s = l->data;
 
-	if (s->conn)
+	if (s->ws)
+		crib_ws_conn_close(s->ws);
+	else if (s->conn)
 		crib_spdy_conn_close(s->conn);
 }
 
+static void on_ws_data(void *ud, uint8_t channel, const uint8_t *data, size_t len)
+{
+	on_data(ud, channel, data, len);
+}
+
+static void on_ws_ended(void *ud, uint8_t channel)
+{
+	(void)ud;
+	(void)channel; /* v5's channel close: not a port-forward protocol */
+}
+
+static const struct crib_ws_conn_cbs ws_cbs = {
+    .data = on_ws_data,
+    .ended = on_ws_ended,
+    .writable = on_writable,
+    .closed = on_closed,
+};
+
+/* The request's ports, which a WebSocket session forwards; -EINVAL when none or too many. */
+static int request_ports(const struct crib_stream_request *req, uint16_t *ports, size_t *ret_n)
+{
+	Runtime__V1__PortForwardRequest *pf =
+	    runtime__v1__port_forward_request__unpack(NULL, req->req_len, req->req);
+	int r = 0;
+
+	if (!pf)
+		return -EINVAL;
+	if (pf->n_port == 0 || pf->n_port > WS_PORTS_MAX)
+		r = -EINVAL;
+	for (size_t i = 0; r == 0 && i < pf->n_port; i++) {
+		if (pf->port[i] < 1 || pf->port[i] > 65535)
+			r = -EINVAL;
+		ports[i] = (uint16_t)pf->port[i];
+	}
+	*ret_n = pf->n_port;
+	runtime__v1__port_forward_request__free_unpacked(pf, NULL);
+	return r;
+}
+
+/* WebSocket: every port's connection at once, each channel opened by the port's number. */
+static void start_ws_ports(struct pf_session *s, const uint16_t *ports, size_t n)
+{
+	for (size_t i = 0; i < n && s->ws; i++) {
+		char name[32];
+		uint8_t le[2] = {(uint8_t)(ports[i] & 0xff), (uint8_t)(ports[i] >> 8)};
+		struct pf_pair *p;
+
+		(void)snprintf(name, sizeof(name), "ws-%zu", i);
+		p = pair_new(s, name, ports[i]);
+		p->data_sid = (uint32_t)(2 * i);
+		p->error_sid = (uint32_t)(2 * i + 1);
+		pf_send(s, p->data_sid, le, sizeof(le), false);
+		pf_send(s, p->error_sid, le, sizeof(le), false);
+		pair_connect(p);
+	}
+}
+
 int crib_stream_pf_start(struct crib_stream_link *link, int fd, const uint8_t *extra,
-                         size_t extra_len, struct crib_stream_request *req)
+                         size_t extra_len, const struct crib_ws_protocol *ws_protocol,
+                         struct crib_stream_request *req)
 {
 	struct crib_daemon *d = crib_stream_server_daemon(link->srv);
 	struct crib_pod *pod = crib_registry_find_pod(&d->reg, req->id);
+	uint16_t ports[WS_PORTS_MAX];
+	size_t n_ports = 0;
 	struct pf_session *s;
 	int r;
 
 	if (!pod)
 		return -ENOENT;
+	if (ws_protocol && request_ports(req, ports, &n_ports) < 0)
+		return -EINVAL;
 	s = crib_xcalloc(1, sizeof(*s));
 	s->link = link;
 	s->d = d;
@@ -388,9 +515,15 @@ int crib_stream_pf_start(struct crib_stream_link *link, int fd, const uint8_t *e
 	crib_list_init(&s->pairs);
 	link->data = s;
 	link->abort = on_abort;
-	r = crib_spdy_conn_new(d->loop, fd, extra, extra_len, &conn_cbs, s,
-	                       crib_stream_server_idle_ms(link->srv), crib_stream_link_release,
-	                       link, &s->conn);
+	if (ws_protocol)
+		r = crib_ws_conn_new(d->loop, fd, extra, extra_len, ws_protocol,
+		                     (uint8_t)(2 * n_ports - 1), &ws_cbs, s,
+		                     crib_stream_server_idle_ms(link->srv),
+		                     crib_stream_link_release, link, &s->ws);
+	else
+		r = crib_spdy_conn_new(d->loop, fd, extra, extra_len, &conn_cbs, s,
+		                       crib_stream_server_idle_ms(link->srv),
+		                       crib_stream_link_release, link, &s->conn);
 	if (r < 0) {
 		link->data = NULL;
 		link->abort = NULL;
@@ -399,5 +532,6 @@ int crib_stream_pf_start(struct crib_stream_link *link, int fd, const uint8_t *e
 		return r;
 	}
 	crib_stream_request_clear(req);
+	start_ws_ports(s, ports, n_ports);
 	return 0;
 }

@@ -726,8 +726,9 @@ static int connect_client(struct rc_session *s, int fd, const uint8_t *extra, si
 	uint64_t idle_ms = crib_stream_server_idle_ms(link->srv);
 
 	if (s->ws_protocol)
-		return crib_ws_conn_new(s->d->loop, fd, extra, extra_len, s->ws_protocol, &ws_cbs,
-		                        s, idle_ms, crib_stream_link_release, link, &s->ws);
+		return crib_ws_conn_new(s->d->loop, fd, extra, extra_len, s->ws_protocol,
+		                        CRIB_WS_RESIZE, &ws_cbs, s, idle_ms,
+		                        crib_stream_link_release, link, &s->ws);
 	return crib_spdy_conn_new(s->d->loop, fd, extra, extra_len, &conn_cbs, s, idle_ms,
 	                          crib_stream_link_release, link, &s->conn);
 }

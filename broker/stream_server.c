@@ -130,7 +130,8 @@ static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls, c
 	crib_list_add_tail(&s->links, &l->node);
 	s->n_links++;
 	if (rq->req.kind == CRIB_STREAM_PORT_FORWARD)
-		r = crib_stream_pf_start(l, sock, (const uint8_t *)extra, extra_len, &rq->req);
+		r = crib_stream_pf_start(l, sock, (const uint8_t *)extra, extra_len, rq->ws,
+		                         &rq->req);
 	else
 		r = crib_stream_rc_start(l, sock, (const uint8_t *)extra, extra_len, rq->version,
 		                         rq->ws, &rq->req);
@@ -198,13 +199,19 @@ static enum MHD_Result collect_offer(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
-/* The WebSocket subprotocol both sides speak, or NULL. */
-static const struct crib_ws_protocol *negotiate_ws(struct MHD_Connection *conn)
+/*
+ * The WebSocket subprotocol both sides speak, or NULL.  Port-forward has no
+ * channel to close, so no v5 (as kubelet's port-forward over WebSocket).
+ */
+static const struct crib_ws_protocol *negotiate_ws(struct MHD_Connection *conn, bool port_forward)
 {
 	struct offers o = {.header = "Sec-WebSocket-Protocol"};
 	const struct crib_ws_protocol *p;
 
 	(void)MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_offer, &o);
+	for (size_t i = 0; port_forward && i < o.n; i++)
+		if (strcmp(o.v[i], "v5.channel.k8s.io") == 0)
+			o.v[i][0] = '\0'; /* matches no protocol */
 	p = crib_ws_negotiate((const char *const *)o.v, o.n);
 	offers_clear(&o);
 	return p;
@@ -302,16 +309,11 @@ static bool choose_protocol(struct MHD_Connection *conn, enum crib_stream_kind k
 		rq->refusal = "this endpoint upgrades to SPDY/3.1 or websocket (Upgrade header)";
 		return false;
 	}
-	if (kind == CRIB_STREAM_PORT_FORWARD) {
-		rq->refusal = "port-forward is served over SPDY/3.1 (portforward.k8s.io), not "
-		              "WebSocket";
-		return false;
-	}
 	if (!MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key")) {
 		rq->refusal = "a WebSocket upgrade needs Sec-WebSocket-Key";
 		return false;
 	}
-	rq->ws = negotiate_ws(conn);
+	rq->ws = negotiate_ws(conn, kind == CRIB_STREAM_PORT_FORWARD);
 	rq->refusal = "unable to upgrade: Sec-WebSocket-Protocol offers none of "
 	              "v5.channel.k8s.io, v4.channel.k8s.io, v4.base64.channel.k8s.io, "
 	              "base64.channel.k8s.io, channel.k8s.io";

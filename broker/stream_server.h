@@ -40,6 +40,8 @@ int crib_stream_server_url(struct crib_stream_server *s, struct crib_stream_requ
 
 /* What sessions share with the server. */
 
+struct crib_ws_protocol;
+
 /* An upgraded connection: its socket and what hands it back to the HTTP server. */
 struct crib_stream_link {
 	struct crib_stream_server *srv;
@@ -61,13 +63,14 @@ void crib_stream_link_release(void *link);
  * done, then calls crib_stream_link_release().  VERSION is the negotiated
  * protocol (a static string).  -errno: nothing was taken.
  */
-struct crib_ws_protocol;
 /* WS_PROTOCOL: the WebSocket subprotocol negotiated, or NULL for SPDY (with VERSION). */
 int crib_stream_rc_start(struct crib_stream_link *link, int fd, const uint8_t *extra,
                          size_t extra_len, const char *version,
                          const struct crib_ws_protocol *ws_protocol,
                          struct crib_stream_request *req);
+/* WS_PROTOCOL: WebSocket (the request's ports are forwarded), or NULL for SPDY. */
 int crib_stream_pf_start(struct crib_stream_link *link, int fd, const uint8_t *extra,
-                         size_t extra_len, struct crib_stream_request *req);
+                         size_t extra_len, const struct crib_ws_protocol *ws_protocol,
+                         struct crib_stream_request *req);
 
 #endif /* CRIB_BROKER_STREAM_SERVER_H */

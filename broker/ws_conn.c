@@ -25,6 +25,7 @@ struct crib_ws_conn {
 	unsigned open_handles;
 	wslay_event_context_ptr ctx;
 	const struct crib_ws_protocol *protocol;
+	uint8_t max_channel;
 	const struct crib_ws_conn_cbs *cbs;
 	void *ud;
 	void (*release)(void *arg);
@@ -130,7 +131,8 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 	}
 	if (c->closing || (!text && arg->opcode != WSLAY_BINARY_FRAME))
 		return; /* pings are wslay's; nothing else carries data */
-	if (crib_ws_decode(c->protocol, arg->msg, arg->msg_length, text, &m) < 0) {
+	if (crib_ws_decode_channels(c->protocol, arg->msg, arg->msg_length, text, c->max_channel,
+	                            &m) < 0) {
 		(void)wslay_event_queue_close(c->ctx, WSLAY_CODE_PROTOCOL_ERROR, NULL, 0);
 		fail(c, "the client sent a message that is not a channel message", false);
 		return;
@@ -237,9 +239,9 @@ static void on_timer(uv_timer_t *t)
 }
 
 int crib_ws_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t extra_len,
-                     const struct crib_ws_protocol *protocol, const struct crib_ws_conn_cbs *cbs,
-                     void *ud, uint64_t idle_ms, void (*release)(void *arg), void *release_arg,
-                     struct crib_ws_conn **ret)
+                     const struct crib_ws_protocol *protocol, uint8_t max_channel,
+                     const struct crib_ws_conn_cbs *cbs, void *ud, uint64_t idle_ms,
+                     void (*release)(void *arg), void *release_arg, struct crib_ws_conn **ret)
 {
 	struct crib_ws_conn *c;
 	int flags = fcntl(fd, F_GETFL);
@@ -264,6 +266,7 @@ int crib_ws_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t extra
 	c->loop = loop;
 	c->fd = fd;
 	c->protocol = protocol;
+	c->max_channel = max_channel;
 	c->cbs = cbs;
 	c->ud = ud;
 	c->release = release;

@@ -34,12 +34,13 @@ struct crib_ws_conn_cbs {
 
 /*
  * Takes over FD as crib_spdy_conn_new() does (RELEASE hands it back), for
- * the negotiated PROTOCOL (static).  EXTRA holds bytes read past the request.
+ * the negotiated PROTOCOL (static), whose channels go from 0 to MAX_CHANNEL.
+ * EXTRA holds bytes read past the request.
  */
 int crib_ws_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t extra_len,
-                     const struct crib_ws_protocol *protocol, const struct crib_ws_conn_cbs *cbs,
-                     void *ud, uint64_t idle_ms, void (*release)(void *arg), void *release_arg,
-                     struct crib_ws_conn **ret);
+                     const struct crib_ws_protocol *protocol, uint8_t max_channel,
+                     const struct crib_ws_conn_cbs *cbs, void *ud, uint64_t idle_ms,
+                     void (*release)(void *arg), void *release_arg, struct crib_ws_conn **ret);
 
 /* Sends LEN bytes on CHANNEL; FIN closes the channel where the protocol can say so (v5). */
 void crib_ws_conn_send(struct crib_ws_conn *c, uint8_t channel, const void *data, size_t len,

@@ -100,6 +100,12 @@ static int decode_base64(const uint8_t *in, size_t len, struct crib_ws_message *
 int crib_ws_decode(const struct crib_ws_protocol *p, const uint8_t *msg, size_t len, bool text,
                    struct crib_ws_message *ret)
 {
+	return crib_ws_decode_channels(p, msg, len, text, CRIB_WS_RESIZE, ret);
+}
+
+int crib_ws_decode_channels(const struct crib_ws_protocol *p, const uint8_t *msg, size_t len,
+                            bool text, uint8_t max_channel, struct crib_ws_message *ret)
+{
 	struct crib_ws_message m = {0};
 	int r = 0;
 
@@ -108,13 +114,13 @@ int crib_ws_decode(const struct crib_ws_protocol *p, const uint8_t *msg, size_t 
 	if (len == 0 || text != p->base64)
 		return -EPROTO;
 	if (p->close && msg[0] == CLOSE_SIGNAL) {
-		if (len != 2 || msg[1] > CRIB_WS_RESIZE)
+		if (len != 2 || msg[1] > max_channel)
 			return -EPROTO;
 		*ret = (struct crib_ws_message){.channel = msg[1], .closes = true};
 		return 0;
 	}
 	m.channel = p->base64 ? (uint8_t)(msg[0] - '0') : msg[0];
-	if ((p->base64 && msg[0] < '0') || m.channel > CRIB_WS_RESIZE)
+	if ((p->base64 && msg[0] < '0') || m.channel > max_channel)
 		return -EPROTO;
 	if (p->base64) {
 		r = decode_base64(msg + 1, len - 1, &m);

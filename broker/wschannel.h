@@ -63,5 +63,11 @@ struct crib_ws_message {
  */
 int crib_ws_decode(const struct crib_ws_protocol *p, const uint8_t *msg, size_t len, bool text,
                    struct crib_ws_message *ret);
+/*
+ * As crib_ws_decode(), for channels 0 to MAX_CHANNEL: port-forward uses two
+ * per port (data 2i, error 2i+1) instead of remote-command's five.
+ */
+int crib_ws_decode_channels(const struct crib_ws_protocol *p, const uint8_t *msg, size_t len,
+                            bool text, uint8_t max_channel, struct crib_ws_message *ret);
 
 #endif /* CRIB_BROKER_WSCHANNEL_H */

@@ -395,11 +395,53 @@ def test_websocket_upgrade_requirements(cribd, ctr):
         websocket.create_connection(url, subprotocols=["v9.channel.k8s.io"], timeout=5)
     assert e.value.status_code == 403
     pod, _ = ctr
-    url = cribd.rs().PortForward(pb.PortForwardRequest(pod_sandbox_id=pod)).url
+    # Port-forward has no channel to close: no v5, as with kubelet.
+    url = cribd.rs().PortForward(pb.PortForwardRequest(pod_sandbox_id=pod, port=[80])).url
     with pytest.raises(websocket.WebSocketBadStatusException) as e:
         websocket.create_connection(url.replace("http://", "ws://"),
-                                    subprotocols=["v4.channel.k8s.io"], timeout=5)
-    assert e.value.status_code == 400
+                                    subprotocols=["v5.channel.k8s.io"], timeout=5)
+    assert e.value.status_code == 403
+
+
+def ws_port_forward(url, protocol, requests):
+    """Port-forward over WebSocket: sends REQUESTS {channel: bytes}; returns {channel: bytes}."""
+    import websocket
+
+    ws = websocket.create_connection(url.replace("http://", "ws://"), subprotocols=[protocol],
+                                     timeout=10)
+    for channel, data in requests.items():
+        ws.send_binary(bytes([channel]) + data)
+    got = {}
+    while True:
+        try:
+            op, msg = ws.recv_data()
+        except websocket.WebSocketConnectionClosedException:
+            break
+        if op == websocket.ABNF.OPCODE_CLOSE:
+            break
+        got[msg[0]] = got.get(msg[0], b"") + msg[1:]
+    ws.close()
+    return got
+
+
+def test_port_forward_over_websocket(cribd, ctr):
+    pod, _ = ctr
+    server = serve_http_in(cribd.netns_path(pod), 8080, "ws!")
+    try:
+        url = cribd.rs().PortForward(pb.PortForwardRequest(pod_sandbox_id=pod,
+                                                           port=[8080, 9])).url
+        got = ws_port_forward(url, "v4.channel.k8s.io",
+                              {0: b"GET / HTTP/1.0\r\nHost: pod\r\n\r\n"})
+        # Every channel starts with its port, little-endian; then the data.
+        assert got[0][:2] == (8080).to_bytes(2, "little")
+        assert got[1][:2] == (8080).to_bytes(2, "little")
+        assert got[0][2:].startswith(b"HTTP/1.0 200") and got[0].endswith(b"ws!" * 100000)
+        # The second port has nothing listening: its error channel says so.
+        assert got[2][:2] == (9).to_bytes(2, "little")
+        assert b"error forwarding port 9" in got[3] and b"Connection refused" in got[3]
+    finally:
+        server.kill()
+        server.wait()
 
 
 # The oci backend: the same clients against real containers (runc, and runsc when present).

@@ -108,6 +108,13 @@ static void test_refusals(void **state)
 	assert_int_equal(crib_ws_decode(v5, (const uint8_t *)"\xff\x09", 2, false, &m), -EPROTO);
 	assert_int_equal(crib_ws_decode(v4, (const uint8_t *)"", 0, false, &m), -EPROTO);
 	assert_int_equal(crib_ws_decode(v4, (const uint8_t *)"\x05x", 2, false, &m), -EPROTO);
+	/* Port-forward's channels go further: two per port. */
+	assert_int_equal(crib_ws_decode_channels(v4, (const uint8_t *)"\x05x", 2, false, 5, &m), 0);
+	assert_int_equal(m.channel, 5);
+	free(m.data);
+	m = (struct crib_ws_message){0};
+	assert_int_equal(crib_ws_decode_channels(v4, (const uint8_t *)"\x06x", 2, false, 5, &m),
+	                 -EPROTO);
 	assert_int_equal(crib_ws_decode(v4, (const uint8_t *)"\x00x", 2, true, &m), -EPROTO);
 	assert_int_equal(crib_ws_decode(b64, (const uint8_t *)"0aGVsbG8", 8, true, &m), -EPROTO);
 	assert_int_equal(crib_ws_decode(b64, (const uint8_t *)"0aG!sbG8=", 9, true, &m), -EPROTO);
