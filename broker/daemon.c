@@ -680,10 +680,10 @@ static void on_startup_router_ready(struct crib_router *rt, void *user)
 /* Keys that only a restart can change; a reload keeps the running values. */
 static void keep_restart_keys(struct crib_config *n, const struct crib_config *o)
 {
-	char **keys[] = {&n->cri_socket, &n->admin_socket, &n->state_dir, &n->run_dir,
-	                 &n->plugin_dir};
-	const char *old[] = {o->cri_socket, o->admin_socket, o->state_dir, o->run_dir,
-	                     o->plugin_dir};
+	char **keys[] = {&n->cri_socket, &n->admin_socket, &n->state_dir,
+	                 &n->run_dir,    &n->plugin_dir,   &n->stream_address};
+	const char *old[] = {o->cri_socket, o->admin_socket, o->state_dir,
+	                     o->run_dir,    o->plugin_dir,   o->stream_address};
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (!streq(*keys[i], old[i])) {
@@ -694,6 +694,10 @@ static void keep_restart_keys(struct crib_config *n, const struct crib_config *o
 		}
 	n->workers = o->workers;
 	n->cgroup_driver = o->cgroup_driver;
+	/* The listener and the token store were made with these; the stream limits apply at once.
+	 */
+	n->stream_port = o->stream_port;
+	n->stream_token_ttl = o->stream_token_ttl;
 }
 
 struct reload_ctx {
