@@ -304,6 +304,7 @@ int oci_container_start(void *state, struct crib_op *op, const struct crib_conta
 {
 	_cleanup_(ctr_clear) struct ctr x;
 	char text[64];
+	unsigned flags;
 	int r;
 
 	(void)op;
@@ -313,8 +314,8 @@ int oci_container_start(void *state, struct crib_op *op, const struct crib_conta
 	if (x.p.shim > 0)
 		return x.st->host->error_set(reterr, EBUSY, "container '%s' was started already",
 		                             c->id);
-	r = oci_shim_run(x.st, oci_rt(c->pod.cls), c->id, x.dir, x.p.log_path, x.p.stdin, &x.p,
-	                 reterr);
+	flags = (x.p.stdin ? OCI_SHIM_STDIN : 0) | (x.p.tty ? OCI_SHIM_TTY : 0);
+	r = oci_shim_run(x.st, oci_rt(c->pod.cls), c->id, x.dir, x.p.log_path, flags, &x.p, reterr);
 	if (r >= 0) {
 		oci_watch_add(x.st, c->id, false, x.dir, &x.p);
 		return 0;

@@ -75,10 +75,10 @@ const char **oci_shim_argv(const struct oci_state *st, const struct oci_runtime 
 /* The run mode's argv; strings borrowed, the array the caller's. */
 static const char **shim_argv(const struct oci_state *st, const struct oci_runtime *rt,
                               const char *id, const char *dir, const char *fd, const char *log_path,
-                              bool stdin_pipe)
+                              unsigned flags)
 {
 	size_t n;
-	const char **argv = oci_shim_argv(st, rt, NULL, id, dir, 7, &n);
+	const char **argv = oci_shim_argv(st, rt, NULL, id, dir, 8, &n);
 
 	argv[n++] = "--bundle";
 	argv[n++] = dir;
@@ -88,8 +88,11 @@ static const char **shim_argv(const struct oci_state *st, const struct oci_runti
 		argv[n++] = "--log";
 		argv[n++] = log_path;
 	}
-	if (stdin_pipe)
+	if (flags & OCI_SHIM_STDIN)
 		argv[n++] = "--stdin";
+	/* runc, crun and runsc alike: run's --console-socket, and config.json asks for the tty. */
+	if (flags & OCI_SHIM_TTY)
+		argv[n++] = "--tty";
 	return argv;
 }
 
@@ -160,7 +163,7 @@ static int parse_report(struct oci_state *st, const char *id, const char *dir, c
 }
 
 int oci_shim_run(struct oci_state *st, const struct oci_runtime *rt, const char *id,
-                 const char *dir, const char *log_path, bool stdin_pipe, struct oci_priv *ret,
+                 const char *dir, const char *log_path, unsigned flags, struct oci_priv *ret,
                  struct crib_error **reterr)
 {
 	int ready[2] = {-EBADF, -EBADF};
@@ -172,7 +175,7 @@ int oci_shim_run(struct oci_state *st, const struct oci_runtime *rt, const char 
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return st->host->error_set(reterr, errno, "cannot make a pipe for '%s'", id);
 	snprintf(fd, sizeof(fd), "%d", ready[1]);
-	argv = shim_argv(st, rt, id, dir, fd, log_path, stdin_pipe);
+	argv = shim_argv(st, rt, id, dir, fd, log_path, flags);
 	r = oci_spawn(argv, -1, -1, ready[1], &pid);
 	close(ready[1]);
 	if (r < 0) {

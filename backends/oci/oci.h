@@ -74,7 +74,7 @@ struct oci_priv {
 	/* Containers, from ContainerConfig: the shim holds a stdin pipe for Attach. */
 	bool stdin;
 	bool stdin_once; /* an attach session's end of input closes it */
-	bool tty;        /* process.terminal (not runnable yet: Attach refuses it) */
+	bool tty;        /* process.terminal: the shim takes the terminal's master */
 };
 
 static inline const struct oci_class *oci_cls(const struct crib_class *cls)
@@ -130,13 +130,19 @@ char *oci_pod_ns(const struct oci_state *st, const char *pod_id, const char *ns)
 /* monitor.c */
 int oci_monitor_start(struct oci_state *st, struct crib_error **reterr);
 void oci_monitor_stop(struct oci_state *st);
+/* How oci_shim_run starts a container. */
+enum oci_shim_flags {
+	OCI_SHIM_STDIN = 1u << 0, /* the shim holds the container's stdin, for Attach */
+	OCI_SHIM_TTY = 1u << 1,   /* process.terminal: the shim takes the terminal's master */
+};
+
 /*
  * Starts crib-shim for the bundle in DIR: the runtime creates and starts
- * container ID (with STDIN_PIPE, on a stdin pipe the shim holds).  Returns the
- * shim's and the container's pids.
+ * container ID as FLAGS (enum oci_shim_flags) say.  Returns the shim's and the
+ * container's pids.
  */
 int oci_shim_run(struct oci_state *st, const struct oci_runtime *rt, const char *id,
-                 const char *dir, const char *log_path, bool stdin_pipe, struct oci_priv *ret,
+                 const char *dir, const char *log_path, unsigned flags, struct oci_priv *ret,
                  struct crib_error **reterr);
 /*
  * "SHIM [MODE] --runtime BIN [--runtime-arg ARG]... --id ID --dir DIR", with

@@ -295,7 +295,7 @@ static int start_infra(struct oci_state *st, const struct crib_pod_spec *spec,
 	json_decref(json);
 	if (r < 0)
 		return r;
-	return oci_shim_run(st, rt, spec->ref.id, dir, NULL, false, p, reterr);
+	return oci_shim_run(st, rt, spec->ref.id, dir, NULL, 0, p, reterr);
 }
 
 /*

@@ -3,7 +3,7 @@
  * crib-shim: the monitor process of one oci container (conmon's role).
  *
  *   crib-shim --runtime BIN [--runtime-arg ARG]... --id ID --bundle DIR --dir SHIMDIR
- *             --ready-fd N [--log PATH] [--stdin]
+ *             --ready-fd N [--log PATH] [--stdin] [--tty]
  *
  * Detaches from its caller (fork, setsid, fork), becomes a child subreaper, and
  * runs "BIN ARGS... run --detach --bundle DIR --pid-file SHIMDIR/pid ID" with
@@ -19,7 +19,12 @@
  * are ignored: the shim lives exactly as long as the container, which the
  * backend stops through the runtime's "kill".  Before it reports "ok" it
  * listens on SHIMDIR/attach for attach sessions (shim_attach.h): with --stdin
- * it feeds their input to the container, whose stdin it holds.
+ * it feeds their input to the container, whose stdin it holds.  With --tty
+ * (the bundle's process.terminal) the runtime gets "--console-socket S" too and
+ * sends the terminal's master there: the pipes then carry only the runtime's
+ * own output, and the master is the container's only output (logged as
+ * stdout) and, with --stdin, its input.  The shim never holds the slave, so
+ * reads of the master end (EIO) once the container's processes let go of it.
  *
  *   crib-shim exec --runtime BIN [--runtime-arg ARG]... --id ID --dir SHIMDIR
  *             --ctl-fd N [--tty [--console-only]] -- ARGV...
@@ -91,14 +96,14 @@ struct shim {
 	bool stdin_pipe;
 	int ready_fd; /* exec mode: the ctl socket */
 	bool exec;
-	bool tty;
+	bool tty;          /* run mode: the container's terminal; exec mode: the process's */
 	bool console_only; /* the runtime's exec takes no --tty (runsc) */
 	char **exec_argv;  /* the rest of argv, NULL-terminated */
 
 	int sfd;      /* signalfd */
-	int out_fd;   /* read end of the container's stdout */
-	int err_fd;   /* read end of the container's stderr */
-	int stdin_fd; /* write end of the container's stdin, held open (--stdin) */
+	int out_fd;   /* read end of the container's stdout (--tty: once it runs, the master) */
+	int err_fd;   /* read end of the container's stderr (--tty: -EBADF once it runs) */
+	int stdin_fd; /* write end of the container's stdin, held open (--stdin; --tty: a master) */
 	int pidfd;    /* the container's init (exec mode: the process), when pidfd_open worked */
 	struct crib_log_writer *w;
 	struct shim_attach attach;
@@ -277,8 +282,8 @@ static int check_args(const struct shim *s)
 		               !s->bundle && !s->log && !s->stdin_pipe
 		           ? 0
 		           : -EINVAL;
-	if (isempty(s->bundle) || s->bundle[0] != '/' || (s->log && s->log[0] != '/') || s->tty ||
-	    s->exec_argv)
+	if (isempty(s->bundle) || s->bundle[0] != '/' || (s->log && s->log[0] != '/') ||
+	    s->console_only || s->exec_argv)
 		return -EINVAL;
 	return 0;
 }
@@ -437,7 +442,9 @@ static bool read_chatter(struct shim *s, int fd, int stream, bool *open_)
 	}
 	memcpy(s->chatter + s->chatter_len, buf, (size_t)n);
 	s->chatter_len += (size_t)n;
-	keep_early(s, stream, buf, (size_t)n);
+	/* With a terminal the container writes to it, never here: this is the runtime's. */
+	if (!s->tty)
+		keep_early(s, stream, buf, (size_t)n);
 	return true;
 }
 
@@ -473,7 +480,8 @@ static void log_output(struct shim *s, uint32_t stream, const char *buf, size_t 
 
 /*
  * Reads one chunk of container output into the log and the attach sessions;
- * *open_ becomes false at EOF.
+ * *open_ becomes false at EOF (or EIO: a terminal's master once no one holds
+ * the slave).
  */
 static void copy_output(struct shim *s, int fd, uint32_t stream, bool *open_)
 {
@@ -608,10 +616,50 @@ static int recv_console(int listen_fd)
 	return fd;
 }
 
+/* A console socket in SHIMDIR, to which the runtime sends a terminal's master. */
+struct console {
+	int dirfd; /* SHIMDIR: the runtime reaches the socket through our fd of it */
+	int listen_fd;
+	char *name;
+	char *path; /* what the runtime's --console-socket gets */
+};
+
+#define CONSOLE_NULL ((struct console){.dirfd = -EBADF, .listen_fd = -EBADF})
+
+/* Listens on SHIMDIR/NAME; C is set up (and must be closed) also on failure. */
+static int console_open(const struct shim *s, const char *name, struct console *c)
+{
+	*c = CONSOLE_NULL;
+	c->dirfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (c->dirfd < 0)
+		return -errno;
+	c->listen_fd = oci_sock_listen(c->dirfd, name, SOCK_STREAM, 1);
+	if (c->listen_fd < 0)
+		return c->listen_fd;
+	c->name = crib_xstrdup(name);
+	/* The runtime connects by path, and SHIMDIR may be longer than sun_path holds. */
+	c->path = crib_xasprintf("/proc/%d/fd/%d/%s", (int)getpid(), c->dirfd, name);
+	return 0;
+}
+
+/* The runtime is done with it: the socket file goes too. */
+static void console_close(struct console *c)
+{
+	if (c->listen_fd >= 0) {
+		(void)unlinkat(c->dirfd, c->name, 0);
+		(void)close(c->listen_fd);
+	}
+	if (c->dirfd >= 0)
+		(void)close(c->dirfd);
+	free(c->name);
+	free(c->path);
+	*c = CONSOLE_NULL;
+}
+
 /*
  * Waits for the runtime PID: keeps what the run's pipes carry (run mode) and
- * takes the terminal's master from CONSOLE (exec mode with a terminal, else
- * -1) into *ret_master.
+ * takes the terminal's master from CONSOLE (a listening socket when there is
+ * a terminal, else -1) into *ret_master.
  */
 static int wait_runtime(struct shim *s, pid_t pid, int console, int *ret_master, int *ret_status)
 {
@@ -647,16 +695,30 @@ static int wait_runtime(struct shim *s, pid_t pid, int console, int *ret_master,
 	return 0;
 }
 
-/* Runs the runtime's "run --detach" and waits for it, keeping what the pipes carried. */
-static int run_runtime(struct shim *s, int in, int out, int err, int *ret_status)
+/*
+ * Runs "BIN ARGS... run --detach [--console-socket S] --bundle DIR --pid-file
+ * F ID" and waits for it, keeping what the pipes carried, and taking the
+ * terminal's master from CON (set up with --tty) into *ret_master.
+ */
+static int run_runtime(struct shim *s, const struct console *con, int in, int out, int err,
+                       int *ret_master, int *ret_status)
 {
 	_cleanup_free_ char *pid_file = crib_xasprintf("%s/pid", s->dir);
-	const char *tail[] = {"run",        "--detach", "--bundle", s->bundle,
-	                      "--pid-file", pid_file,   s->id,      NULL};
-	_cleanup_free_ char **argv = runtime_argv(s, tail);
-	int no_master;
+	_cleanup_free_ char **argv = NULL;
+	const char *tail[10] = {"run", "--detach"};
+	size_t n = 2;
 	pid_t pid;
 
+	if (con->path) {
+		tail[n++] = "--console-socket";
+		tail[n++] = con->path;
+	}
+	tail[n++] = "--bundle";
+	tail[n++] = s->bundle;
+	tail[n++] = "--pid-file";
+	tail[n++] = pid_file;
+	tail[n++] = s->id;
+	argv = runtime_argv(s, tail);
 	pid = spawn_runtime(argv, in, out, err);
 	if (pid < 0)
 		return (int)pid;
@@ -665,7 +727,7 @@ static int run_runtime(struct shim *s, int in, int out, int err, int *ret_status
 		(void)close(in);
 	(void)close(out);
 	(void)close(err);
-	return wait_runtime(s, pid, -1, &no_master, ret_status);
+	return wait_runtime(s, pid, con->listen_fd, ret_master, ret_status);
 }
 
 /*
@@ -739,7 +801,7 @@ static void watch_pid(struct shim *s)
 /* Copies output until the init exits, then until both pipes end or SHIM_DRAIN_NS passed. */
 static void monitor(struct shim *s)
 {
-	bool out_open = true, err_open = true, dummy = false;
+	bool out_open = s->out_fd >= 0, err_open = s->err_fd >= 0, dummy = false;
 	int64_t deadline = 0;
 	int dummy_status;
 
@@ -894,7 +956,7 @@ static int started(struct shim *s, char *text, size_t size)
 		               strerror(-r));
 		return -EIO;
 	}
-	r = shim_attach_init(&s->attach, s->id, s->dir, &s->stdin_fd);
+	r = shim_attach_init(&s->attach, s->id, s->dir, &s->stdin_fd, s->tty ? s->out_fd : -EBADF);
 	if (r < 0) {
 		(void)snprintf(text, size, "Failed to listen on '%s/attach': %s", s->dir,
 		               strerror(-r));
@@ -915,20 +977,116 @@ static int become_monitor(struct shim *s)
 	return setup_signals(s);
 }
 
+/* The runtime's run failed: its error, from what the pipes carried, goes on the ready fd. */
+static void run_failed(struct shim *s, int status)
+{
+	_cleanup_free_ char *msg = NULL;
+	char fallback[PATH_MAX + 64];
+
+	drain_chatter(s);
+	if (WIFSIGNALED(status))
+		(void)snprintf(fallback, sizeof(fallback), "%s run was killed by signal %d",
+		               s->runtime, WTERMSIG(status));
+	else
+		(void)snprintf(fallback, sizeof(fallback), "%s run exited with code %d", s->runtime,
+		               WEXITSTATUS(status));
+	msg = oci_error_text(s->chatter, s->chatter_len, fallback);
+	/* An empty msg="" must not make an empty error. */
+	if (isempty(msg))
+		crib_strreplace(&msg, fallback);
+	shim_diag(s, "'%s run' failed: %s", s->runtime, msg);
+	/* Whatever run got as far as making must not outlive the failure. */
+	delete_container(s);
+	report_error(s, runtime_errno(msg), msg);
+}
+
+/*
+ * With a terminal the pipes carried only the runtime's output: from now on
+ * MASTER (taken over) is the container's output, and with --stdin a copy of
+ * it its input (a copy, as the attach code may close its stdin).
+ */
+static int use_terminal(struct shim *s, int master)
+{
+	int fd;
+
+	closep(&s->out_fd);
+	closep(&s->err_fd);
+	s->err_fd = -EBADF;
+	s->out_fd = master;
+	if (fcntl(master, F_SETFL, O_NONBLOCK) < 0)
+		return -errno;
+	if (!s->stdin_pipe)
+		return 0;
+	fd = fcntl(master, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	if (fd < 0)
+		return -errno;
+	s->stdin_fd = fd;
+	return 0;
+}
+
+/*
+ * Runs the runtime's run (with a console socket under --tty) and sets the
+ * container up for monitor().  On failure the error is reported and nothing
+ * of the container is left.
+ */
+static int start_container(struct shim *s, int in, int out, int err)
+{
+	_cleanup_(console_close) struct console con = CONSOLE_NULL;
+	_cleanup_close_ int master = -EBADF;
+	char text[SHIM_REPORT_MAX];
+	int status, r = 0;
+
+	if (s->tty)
+		r = console_open(s, "console.sock", &con);
+	if (r >= 0)
+		r = run_runtime(s, &con, in, out, err, &master, &status);
+	console_close(&con);
+	if (r < 0) {
+		(void)snprintf(text, sizeof(text), "Failed to run '%s run': %s", s->runtime,
+		               strerror(-r));
+		report_error(s, -r, text);
+		return r;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		run_failed(s, status);
+		return -EIO;
+	}
+	if (s->tty && master < 0) {
+		(void)snprintf(text, sizeof(text), "%s run sent no terminal", s->runtime);
+		r = -EIO;
+	} else {
+		r = s->tty ? use_terminal(s, TAKE_FD(master)) : 0;
+		if (r < 0)
+			(void)snprintf(text, sizeof(text), "Failed to take the terminal: %s",
+			               strerror(-r));
+	}
+	if (r >= 0) {
+		/* The runtime succeeded: what the pipes carried was the container's. */
+		flush_early(s);
+		r = started(s, text, sizeof(text));
+	}
+	if (r < 0) {
+		delete_container(s);
+		report_error(s, -r, text);
+	}
+	return r;
+}
+
 /* Everything after the detach; the return value is the shim's exit status. */
 static int shim_run(struct shim *s)
 {
 	_cleanup_(crib_error_freep) struct crib_error *err = NULL;
 	int out[2] = {-EBADF, -EBADF}, errp[2] = {-EBADF, -EBADF}, in[2] = {-EBADF, -EBADF};
 	char text[SHIM_REPORT_MAX];
-	int status, r;
+	int r;
 
 	r = become_monitor(s);
 	if (r >= 0)
 		r = make_pipe(out, 0);
 	if (r >= 0)
 		r = make_pipe(errp, 0);
-	if (r >= 0 && s->stdin_pipe)
+	/* With a terminal the container's stdin is the terminal: the runtime's is /dev/null. */
+	if (r >= 0 && s->stdin_pipe && !s->tty)
 		r = make_pipe(in, 1);
 	if (r < 0) {
 		report_error(s, -r, "Failed to set up the shim");
@@ -951,43 +1109,8 @@ static int shim_run(struct shim *s)
 		report_error(s, -r, text);
 		return 1;
 	}
-
-	r = run_runtime(s, in[0], out[1], errp[1], &status);
-	if (r < 0) {
-		(void)snprintf(text, sizeof(text), "Failed to run '%s run': %s", s->runtime,
-		               strerror(-r));
-		report_error(s, -r, text);
+	if (start_container(s, in[0], out[1], errp[1]) < 0)
 		return 1;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		_cleanup_free_ char *msg = NULL;
-		char fallback[PATH_MAX + 64];
-
-		drain_chatter(s);
-		if (WIFSIGNALED(status))
-			(void)snprintf(fallback, sizeof(fallback), "%s run was killed by signal %d",
-			               s->runtime, WTERMSIG(status));
-		else
-			(void)snprintf(fallback, sizeof(fallback), "%s run exited with code %d",
-			               s->runtime, WEXITSTATUS(status));
-		msg = oci_error_text(s->chatter, s->chatter_len, fallback);
-		/* An empty msg="" must not make an empty error. */
-		if (isempty(msg))
-			crib_strreplace(&msg, fallback);
-		shim_diag(s, "'%s run' failed: %s", s->runtime, msg);
-		/* Whatever run got as far as making must not outlive the failure. */
-		delete_container(s);
-		report_error(s, runtime_errno(msg), msg);
-		return 1;
-	}
-	/* The runtime succeeded: what the pipes carried was the container's. */
-	flush_early(s);
-	r = started(s, text, sizeof(text));
-	if (r < 0) {
-		delete_container(s);
-		report_error(s, -r, text);
-		return 1;
-	}
 	watch_pid(s);
 	(void)snprintf(text, sizeof(text), "ok %d\n", (int)s->pid);
 	report(s, text);
@@ -1144,26 +1267,25 @@ static int exec_started(struct shim *s, const char *pid_file, char *text, size_t
 }
 
 /* Runs the runtime's exec and reports; on success *ret_master is the terminal's (or -EBADF). */
-static int exec_start(struct shim *s, int dirfd, const char *console_name, int *ret_master)
+static int exec_start(struct shim *s, int *ret_master)
 {
 	_cleanup_free_ char *pid_file = exec_file(s, "pid"), *log = exec_file(s, "log");
-	_cleanup_free_ char *console = NULL, *msg = NULL;
+	_cleanup_(console_close) struct console con = CONSOLE_NULL;
+	_cleanup_free_ char *msg = NULL;
 	_cleanup_free_ char **argv = NULL;
-	_cleanup_close_ int listen_fd = -EBADF, master = -EBADF;
-	char text[SHIM_REPORT_MAX];
+	_cleanup_close_ int master = -EBADF;
+	char text[SHIM_REPORT_MAX], console_name[32];
 	int status, r = 0;
 
-	if (console_name) {
-		listen_fd = oci_sock_listen(dirfd, console_name, SOCK_STREAM, 1);
-		r = listen_fd;
-		/* The runtime connects by path: ours goes through our fd of the directory. */
-		console = crib_xasprintf("/proc/%d/fd/%d/%s", (int)getpid(), dirfd, console_name);
+	if (s->tty) {
+		(void)snprintf(console_name, sizeof(console_name), "exec-%d.sock", (int)getpid());
+		r = console_open(s, console_name, &con);
 	}
-	argv = exec_runtime_argv(s, pid_file, log, console);
-	if (r >= 0)
-		r = exec_runtime(s, argv, listen_fd, &master, &status);
-	if (console_name)
-		(void)unlinkat(dirfd, console_name, 0);
+	if (r >= 0) {
+		argv = exec_runtime_argv(s, pid_file, log, con.path);
+		r = exec_runtime(s, argv, con.listen_fd, &master, &status);
+	}
+	console_close(&con);
 	if (r < 0) {
 		(void)snprintf(text, sizeof(text), "Failed to run '%s exec': %s", s->runtime,
 		               strerror(-r));
@@ -1172,7 +1294,7 @@ static int exec_start(struct shim *s, int dirfd, const char *console_name, int *
 		msg = exec_error(s, log, status);
 		report_error(s, runtime_errno(msg), msg);
 		r = -EIO;
-	} else if (console_name && master < 0) {
+	} else if (s->tty && master < 0) {
 		(void)snprintf(text, sizeof(text), "%s exec sent no terminal", s->runtime);
 		report_error(s, EIO, text);
 		r = -EIO;
@@ -1188,8 +1310,7 @@ static int exec_start(struct shim *s, int dirfd, const char *console_name, int *
 /* Exec mode; the return value is the shim's exit status. */
 static int shim_exec(struct shim *s)
 {
-	_cleanup_free_ char *console_name = NULL;
-	_cleanup_close_ int dirfd = -EBADF, master = -EBADF;
+	_cleanup_close_ int master = -EBADF;
 	char text[64];
 	int r;
 
@@ -1200,16 +1321,7 @@ static int shim_exec(struct shim *s)
 		report_error(s, -r, "Failed to set up the shim");
 		return 1;
 	}
-	if (s->tty) {
-		dirfd = open(s->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dirfd < 0) {
-			r = errno;
-			report_error(s, r, "Failed to open the container's directory");
-			return 1;
-		}
-		console_name = crib_xasprintf("exec-%d.sock", (int)getpid());
-	}
-	if (exec_start(s, dirfd, console_name, &master) < 0)
+	if (exec_start(s, &master) < 0)
 		return 1;
 	watch_pid(s);
 	(void)snprintf(text, sizeof(text), "started %d\n", (int)s->pid);
@@ -1283,7 +1395,7 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr,
 		        "usage: crib-shim --runtime BIN [--runtime-arg ARG]... --id ID "
-		        "--bundle DIR --dir SHIMDIR --ready-fd N [--log PATH] [--stdin]\n"
+		        "--bundle DIR --dir SHIMDIR --ready-fd N [--log PATH] [--stdin] [--tty]\n"
 		        "       crib-shim exec --runtime BIN [--runtime-arg ARG]... --id ID "
 		        "--dir SHIMDIR --ctl-fd N [--tty [--console-only]] -- ARGV...\n");
 		if (s.ready_fd >= 0 && fcntl(s.ready_fd, F_GETFD) >= 0)

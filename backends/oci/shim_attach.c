@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <crib/backend.h>
@@ -32,11 +34,13 @@ static void close_fd(int *fd)
 	*fd = -EBADF;
 }
 
-int shim_attach_init(struct shim_attach *a, const char *id, const char *dir, int *stdin_fd)
+int shim_attach_init(struct shim_attach *a, const char *id, const char *dir, int *stdin_fd,
+                     int master)
 {
 	_cleanup_close_ int dirfd = -EBADF;
 
-	*a = (struct shim_attach){.id = id, .listen_fd = -EBADF, .stdin_fd = stdin_fd};
+	*a = (struct shim_attach){
+	    .id = id, .listen_fd = -EBADF, .stdin_fd = stdin_fd, .master = master};
 	for (size_t i = 0; i < SHIM_ATTACH_CONNS; i++)
 		client_init(&a->clients[i]);
 	dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -148,7 +152,8 @@ static void on_request(struct shim_attach *a, struct shim_client *c)
 		return;
 	}
 	client_take_fds(c, want, fds);
-	c->stdin_once = once != 0;
+	/* A terminal's input has no end to give (shim_attach.h). */
+	c->stdin_once = once != 0 && a->master < 0;
 	if (n_ready(a) >= SHIM_ATTACH_MAX) {
 		char msg[160];
 
@@ -164,6 +169,36 @@ static void on_request(struct shim_attach *a, struct shim_client *c)
 	c->ready = true;
 	if (oci_sock_send(c->conn, "ok\n", NULL, 0) < 0)
 		client_drop(a, c, NULL);
+}
+
+/*
+ * A message on a session's connection after its request: a resize, or the
+ * end of the session (the client went away, or spoke nonsense).
+ */
+static void on_message(struct shim_attach *a, struct shim_client *c)
+{
+	char buf[OCI_SOCK_MSG_MAX];
+	int fds[OCI_SOCK_MAX_FDS];
+	unsigned cols, rows;
+	size_t n_fds;
+	ssize_t n = oci_sock_recv(c->conn, buf, sizeof(buf), fds, ARRAY_SIZE(fds), &n_fds);
+
+	if (n == -EAGAIN)
+		return;
+	for (size_t i = 0; i < n_fds; i++)
+		(void)close(fds[i]);
+	if (n <= 0 || n_fds > 0 || sscanf(buf, "resize %u %u", &cols, &rows) != 2 ||
+	    cols > UINT16_MAX || rows > UINT16_MAX) {
+		client_drop(a, c, NULL);
+		return;
+	}
+	if (a->master >= 0) {
+		struct winsize ws = {.ws_row = (unsigned short)rows,
+		                     .ws_col = (unsigned short)cols};
+
+		/* Fails only once the terminal is gone, when its size no longer matters. */
+		(void)ioctl(a->master, TIOCSWINSZ, &ws);
+	}
 }
 
 /* Reads a session's input into pending (the caller polled it only while pending is empty). */
@@ -233,7 +268,7 @@ void shim_attach_dispatch(struct shim_attach *a, const struct pollfd *fds)
 		/* A slot filled by the accept above was not polled: its revents are 0. */
 		if (fds[SLOT_CONN(i)].revents) {
 			if (c->ready)
-				client_drop(a, c, NULL); /* the client went away (or spoke twice) */
+				on_message(a, c);
 			else
 				on_request(a, c);
 		}

@@ -8,6 +8,9 @@
  *                   order, the read end of the session's input pipe (IN),
  *                   the write ends of its stdout (OUT) and stderr (ERR) pipes
  *   shim -> client  "ok\n", or "err ERRNO MESSAGE\n" and the connection ends
+ *   client -> shim  later, any number of "resize COLS ROWS\n" (each 0 to
+ *                   65535): the terminal's size, set on its master
+ *                   (TIOCSWINSZ); ignored in a container without one
  *   shim -> client  later, "exit CODE\n" once the container exited and its
  *                   output was copied (the pipes are then closed), or
  *                   "err ERRNO MESSAGE\n" when the session was dropped
@@ -17,7 +20,14 @@
  * never waited for.  Input from the sessions goes into the container's stdin
  * (held by the shim with --stdin); while that pipe is full no session's input
  * is read.  With ONCE, the end of a session's input (or of the session) closes
- * the container's stdin.  A connection that ends drops its session.
+ * the container's stdin.  A connection that ends, or sends anything but a
+ * resize, drops its session.
+ *
+ * A container with a terminal (--tty) has the terminal's master as its stdin
+ * and its only output (OUT; ERR never gets anything).  ONCE is ignored there:
+ * a terminal has no end of input to give, and the container holds its end
+ * open whatever the shim does (containerd and Docker ignore it with a tty
+ * too).  An EOT would be input no one typed.
  *
  * Single-threaded, like the shim: these functions run from its poll loop.
  */
@@ -54,6 +64,7 @@ struct shim_attach {
 	const char *id; /* the container, for messages (borrowed) */
 	int listen_fd;
 	int *stdin_fd; /* the container's stdin write end (the shim's; -EBADF when none) */
+	int master;    /* the terminal's master (borrowed), for resizes; -EBADF without one */
 	struct shim_client clients[SHIM_ATTACH_CONNS];
 	/* Input read from a session, not yet taken by the container's stdin. */
 	char pending[16384];
@@ -63,9 +74,11 @@ struct shim_attach {
 
 /*
  * Sets A up and listens on DIR/attach.  STDIN_FD points at the shim's
- * container stdin write end (non-blocking), which A may close.
+ * container stdin write end (non-blocking), which A may close.  MASTER is the
+ * container's terminal (borrowed; it must outlive A), or -EBADF.
  */
-int shim_attach_init(struct shim_attach *a, const char *id, const char *dir, int *stdin_fd);
+int shim_attach_init(struct shim_attach *a, const char *id, const char *dir, int *stdin_fd,
+                     int master);
 /* Fills SHIM_ATTACH_SLOTS entries of FDS, to be handed to shim_attach_dispatch after poll. */
 void shim_attach_poll(const struct shim_attach *a, struct pollfd *fds);
 void shim_attach_dispatch(struct shim_attach *a, const struct pollfd *fds);

@@ -11,7 +11,9 @@
  * closing kills the process.
  *
  * Attach: the container's own shim listens on SHIMDIR/attach (shim_attach.h);
- * a session is one connection with fresh pipes.
+ * a session is one connection with fresh pipes.  In a container with a
+ * terminal the shim holds its master: output comes on stdout alone, and a
+ * resize is a "resize COLS ROWS" message on the connection.
  *
  * done_fd is a copy of the socket in both cases: it becomes readable with the
  * exit message, or at EOF when the shim went away.
@@ -44,8 +46,9 @@
 struct oci_stream {
 	char *id; /* the container, for messages */
 	int sock; /* exec: the shim's ctl socket; attach: the connection to the container's shim */
-	int master; /* exec with a terminal: its master, for resizes */
-	pid_t shim; /* exec: the session's shim, our child (0 for attach) */
+	int master;      /* exec with a terminal: its master, for resizes */
+	pid_t shim;      /* exec: the session's shim, our child (0 for attach) */
+	bool attach_tty; /* attach to a container with a terminal: resizes go to its shim */
 };
 
 static struct oci_stream *stream_free(struct oci_stream *s)
@@ -323,15 +326,13 @@ static int attach_request(struct oci_state *st, const struct crib_stream_args *a
 static int attach_check(struct oci_state *st, const struct crib_stream_args *a,
                         const struct oci_priv *p, struct crib_error **reterr)
 {
-	/* Such a container never runs: the runtime's run --detach needs a console socket. */
-	if (p->tty)
-		return st->host->error_set(reterr, ENOTSUP,
-		                           "container '%s' has a terminal (tty), which the oci "
-		                           "backend does not support for Attach",
-		                           a->ref.id);
-	if (a->tty)
+	if (a->tty && !p->tty)
 		return st->host->error_set(
 		    reterr, EINVAL, "container '%s' has no terminal (tty is false)", a->ref.id);
+	/* Its one output would come raw, with no size, to a client that expects two streams. */
+	if (!a->tty && p->tty)
+		return st->host->error_set(
+		    reterr, EINVAL, "container '%s' has a terminal: attach with tty", a->ref.id);
 	if (a->stdin_ && !p->stdin)
 		return st->host->error_set(reterr, EINVAL,
 		                           "container '%s' was created without stdin", a->ref.id);
@@ -367,6 +368,7 @@ static int attach_open(struct oci_state *st, const struct crib_stream_args *a,
 	if (r >= 0 && (done = dup_cloexec(s->sock)) < 0)
 		r = st->host->error_set(reterr, errno, "cannot attach to '%s'", a->ref.id);
 	if (r >= 0) {
+		s->attach_tty = a->tty;
 		*ret = (struct crib_stream_result){.handle = TAKE_PTR(s),
 		                                   .stdin_fd = TAKE_FD(ours[0]),
 		                                   .stdout_fd = TAKE_FD(ours[1]),
@@ -397,6 +399,25 @@ int oci_stream_open(void *state, struct crib_op *op, const struct crib_stream_ar
 	return r;
 }
 
+/*
+ * An attach session's resize: the container's shim holds the master.  It
+ * answers nothing, so that its next message on the connection stays the exit.
+ */
+static int attach_resize(struct oci_state *st, const struct oci_stream *s, uint16_t width,
+                         uint16_t height, struct crib_error **reterr)
+{
+	char msg[64];
+	int r;
+
+	(void)snprintf(msg, sizeof(msg), "resize %u %u\n", (unsigned)width, (unsigned)height);
+	r = oci_sock_send(s->sock, msg, NULL, 0);
+	if (r < 0)
+		return st->host->error_set(reterr, -r,
+		                           "cannot resize the terminal of container '%s': %s",
+		                           s->id, strerror(-r));
+	return 0;
+}
+
 int oci_stream_resize(void *state, void *handle, uint16_t width, uint16_t height,
                       struct crib_error **reterr)
 {
@@ -404,6 +425,8 @@ int oci_stream_resize(void *state, void *handle, uint16_t width, uint16_t height
 	struct oci_stream *s = handle;
 	struct winsize ws = {.ws_row = height, .ws_col = width};
 
+	if (s->attach_tty)
+		return attach_resize(st, s, width, height, reterr);
 	if (s->master < 0)
 		return st->host->error_set(reterr, EINVAL,
 		                           "the session in container '%s' has no terminal", s->id);

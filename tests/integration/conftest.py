@@ -365,14 +365,15 @@ def pod_config(name="pod", namespace="default", uid=None, attempt=0, labels=None
 
 
 def container_config(name="ctr", command=None, labels=None, annotations=None, log_path=None,
-                     attempt=0, envs=None, image="busybox", stdin=False, stdin_once=False):
+                     attempt=0, envs=None, image="busybox", stdin=False, stdin_once=False,
+                     tty=False):
     return pb.ContainerConfig(
         metadata=pb.ContainerMetadata(name=name, attempt=attempt),
         image=pb.ImageSpec(image=image),
         command=command or ["sleep", "600"],
         labels=labels or {}, annotations=annotations or {}, log_path=log_path or "",
         envs=[pb.KeyValue(key=k, value=v.encode()) for k, v in (envs or {}).items()],
-        stdin=stdin, stdin_once=stdin_once)
+        stdin=stdin, stdin_once=stdin_once, tty=tty)
 
 
 def run_pod(d, handler="", **kw):

@@ -42,7 +42,7 @@ CRI_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (stdout|stderr
 class Ctr:
     """One container's bundle, runc root and shim dir, and the shim that runs it."""
 
-    def __init__(self, base, args, stdin=False, log=True, runtime_args=()):
+    def __init__(self, base, args, stdin=False, log=True, runtime_args=(), tty=False):
         self.base = str(base)
         self.id = "crib-shim-test-" + uuid.uuid4().hex[:12]
         self.bundle = os.path.join(self.base, "bundle")
@@ -50,6 +50,7 @@ class Ctr:
         self.dir = os.path.join(self.base, "shim")
         self.log = os.path.join(self.base, "logs", "ctr.log") if log else None
         self.stdin = stdin
+        self.tty = tty
         self.runtime_args = ["--root", self.runc_root, *runtime_args]
         self.runtime = RUNC
         self.shim_pid = None
@@ -77,7 +78,7 @@ class Ctr:
         with open(path) as f:
             spec = json.load(f)
         spec["process"]["args"] = args
-        spec["process"]["terminal"] = False
+        spec["process"]["terminal"] = self.tty
         spec["process"]["env"] = ["PATH=/bin"]
         spec["root"]["readonly"] = False
         with open(path, "w") as f:
@@ -120,6 +121,8 @@ exec {RUNC} "$@"
             cmd += ["--log", self.log]
         if self.stdin:
             cmd.append("--stdin")
+        if self.tty:
+            cmd.append("--tty")
         try:
             # Copies numbered above the ready fd, so that leaks land on both sides of it.
             above = [os.dup(fd) for fd in extra_fds]
@@ -788,6 +791,9 @@ class Attach:
     def message(self, timeout=10):
         return recv_msg(self.sock, timeout)[0]
 
+    def resize(self, cols, rows):
+        self.sock.send(f"resize {cols} {rows}\n".encode())
+
     def close_input(self):
         os.close(self.stdin)
         self.stdin = None
@@ -914,3 +920,124 @@ def test_attach_slow_reader_is_dropped_not_waited_for(ctr_factory):
     assert parse_exit(c.wait_exit())[0] == 0
     out = reassemble(read_cri_log(c.log), "stdout")
     assert out == "x" * 40 * 65536 + "\ndone\n"
+
+
+# ---- containers with a terminal (--tty): the runtime's console socket, the master ----
+
+def shim_fds(c):
+    return {int(fd): os.readlink(f"/proc/{c.shim_pid}/fd/{fd}")
+            for fd in os.listdir(f"/proc/{c.shim_pid}/fd")}
+
+
+def test_tty_output_is_stdout_in_the_log(ctr_factory):
+    # Written at once, likely before the shim has the master: the terminal keeps it.
+    c = ctr_factory(["sh", "-c", "echo out; echo err >&2; tty; exit 3"], tty=True)
+    c.wrap_runtime()
+    c.start()
+    code, _, rest = parse_exit(c.wait_exit())
+    assert (code, rest) == (3, [])
+    records = read_cri_log(c.log)
+    # One output, the terminal's (with its \r\n), all of it stdout.
+    assert [r for r in records if r[1] == "stderr"] == []
+    assert re.fullmatch(r"out\r\nerr\r\n/dev/pts/\d+\r\n", reassemble(records, "stdout"))
+    with open(c.calls) as f:
+        run = f.read().splitlines()[0].split()[2:]
+    assert run[:3] == ["run", "--detach", "--console-socket"]
+    assert run[4:] == ["--bundle", c.bundle, "--pid-file", c.dir + "/pid", c.id]
+    # The socket is gone once the runtime is done with it.
+    assert not os.path.exists(os.path.join(c.dir, "console.sock"))
+    wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
+    assert not os.path.exists(os.path.join(c.dir, "shim.log"))
+
+
+def test_tty_shim_holds_the_master_not_the_slave(ctr_factory):
+    c = ctr_factory(["sleep", "1000"], tty=True, stdin=True, log=False)
+    c.start()
+    try:
+        fds = shim_fds(c)
+        assert [fds[i] for i in (0, 1, 2)] == ["/dev/null"] * 3
+        # The container's devpts instance names its master "ptmx", a slave by number.
+        targets = sorted(re.sub(r"^/dev/(pts/)?ptmx$", "master", re.sub(r":\[\d+\]$", "", t))
+                         for fd, t in fds.items() if fd > 2)
+        # The master twice (output, and the container's stdin), no pipe, no slave.
+        assert targets == ["anon_inode:[pidfd]", "anon_inode:[signalfd]", "master", "master",
+                           "socket"], fds
+    finally:
+        c.runc("kill", c.id, "KILL")
+    assert parse_exit(c.wait_exit())[0] == 137
+
+
+def test_tty_attach_input_output_resize_and_exit(ctr_factory):
+    c = ctr_factory(["sh"], tty=True, stdin=True)
+    c.start()
+    a = Attach(c, stderr=False)
+    # stdin_once means nothing to a terminal: the end of this session's input closes nothing.
+    once = Attach(c, stdout=False, stderr=False, once=True)
+    try:
+        assert (a.reply, once.reply) == ("ok\n", "ok\n")
+        os.write(a.stdin, b"echo hi-tty\n")
+        # The terminal echoes the input line; the command's output follows it.
+        read_until(a.stdout, rb"\nhi-tty\r\n")
+        once.close()
+        a.resize(100, 30)
+        os.write(a.stdin, b"stty size\n")
+        read_until(a.stdout, rb"\n30 100\r\n")
+        a.resize(120, 40)
+        os.write(a.stdin, b"stty size; exit 5\n")
+        rest = read_all(a.stdout)
+        assert b"\n40 120\r\n" in rest, rest
+        assert a.message() == "exit 5\n"
+    finally:
+        a.close()
+        once.close()
+    assert parse_exit(c.wait_exit())[0] == 5
+    records = read_cri_log(c.log)
+    assert [r for r in records if r[1] == "stderr"] == []
+    out = reassemble(records, "stdout")
+    assert "\nhi-tty\r\n" in out and "\n40 120\r\n" in out
+
+
+def test_tty_without_stdin_refuses_input(ctr_factory):
+    c = ctr_factory(["sh", "-c", "read x; echo never"], tty=True, log=False)
+    c.start()
+    try:
+        s = Attach(c, stderr=False)
+        assert re.fullmatch(r"err 22 .*stdin.*\n", s.reply), s.reply
+        s.close()
+        w = Attach(c, stdin=False, stderr=False)
+        assert w.reply == "ok\n"
+        # A message other than a resize ends the session.
+        w.sock.send(b"hello\n")
+        assert w.message() == ""
+        w.close()
+        assert json.loads(c.runc("state", c.id).stdout)["status"] == "running"
+    finally:
+        c.runc("kill", c.id, "KILL")
+    assert parse_exit(c.wait_exit())[0] == 137
+
+
+def test_resize_without_a_terminal_is_ignored(ctr_factory):
+    c = ctr_factory(["sh"], stdin=True, log=False)
+    c.start()
+    a = Attach(c, stderr=False)
+    try:
+        assert a.reply == "ok\n"
+        a.resize(80, 24)
+        os.write(a.stdin, b"echo still-here; exit 2\n")
+        assert read_all(a.stdout) == b"still-here\n"
+        assert a.message() == "exit 2\n"
+    finally:
+        a.close()
+
+
+def test_tty_run_error_carries_the_runtime_message(ctr_factory):
+    c = ctr_factory(["/nonexistent"], tty=True)
+    c.wrap_runtime(chatter=True)
+    report = c.spawn()
+    m = re.fullmatch(r"err (\d+) (.+)", report)
+    assert m, f"shim report: {report!r}"
+    assert int(m.group(1)) == 2 and "/nonexistent" in m.group(2)
+    assert "chatter" not in m.group(2)
+    assert c.runc("list", "-q").stdout.strip() == ""
+    assert not os.path.exists(os.path.join(c.dir, "console.sock"))
+    wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
