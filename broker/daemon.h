@@ -45,6 +45,7 @@ struct crib_daemon {
 	bool gc_running;
 	struct crib_rpc_server *rpc;
 	struct crib_stream_server *streams; /* Exec, Attach and PortForward URLs point here */
+	unsigned stream_sessions;           /* alive; they hold objects, so a stop waits for them */
 	struct crib_list subscribers;       /* GetContainerEvents streams */
 
 	uv_signal_t sig_hup;

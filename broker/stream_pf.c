@@ -112,6 +112,7 @@ static void session_maybe_free(struct pf_session *s)
 	if (connected(s) || s->ops > 0 || !crib_list_empty(&s->pairs))
 		return;
 	crib_pod_unref(s->pod);
+	s->d->stream_sessions--;
 	free(s);
 }
 
@@ -532,6 +533,7 @@ int crib_stream_pf_start(struct crib_stream_link *link, int fd, const uint8_t *e
 		return r;
 	}
 	crib_stream_request_clear(req);
+	d->stream_sessions++;
 	start_ws_ports(s, ports, n_ports);
 	return 0;
 }

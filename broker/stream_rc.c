@@ -173,6 +173,7 @@ static void maybe_free(struct rc_session *s)
 	crib_container_unref(s->c);
 	free(s->argv);
 	runtime__v1__exec_request__free_unpacked(s->exec, NULL);
+	s->d->stream_sessions--;
 	free(s);
 }
 
@@ -760,6 +761,7 @@ int crib_stream_rc_start(struct crib_stream_link *link, int fd, const uint8_t *e
 		return r;
 	}
 	s->c = crib_container_ref(c);
+	d->stream_sessions++;
 	uv_timer_init(d->loop, &s->timer);
 	s->timer.data = s;
 	s->handles = 1;
