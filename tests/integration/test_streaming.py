@@ -583,8 +583,10 @@ def test_oci_attach_tty(oci, handler):
         pod.teardown()
 
 
-def test_oci_port_forward(oci):
-    pod = Pod(oci, "runc", name="pf")
+@runtime_param()
+def test_oci_port_forward(oci, handler):
+    skip_missing(handler)
+    pod = Pod(oci, handler, name=f"pf-{handler}")
     try:
         pod.create("web", command=["sh", "-c", "mkdir -p /www && echo crib-pf > /www/index.html"
                                    " && exec httpd -f -p 8080 -h /www"])
