@@ -96,7 +96,9 @@ def test_exec_missing_command_fails(cribd, ctr):
 
 # The client's first terminal size travels on the resize stream after the session opened,
 # so a command may start before it lands (as with kubelet's streaming server): ask again.
-STTY_SIZE = "for i in $(seq 1 50); do stty size 2>/dev/null && break; sleep 0.1; done"
+# (busybox's `stty size` of a 0x0 terminal complains and still exits 0, hence the case.)
+STTY_SIZE = ("for i in $(seq 1 50); do s=$(stty size 2>/dev/null); "
+             "case $s in [1-9]*) echo $s; break;; esac; sleep 0.1; done")
 
 
 def test_exec_tty_and_resize(cribd, ctr):
