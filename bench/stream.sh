@@ -102,8 +102,10 @@ JSON
 	fwd=$!
 	for _ in $(seq 1 100); do grep -q Forwarding "$work/fwd.log" && break; sleep 0.05; done
 	for _ in 1 2 3; do
-		curl -sf -m 120 -o /dev/null -w '%{speed_download}\n' "http://127.0.0.1:$port/big" ||
+		curl -sf -m 120 -o /dev/null -w '%{speed_download}\n' "http://127.0.0.1:$port/big" || {
 			echo "bench: $label port-forward fetch failed: $(tail -2 "$work/fwd.log")" >&2
+			break
+		}
 	done | sort -n | awk -v l="$label" 'NR == 2 {printf "%s port-forward mb_s=%.0f (256 MiB, median of 3)\n", l, $1 / 1048576}'
 	kill "$fwd" 2>/dev/null || true
 	wait "$fwd" 2>/dev/null || true
