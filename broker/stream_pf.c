@@ -535,5 +535,7 @@ int crib_stream_pf_start(struct crib_stream_link *link, int fd, const uint8_t *e
 	crib_stream_request_clear(req);
 	d->stream_sessions++;
 	start_ws_ports(s, ports, n_ports);
+	if (s->ws)
+		crib_ws_conn_start(s->ws);
 	return 0;
 }

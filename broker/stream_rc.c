@@ -779,6 +779,8 @@ int crib_stream_rc_start(struct crib_stream_link *link, int fd, const uint8_t *e
 		return r;
 	}
 	crib_stream_request_clear(req);
+	if (s->ws)
+		crib_ws_conn_start(s->ws);
 	/* WebSocket channels need no opening: the session starts at once. */
 	if (s->ws_protocol && s->phase == PHASE_STREAMS)
 		open_backend(s);

@@ -281,8 +281,12 @@ int crib_ws_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t extra
 	if (idle_ms > 0)
 		uv_timer_start(&c->timer, on_timer, idle_ms, 0);
 	*ret = c;
-	pump(c);
 	return 0;
+}
+
+void crib_ws_conn_start(struct crib_ws_conn *c)
+{
+	pump(c);
 }
 
 static void queue(struct crib_ws_conn *c, const uint8_t *msg, size_t len, bool text)

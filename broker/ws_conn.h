@@ -41,6 +41,12 @@ int crib_ws_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t extra
                      const struct crib_ws_protocol *protocol, uint8_t max_channel,
                      const struct crib_ws_conn_cbs *cbs, void *ud, uint64_t idle_ms,
                      void (*release)(void *arg), void *release_arg, struct crib_ws_conn **ret);
+/*
+ * Starts reading (EXTRA first) and writing.  Separate from crib_ws_conn_new()
+ * so that a session can get ready for data before the first callback: a
+ * client's first frames often arrive with its request, in EXTRA.
+ */
+void crib_ws_conn_start(struct crib_ws_conn *c);
 
 /* Sends LEN bytes on CHANNEL; FIN closes the channel where the protocol can say so (v5). */
 void crib_ws_conn_send(struct crib_ws_conn *c, uint8_t channel, const void *data, size_t len,
