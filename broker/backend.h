@@ -10,6 +10,7 @@
 
 #include <crib/backend.h>
 
+#include "metrics.h"
 #include "util.h"
 
 struct crib_error;
@@ -50,6 +51,7 @@ struct crib_backend {
 
 	unsigned n_pods;
 	unsigned n_containers;
+	struct crib_op_metrics op_metrics;
 	struct crib_list link;
 };
 

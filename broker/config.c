@@ -37,7 +37,7 @@ enum key_type {
 	KEY_LOG_FORMAT,
 	KEY_NUMBER, /* unsigned, from min to max */
 	KEY_CGROUP_DRIVER,
-	KEY_ADDRESS, /* stream_address: ADDR, ADDR:PORT or [ADDR6]:PORT */
+	KEY_ADDRESS, /* ADDR, ADDR:PORT or [ADDR6]:PORT; the port goes to port_offset */
 };
 
 struct daemon_key {
@@ -46,19 +46,29 @@ struct daemon_key {
 	size_t offset;
 	unsigned min, max;
 	const char *unit;
+	size_t port_offset; /* KEY_ADDRESS */
 };
 
 #define KEY(n, t)                                                                                  \
 	{                                                                                          \
-#n, t, offsetof(struct crib_config, n), 0, 0, NULL                                 \
+#n, t, offsetof(struct crib_config, n), 0, 0, NULL, 0                              \
+	}
+#define ADDRESS(n, p)                                                                              \
+	{                                                                                          \
+#n, KEY_ADDRESS, offsetof(struct crib_config, n), 0, 0, NULL,                      \
+		    offsetof(struct crib_config, p)                                                \
 	}
 #define NUMBER(n, lo, hi, u)                                                                       \
 	{                                                                                          \
-#n, KEY_NUMBER, offsetof(struct crib_config, n), lo, hi, u                         \
+#n, KEY_NUMBER, offsetof(struct crib_config, n), lo, hi, u, 0                      \
 	}
 static const struct daemon_key daemon_keys[] = {
     KEY(cri_socket, KEY_PATH),
     KEY(admin_socket, KEY_PATH),
+    ADDRESS(admin_address, admin_port),
+    KEY(admin_token_file, KEY_PATH),
+    KEY(admin_tls_cert, KEY_PATH),
+    KEY(admin_tls_key, KEY_PATH),
     KEY(state_dir, KEY_PATH),
     KEY(run_dir, KEY_PATH),
     KEY(plugin_dir, KEY_PATH),
@@ -70,13 +80,14 @@ static const struct daemon_key daemon_keys[] = {
     KEY(log_format, KEY_LOG_FORMAT),
     NUMBER(workers, 1, 128, NULL),
     KEY(cgroup_driver, KEY_CGROUP_DRIVER),
-    KEY(stream_address, KEY_ADDRESS),
+    ADDRESS(stream_address, stream_port),
     NUMBER(stream_token_ttl, 1, 3600, "seconds"),
     NUMBER(stream_idle_timeout, 1, 7 * 24 * 3600, "seconds"),
     NUMBER(stream_max, 1, 4096, NULL),
     NUMBER(stream_max_per_object, 1, 4096, NULL),
 };
 #undef KEY
+#undef ADDRESS
 #undef NUMBER
 
 /*
@@ -376,9 +387,10 @@ static bool path_list_valid(const char *value)
 	}
 }
 
-/* "ADDR", "ADDR:PORT" or "[ADDR6]:PORT", numeric only: the streaming server's listener. */
-static int set_stream_address(struct parse_ctx *ctx, const char *value)
+/* "ADDR", "ADDR:PORT" or "[ADDR6]:PORT", numeric only: a listener's address. */
+static int set_address(struct parse_ctx *ctx, const struct daemon_key *k, const char *value)
 {
+	char *base = (char *)ctx->cfg;
 	_cleanup_free_ char *host = crib_xstrdup(value);
 	char *port = NULL, *end = NULL;
 	unsigned char buf[sizeof(struct in6_addr)];
@@ -404,14 +416,14 @@ static int set_stream_address(struct parse_ctx *ctx, const char *value)
 		if (errno || end == port || *end || n < 0 || n > 65535)
 			goto bad;
 	}
-	crib_strreplace(&ctx->cfg->stream_address, host);
-	ctx->cfg->stream_port = (unsigned)n;
+	crib_strreplace((char **)(void *)(base + k->offset), host);
+	*(unsigned *)(void *)(base + k->port_offset) = (unsigned)n;
 	return 1;
 bad:
 	return parse_error(ctx,
-	                   "stream_address '%s' is not a numeric IP address with an optional "
+	                   "%s '%s' is not a numeric IP address with an optional "
 	                   "port (127.0.0.1, 127.0.0.1:10010, [::1]:10010)",
-	                   value);
+	                   k->name, value);
 }
 
 static int set_daemon_key(struct parse_ctx *ctx, const struct daemon_key *k, const char *value)
@@ -471,7 +483,7 @@ static int set_daemon_key(struct parse_ctx *ctx, const struct daemon_key *k, con
 		return 1;
 	}
 	case KEY_ADDRESS:
-		return set_stream_address(ctx, value);
+		return set_address(ctx, k, value);
 	case KEY_CGROUP_DRIVER:
 		if (streq(value, "auto"))
 			ctx->cfg->cgroup_driver = CRIB_CGROUP_AUTO;
@@ -655,6 +667,36 @@ static int parse(struct parse_ctx *ctx, struct crib_error **reterr)
 	return 0;
 }
 
+/* The line where the main file set daemon key NAME (0: not set). */
+static uint32_t key_line(const struct parse_ctx *ctx, const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(daemon_keys); i++)
+		if (streq(daemon_keys[i].name, name))
+			return ctx->daemon_lines[i];
+	return 0;
+}
+
+/* The admin API's TCP listener is only safe with a token; TLS needs both halves. */
+static int check_admin_tcp(const struct parse_ctx *ctx, struct crib_error **reterr)
+{
+	const struct crib_config *cfg = ctx->cfg;
+
+	if (cfg->admin_address && !cfg->admin_port)
+		return crib_error_set(reterr, EINVAL, "%s:%u: admin_address needs a port",
+		                      ctx->file, key_line(ctx, "admin_address"));
+	if (cfg->admin_address && !cfg->admin_token_file)
+		return crib_error_set(reterr, EINVAL,
+		                      "%s:%u: admin_address needs admin_token_file (the bearer "
+		                      "token TCP clients must send)",
+		                      ctx->file, key_line(ctx, "admin_address"));
+	if (!cfg->admin_tls_cert != !cfg->admin_tls_key)
+		return crib_error_set(
+		    reterr, EINVAL, "%s:%u: admin_tls_cert and admin_tls_key go together",
+		    ctx->file,
+		    key_line(ctx, cfg->admin_tls_cert ? "admin_tls_cert" : "admin_tls_key"));
+	return 0;
+}
+
 /* Parses one file; for the main file, also reports where default_runtime_class was set. */
 static int parse_file(struct crib_config *cfg, FILE *f, const char *path, bool main_file,
                       uint32_t *ret_default_line, struct crib_error **reterr)
@@ -668,6 +710,8 @@ static int parse_file(struct crib_config *cfg, FILE *f, const char *path, bool m
 	int r;
 
 	r = parse(&ctx, reterr);
+	if (r == 0 && main_file)
+		r = check_admin_tcp(&ctx, reterr);
 	if (r == 0 && ret_default_line)
 		*ret_default_line = ctx.default_class_line;
 	return r;
@@ -846,6 +890,10 @@ struct crib_config *crib_config_free(struct crib_config *cfg)
 	free(cfg->path);
 	free(cfg->cri_socket);
 	free(cfg->admin_socket);
+	free(cfg->admin_address);
+	free(cfg->admin_token_file);
+	free(cfg->admin_tls_cert);
+	free(cfg->admin_tls_key);
 	free(cfg->state_dir);
 	free(cfg->stream_address);
 	free(cfg->run_dir);

@@ -57,6 +57,12 @@ struct crib_config {
 	char *path; /* the main file */
 	char *cri_socket;
 	char *admin_socket;
+	/* The admin API on TCP: off unless admin_address is set. */
+	char *admin_address; /* numeric IPv4 or IPv6 address, or NULL */
+	unsigned admin_port;
+	char *admin_token_file; /* required with admin_address */
+	char *admin_tls_cert;   /* PEM; TLS when set (with admin_tls_key) */
+	char *admin_tls_key;
 	char *state_dir;
 	char *run_dir;
 	char *plugin_dir;

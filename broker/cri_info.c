@@ -17,6 +17,7 @@
 #include "pb.h"
 #include "router.h"
 #include "rpc.h"
+#include "views.h"
 #include "store.h"
 
 #define LOG_CAT "cri"
@@ -30,91 +31,6 @@ void crib_cri_version(struct crib_rpc *rpc)
 	resp.runtime_version = (char *)CRIB_VERSION;
 	resp.runtime_api_version = (char *)CRIB_CRI_VERSION;
 	crib_cri_reply(rpc, &resp.base);
-}
-
-static const char *backend_status_name(int status)
-{
-	switch (status) {
-	case CRIB_BACKEND_LOAD_FAILED:
-		return "load-failed";
-	case CRIB_BACKEND_INIT_FAILED:
-		return "init-failed";
-	case CRIB_BACKEND_UNHEALTHY:
-		return "unhealthy";
-	case CRIB_BACKEND_HEALTHY:
-		return "healthy";
-	default:
-		return "not-loaded";
-	}
-}
-
-static json_t *features_json(uint64_t features)
-{
-	json_t *a = json_array();
-
-	if (features & CRIB_FEATURE_RECURSIVE_READ_ONLY_MOUNTS)
-		json_array_append_new(a, json_string("recursive-read-only-mounts"));
-	if (features & CRIB_FEATURE_USER_NAMESPACES)
-		json_array_append_new(a, json_string("user-namespaces"));
-	return a;
-}
-
-static json_t *backends_json(struct crib_router *rt)
-{
-	json_t *a = json_array();
-	struct crib_list *n;
-
-	crib_list_foreach (n, &rt->backends) {
-		struct crib_backend *b = container_of(n, struct crib_backend, link);
-		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", b->name, "path", b->path,
-		                      "status", backend_status_name(b->status), "pods",
-		                      (int)b->n_pods, "containers", (int)b->n_containers);
-
-		if (b->ops) {
-			_cleanup_free_ char *caps = crib_backend_caps_string(b->ops->caps);
-			_cleanup_free_ char *abi =
-			    crib_xasprintf("%u.%u", b->ops->abi_major, b->ops->abi_minor);
-
-			json_object_set_new(o, "abi", json_string(abi));
-			json_object_set_new(o, "version",
-			                    json_string(b->ops->version ? b->ops->version : ""));
-			json_object_set_new(o, "capabilities", json_string(caps));
-		}
-		if (b->error && b->status != CRIB_BACKEND_HEALTHY)
-			json_object_set_new(o, "error", json_string(b->error));
-		if (b->health_info) {
-			json_t *h = json_loads(b->health_info, 0, NULL);
-
-			if (h)
-				json_object_set_new(o, "health", h);
-		}
-		json_array_append_new(a, o);
-	}
-	return a;
-}
-
-static json_t *classes_json(struct crib_router *rt)
-{
-	json_t *a = json_array();
-	struct crib_list *n;
-
-	crib_list_foreach (n, &rt->classes) {
-		struct crib_rclass *c = container_of(n, struct crib_rclass, link);
-		struct crib_error *err = NULL;
-		struct crib_rclass *resolved = NULL;
-		json_t *o;
-
-		o = json_pack("{s:s, s:s, s:s, s:i, s:b, s:i, s:o}", "name", c->pub.name, "backend",
-		              c->backend_name, "file", c->pub.file, "line", (int)c->pub.line,
-		              "active", c->active, "pods", (int)c->refs, "features",
-		              features_json(c->features));
-		if (c->active && crib_router_resolve(rt, c->pub.name, &resolved, &err) < 0)
-			json_object_set_new(o, "error", json_string(crib_error_msg(err)));
-		json_object_set_new(o, "usable", json_boolean(c->active && resolved == c));
-		crib_error_free(err);
-		json_array_append_new(a, o);
-	}
-	return a;
 }
 
 static json_t *config_json(const struct crib_daemon *d)
@@ -236,8 +152,8 @@ static void status_reply(struct crib_rpc *rpc, const struct crib_error *net_err)
 		         json_pack("{s:s, s:i, s:I}", "version", CRIB_VERSION, "pid", (int)getpid(),
 		                   "started_at", (json_int_t)d->started_at));
 		add_info(&a, &resp, &cap, "config", config_json(d));
-		add_info(&a, &resp, &cap, "backends", backends_json(d->router));
-		add_info(&a, &resp, &cap, "runtimeClasses", classes_json(d->router));
+		add_info(&a, &resp, &cap, "backends", crib_view_backends(d->router));
+		add_info(&a, &resp, &cap, "runtimeClasses", crib_view_classes(d->router));
 	}
 	crib_cri_reply(rpc, &resp.base);
 	crib_arena_release(&a);

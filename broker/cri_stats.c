@@ -21,22 +21,11 @@
 #include "registry.h"
 #include "router.h"
 #include "rpc.h"
+#include "stats_gather.h"
 
 #define LOG_CAT "stats"
 
 #define STREAM_CHUNK 256
-
-static bool has_container_stats(const struct crib_backend *b)
-{
-	return b->status == CRIB_BACKEND_HEALTHY && (b->ops->caps & CRIB_CAP_CONTAINER_STATS) &&
-	       CRIB_BACKEND_HAS_OP(b->ops, container_stats);
-}
-
-static bool has_pod_stats(const struct crib_backend *b)
-{
-	return b->status == CRIB_BACKEND_HEALTHY && (b->ops->caps & CRIB_CAP_POD_STATS) &&
-	       CRIB_BACKEND_HAS_OP(b->ops, pod_stats);
-}
 
 static Runtime__V1__UInt64Value *u64(struct crib_arena *a, uint64_t v)
 {
@@ -159,98 +148,66 @@ static void fill_pod(struct crib_arena *a, Runtime__V1__PodSandboxStats *s, stru
 	}
 }
 
-/*
- * A gathering of stats ops started together; the answer is built when the
- * last one finishes.  Items are containers, or pods followed by their
- * containers.
- */
-struct gather_item {
-	struct crib_pod *pod;       /* reference, for pod items */
-	struct crib_container *ctr; /* reference, for container items */
-	struct crib_op *op;         /* NULL when the backend has no stats for it */
-};
-
-struct gather {
-	struct crib_rpc *rpc;
-	bool pods;
-	struct gather_item *items;
-	size_t n;
-	size_t pending;
-};
-
-static void gather_free(struct gather *g)
-{
-	for (size_t i = 0; i < g->n; i++) {
-		crib_pod_unref(g->items[i].pod);
-		crib_container_unref(g->items[i].ctr);
-		crib_op_free(g->items[i].op);
-	}
-	free(g->items);
-	free(g);
-}
-
-static const struct crib_usage *item_usage(const struct gather_item *it)
-{
-	if (!it->op || it->op->r < 0)
-		return NULL;
-	return &it->op->out.usage;
-}
-
-static Runtime__V1__ContainerStats *container_stats(struct crib_arena *a, struct gather_item *it)
+static Runtime__V1__ContainerStats *container_stats(struct crib_arena *a,
+                                                    struct crib_gather_item *it)
 {
 	Runtime__V1__ContainerStats *s = crib_pb_new(a, &runtime__v1__container_stats__descriptor);
 
-	fill_container(a, s, it->ctr, item_usage(it));
+	fill_container(a, s, it->ctr, crib_gather_usage(it));
 	return s;
 }
 
-static void answer_containers(struct gather *g, struct crib_arena *a)
+static void answer_containers(struct crib_gather *g)
 {
+	struct crib_rpc *rpc = g->data;
+	struct crib_arena arena = {0}, *a = &arena;
 	Runtime__V1__ContainerStats **v = crib_arena_alloc(a, (g->n ? g->n : 1) * sizeof(*v));
 
 	for (size_t i = 0; i < g->n; i++)
 		v[i] = container_stats(a, &g->items[i]);
-	if (g->rpc->method->id == CRIB_M_CONTAINER_STATS) {
+	if (rpc->method->id == CRIB_M_CONTAINER_STATS) {
 		Runtime__V1__ContainerStatsResponse resp =
 		    RUNTIME__V1__CONTAINER_STATS_RESPONSE__INIT;
 
 		resp.stats = g->n ? v[0] : NULL;
-		crib_cri_reply(g->rpc, &resp.base);
-	} else if (g->rpc->method->server_streaming) {
+		crib_cri_reply(rpc, &resp.base);
+	} else if (rpc->method->server_streaming) {
 		for (size_t i = 0; i < g->n; i += STREAM_CHUNK) {
 			Runtime__V1__StreamContainerStatsResponse resp =
 			    RUNTIME__V1__STREAM_CONTAINER_STATS_RESPONSE__INIT;
 
 			resp.container_stats = v + i;
 			resp.n_container_stats = g->n - i < STREAM_CHUNK ? g->n - i : STREAM_CHUNK;
-			(void)crib_rpc_stream_send(g->rpc, &resp.base);
+			(void)crib_rpc_stream_send(rpc, &resp.base);
 		}
-		crib_rpc_stream_finish(g->rpc, GRPC_STATUS_OK, "%s", "");
+		crib_rpc_stream_finish(rpc, GRPC_STATUS_OK, "%s", "");
 	} else {
 		Runtime__V1__ListContainerStatsResponse resp =
 		    RUNTIME__V1__LIST_CONTAINER_STATS_RESPONSE__INIT;
 
 		resp.stats = v;
 		resp.n_stats = g->n;
-		crib_cri_reply(g->rpc, &resp.base);
+		crib_cri_reply(rpc, &resp.base);
 	}
+	crib_arena_release(a);
+	crib_gather_free(g);
 }
 
 /* Pod items come first in g->items, each followed by its containers. */
-static size_t build_pods(struct gather *g, struct crib_arena *a,
+static size_t build_pods(struct crib_gather *g, struct crib_arena *a,
                          Runtime__V1__PodSandboxStats ***ret)
 {
 	Runtime__V1__PodSandboxStats **v = crib_arena_alloc(a, (g->n ? g->n : 1) * sizeof(*v));
 	size_t n = 0;
 
 	for (size_t i = 0; i < g->n; i++) {
-		struct gather_item *it = &g->items[i];
+		struct crib_gather_item *it = &g->items[i];
 		Runtime__V1__PodSandboxStats *s;
 
 		if (!it->pod)
 			continue;
 		s = crib_pb_new(a, &runtime__v1__pod_sandbox_stats__descriptor);
-		fill_pod(a, s, it->pod, item_usage(it));
+		fill_pod(a, s, it->pod, crib_gather_usage(it));
 		s->linux->containers =
 		    crib_arena_alloc(a, (g->n - i) * sizeof(*s->linux->containers));
 		for (size_t k = i + 1; k < g->n && !g->items[k].pod; k++)
@@ -262,104 +219,39 @@ static size_t build_pods(struct gather *g, struct crib_arena *a,
 	return n;
 }
 
-static void answer_pods(struct gather *g, struct crib_arena *a)
+static void answer_pods(struct crib_gather *g)
 {
+	struct crib_rpc *rpc = g->data;
+	struct crib_arena arena = {0}, *a = &arena;
 	Runtime__V1__PodSandboxStats **v;
 	size_t n = build_pods(g, a, &v);
 
-	if (g->rpc->method->id == CRIB_M_POD_SANDBOX_STATS) {
+	if (rpc->method->id == CRIB_M_POD_SANDBOX_STATS) {
 		Runtime__V1__PodSandboxStatsResponse resp =
 		    RUNTIME__V1__POD_SANDBOX_STATS_RESPONSE__INIT;
 
 		resp.stats = n ? v[0] : NULL;
-		crib_cri_reply(g->rpc, &resp.base);
-	} else if (g->rpc->method->server_streaming) {
+		crib_cri_reply(rpc, &resp.base);
+	} else if (rpc->method->server_streaming) {
 		for (size_t i = 0; i < n; i += STREAM_CHUNK) {
 			Runtime__V1__StreamPodSandboxStatsResponse resp =
 			    RUNTIME__V1__STREAM_POD_SANDBOX_STATS_RESPONSE__INIT;
 
 			resp.pod_sandbox_stats = v + i;
 			resp.n_pod_sandbox_stats = n - i < STREAM_CHUNK ? n - i : STREAM_CHUNK;
-			(void)crib_rpc_stream_send(g->rpc, &resp.base);
+			(void)crib_rpc_stream_send(rpc, &resp.base);
 		}
-		crib_rpc_stream_finish(g->rpc, GRPC_STATUS_OK, "%s", "");
+		crib_rpc_stream_finish(rpc, GRPC_STATUS_OK, "%s", "");
 	} else {
 		Runtime__V1__ListPodSandboxStatsResponse resp =
 		    RUNTIME__V1__LIST_POD_SANDBOX_STATS_RESPONSE__INIT;
 
 		resp.stats = v;
 		resp.n_stats = n;
-		crib_cri_reply(g->rpc, &resp.base);
+		crib_cri_reply(rpc, &resp.base);
 	}
-}
-
-static void gather_answer(struct gather *g)
-{
-	struct crib_arena a = {0};
-
-	if (g->pods)
-		answer_pods(g, &a);
-	else
-		answer_containers(g, &a);
-	crib_arena_release(&a);
-	gather_free(g);
-}
-
-static void gather_op_done(struct crib_op *op)
-{
-	struct gather *g = op->data;
-
-	if (op->r < 0)
-		log_debug("Stats of '%s' unavailable: %s", op->id[0] ? op->id : op->pod_id,
-		          crib_error_msg(op->err));
-	if (--g->pending == 0)
-		gather_answer(g);
-}
-
-static void gather_add(struct gather *g, struct crib_pod *p, struct crib_container *c)
-{
-	g->items = crib_xrealloc(g->items, g->n + 1, sizeof(*g->items));
-	g->items[g->n++] = (struct gather_item){
-	    .pod = p ? crib_pod_ref(p) : NULL,
-	    .ctr = c ? crib_container_ref(c) : NULL,
-	};
-}
-
-/* Starts every item's op; answers at once when there is nothing to wait for. */
-static void gather_start(struct crib_daemon *d, struct gather *g)
-{
-	g->pending = 1; /* held while starting, so that a quick op cannot answer early */
-	for (size_t i = 0; i < g->n; i++) {
-		struct gather_item *it = &g->items[i];
-		struct crib_pod *p = it->pod ? it->pod : it->ctr->pod;
-		struct crib_backend *b = p->cls->backend;
-		struct crib_op *op;
-
-		if (it->ctr ? !has_container_stats(b) : !has_pod_stats(b))
-			continue;
-		op = crib_op_new(it->ctr ? CRIB_OP_CONTAINER_STATS : CRIB_OP_POD_STATS, b,
-		                 gather_op_done, g);
-		crib_op_set_pod(op, p->id, &p->cls->pub, p->priv, p->priv_len);
-		if (it->ctr)
-			crib_op_set_container(op, it->ctr->id, it->ctr->priv, it->ctr->priv_len);
-		if (crib_daemon_op_start(d, op) < 0) {
-			crib_op_free(op);
-			continue;
-		}
-		it->op = op;
-		g->pending++;
-	}
-	if (--g->pending == 0)
-		gather_answer(g);
-}
-
-static struct gather *gather_new(struct crib_rpc *rpc, bool pods)
-{
-	struct gather *g = crib_xcalloc(1, sizeof(*g));
-
-	g->rpc = rpc;
-	g->pods = pods;
-	return g;
+	crib_arena_release(a);
+	crib_gather_free(g);
 }
 
 static void fail_unimplemented(struct crib_rpc *rpc, const char *what)
@@ -393,7 +285,7 @@ void crib_cri_container_stats(struct crib_rpc *rpc)
 	const Runtime__V1__ContainerStatsRequest *req = (const void *)rpc->req;
 	struct crib_daemon *d = crib_cri_daemon(rpc);
 	struct crib_container *c = crib_registry_find_container(&d->reg, req->container_id);
-	struct gather *g;
+	struct crib_gather *g;
 
 	if (!c || c->phase == CRIB_PHASE_CREATING) {
 		crib_cri_failf(rpc, isempty(req->container_id) ? EINVAL : ENOENT,
@@ -402,7 +294,7 @@ void crib_cri_container_stats(struct crib_rpc *rpc)
 		               req->container_id);
 		return;
 	}
-	if (!has_container_stats(c->pod->cls->backend)) {
+	if (!crib_backend_has_container_stats(c->pod->cls->backend)) {
 		struct crib_error *err = NULL;
 
 		(void)crib_error_set(&err, ENOTSUP,
@@ -413,9 +305,9 @@ void crib_cri_container_stats(struct crib_rpc *rpc)
 		crib_error_free(err);
 		return;
 	}
-	g = gather_new(rpc, false);
-	gather_add(g, NULL, c);
-	gather_start(d, g);
+	g = crib_gather_new(answer_containers, rpc);
+	crib_gather_add(g, NULL, c);
+	crib_gather_start(d, g);
 }
 
 void crib_cri_list_container_stats(struct crib_rpc *rpc)
@@ -427,38 +319,25 @@ void crib_cri_list_container_stats(struct crib_rpc *rpc)
 	        : ((const Runtime__V1__ListContainerStatsRequest *)(const void *)rpc->req)->filter;
 	struct crib_container *c, *tmp;
 	struct crib_filter f;
-	struct gather *g;
+	struct crib_gather *g;
 	size_t matching = 0;
 
 	crib_filter_container_stats(&d->reg, filter, &f);
-	g = gather_new(rpc, false);
+	g = crib_gather_new(answer_containers, rpc);
 	HASH_ITER (hh, d->reg.ctrs, c, tmp) {
 		if (!crib_filter_match_container(&f, c))
 			continue;
 		matching++;
-		if (has_container_stats(c->pod->cls->backend))
-			gather_add(g, NULL, c);
+		if (crib_backend_has_container_stats(c->pod->cls->backend))
+			crib_gather_add(g, NULL, c);
 	}
-	if (g->n == 0 && (matching > 0 || !any_backend(d, has_container_stats))) {
-		gather_free(g);
+	if (g->n == 0 && (matching > 0 || !any_backend(d, crib_backend_has_container_stats))) {
+		crib_gather_free(g);
 		fail_unimplemented(rpc, "no backend of the matching containers reports container "
 		                        "stats");
 		return;
 	}
-	gather_start(d, g);
-}
-
-static void add_pod_items(struct gather *g, struct crib_pod *p)
-{
-	struct crib_list *n;
-
-	gather_add(g, p, NULL);
-	crib_list_foreach (n, &p->containers) {
-		struct crib_container *c = container_of(n, struct crib_container, pod_link);
-
-		if (c->phase != CRIB_PHASE_CREATING)
-			gather_add(g, NULL, c);
-	}
+	crib_gather_start(d, g);
 }
 
 void crib_cri_pod_stats(struct crib_rpc *rpc)
@@ -466,7 +345,7 @@ void crib_cri_pod_stats(struct crib_rpc *rpc)
 	const Runtime__V1__PodSandboxStatsRequest *req = (const void *)rpc->req;
 	struct crib_daemon *d = crib_cri_daemon(rpc);
 	struct crib_pod *p = crib_registry_find_pod(&d->reg, req->pod_sandbox_id);
-	struct gather *g;
+	struct crib_gather *g;
 
 	if (!p || p->phase == CRIB_PHASE_CREATING) {
 		crib_cri_failf(rpc, isempty(req->pod_sandbox_id) ? EINVAL : ENOENT,
@@ -475,7 +354,7 @@ void crib_cri_pod_stats(struct crib_rpc *rpc)
 		               req->pod_sandbox_id);
 		return;
 	}
-	if (!has_pod_stats(p->cls->backend)) {
+	if (!crib_backend_has_pod_stats(p->cls->backend)) {
 		struct crib_error *err = NULL;
 
 		(void)crib_error_set(&err, ENOTSUP,
@@ -486,9 +365,9 @@ void crib_cri_pod_stats(struct crib_rpc *rpc)
 		crib_error_free(err);
 		return;
 	}
-	g = gather_new(rpc, true);
-	add_pod_items(g, p);
-	gather_start(d, g);
+	g = crib_gather_new(answer_pods, rpc);
+	crib_gather_add_pod(g, p);
+	crib_gather_start(d, g);
 }
 
 void crib_cri_list_pod_stats(struct crib_rpc *rpc)
@@ -501,22 +380,22 @@ void crib_cri_list_pod_stats(struct crib_rpc *rpc)
 	        : ((const Runtime__V1__ListPodSandboxStatsRequest *)(const void *)rpc->req)->filter;
 	struct crib_pod *p, *tmp;
 	struct crib_filter f;
-	struct gather *g;
+	struct crib_gather *g;
 	size_t matching = 0;
 
 	crib_filter_pod_stats(&d->reg, filter, &f);
-	g = gather_new(rpc, true);
+	g = crib_gather_new(answer_pods, rpc);
 	HASH_ITER (hh, d->reg.pods, p, tmp) {
 		if (!crib_filter_match_pod(&f, p))
 			continue;
 		matching++;
-		if (has_pod_stats(p->cls->backend))
-			add_pod_items(g, p);
+		if (crib_backend_has_pod_stats(p->cls->backend))
+			crib_gather_add_pod(g, p);
 	}
-	if (g->n == 0 && (matching > 0 || !any_backend(d, has_pod_stats))) {
-		gather_free(g);
+	if (g->n == 0 && (matching > 0 || !any_backend(d, crib_backend_has_pod_stats))) {
+		crib_gather_free(g);
 		fail_unimplemented(rpc, "no backend of the matching pods reports pod stats");
 		return;
 	}
-	gather_start(d, g);
+	crib_gather_start(d, g);
 }

@@ -163,3 +163,81 @@ void crib_crilog_close(struct crib_log_writer *w)
 	free(w->path);
 	free(w);
 }
+
+/* Decoding. */
+
+typedef void (*emit_fn)(void *ctx, const char *data, size_t n);
+
+static bool stream_named(const char *s, size_t n)
+{
+	return n == 6 && (memcmp(s, "stdout", 6) == 0 || memcmp(s, "stderr", 6) == 0);
+}
+
+/* One line of the file, without its newline. */
+static void decode_line(struct crib_crilog_decoder *dec, const char *line, size_t n, emit_fn emit,
+                        void *ctx)
+{
+	const char *sp1 = memchr(line, ' ', n), *sp2 = NULL, *sp3 = NULL;
+
+	if (sp1)
+		sp2 = memchr(sp1 + 1, ' ', n - (size_t)(sp1 + 1 - line));
+	if (sp2)
+		sp3 = memchr(sp2 + 1, ' ', n - (size_t)(sp2 + 1 - line));
+	if (!sp3 || !stream_named(sp1 + 1, (size_t)(sp2 - sp1 - 1)) ||
+	    (sp2[1] != 'P' && sp2[1] != 'F')) {
+		/* Not CRI format (written by something else): pass it on whole. */
+		emit(ctx, line, n);
+		emit(ctx, "\n", 1);
+		dec->at_line_start = true;
+		return;
+	}
+	if (dec->timestamps && dec->at_line_start) {
+		emit(ctx, line, (size_t)(sp1 - line));
+		emit(ctx, " ", 1);
+	}
+	emit(ctx, sp3 + 1, n - (size_t)(sp3 + 1 - line));
+	dec->at_line_start = sp2[1] != 'P';
+	if (dec->at_line_start)
+		emit(ctx, "\n", 1);
+}
+
+static void carry_add(struct crib_crilog_decoder *dec, const char *data, size_t n)
+{
+	dec->carry = crib_xrealloc(dec->carry, dec->carry_len + n, 1);
+	memcpy(dec->carry + dec->carry_len, data, n);
+	dec->carry_len += n;
+}
+
+/* The writer never makes longer lines: longer ones are not ours, and memory stays bounded. */
+#define DECODE_LINE_MAX (CRIB_CRILOG_LINE_MAX + 128)
+
+void crib_crilog_decode(struct crib_crilog_decoder *dec, const char *data, size_t n, emit_fn emit,
+                        void *ctx)
+{
+	const char *end = data + n, *nl;
+
+	while (data < end && (nl = memchr(data, '\n', (size_t)(end - data)))) {
+		if (dec->carry_len) {
+			carry_add(dec, data, (size_t)(nl - data));
+			decode_line(dec, dec->carry, dec->carry_len, emit, ctx);
+			dec->carry_len = 0;
+		} else {
+			decode_line(dec, data, (size_t)(nl - data), emit, ctx);
+		}
+		data = nl + 1;
+	}
+	if (data < end)
+		carry_add(dec, data, (size_t)(end - data));
+	if (dec->carry_len > DECODE_LINE_MAX) {
+		emit(ctx, dec->carry, dec->carry_len);
+		dec->carry_len = 0;
+		dec->at_line_start = false;
+	}
+}
+
+void crib_crilog_decoder_clear(struct crib_crilog_decoder *dec)
+{
+	free(dec->carry);
+	dec->carry = NULL;
+	dec->carry_len = 0;
+}

@@ -6,6 +6,7 @@
 #ifndef CRIB_BROKER_CRILOG_H
 #define CRIB_BROKER_CRILOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,22 @@ void crib_crilog_close(struct crib_log_writer *w);
 /* Writes the RFC3339Nano UTC form of NS ("2016-10-06T00:17:09.669794202Z") into out; returns its
  * length. */
 size_t crib_crilog_timestamp(int64_t ns, char out[40]);
+
+/*
+ * The other way: CRI log text back into what the container wrote, pieces of
+ * a line (P) joined.  Text that is not in CRI format passes through as is.
+ */
+struct crib_crilog_decoder {
+	bool timestamps;    /* prefix each line with the time of its first piece */
+	bool at_line_start; /* start with true */
+	char *carry;        /* an incomplete line of the file so far */
+	size_t carry_len;
+};
+
+/* Feeds N bytes of log text; EMIT receives the decoded output, in order. */
+void crib_crilog_decode(struct crib_crilog_decoder *dec, const char *data, size_t n,
+                        void (*emit)(void *ctx, const char *data, size_t n), void *ctx);
+/* Frees what the decoder holds. */
+void crib_crilog_decoder_clear(struct crib_crilog_decoder *dec);
 
 #endif /* CRIB_BROKER_CRILOG_H */

@@ -10,15 +10,17 @@
 
 #include <curl/curl.h>
 
+#include "admin.h"
 #include "backend.h"
-#include "content.h"
 #include "config.h"
+#include "content.h"
 #include "cri.h"
 #include "daemon.h"
 #include "stream_server.h"
 #include "error.h"
 #include "host.h"
 #include "log.h"
+#include "metrics.h"
 #include "methods.h"
 #include "op.h"
 #include "router.h"
@@ -281,6 +283,13 @@ struct startup {
 
 static void cleanup_intents(struct startup *s);
 
+static void on_cri_call(void *user, unsigned method, unsigned code, int64_t ns)
+{
+	struct crib_daemon *d = user;
+
+	crib_metrics_cri_call(d->metrics, method, code, ns);
+}
+
 static void start_serving(struct crib_daemon *d)
 {
 	struct crib_error *err = NULL;
@@ -297,6 +306,7 @@ static void start_serving(struct crib_daemon *d)
 		(void)raise(SIGTERM);
 		return;
 	}
+	crib_rpc_server_observe(d->rpc, on_cri_call);
 	/* No stream URL can exist before CRI is served, so the order is free; a failure is fatal.
 	 */
 	r = crib_stream_server_start(d, &d->streams, &err);
@@ -703,6 +713,8 @@ static void keep_restart_keys(struct crib_config *n, const struct crib_config *o
 struct reload_ctx {
 	struct crib_daemon *d;
 	struct crib_config *cfg;
+	crib_reload_cb done;
+	void *user;
 };
 
 static void on_reloaded(struct crib_router *rt, void *user)
@@ -719,37 +731,51 @@ static void on_reloaded(struct crib_router *rt, void *user)
 	crib_config_free(d->cfg);
 	d->cfg = rc->cfg;
 	crib_log_setup(d->cfg->log_level, d->cfg->log_format);
-	free(rc);
 	log_notice("Configuration reloaded: %zu runtime class(es), default '%s'", active,
 	           d->cfg->default_runtime_class);
+	if (rc->done)
+		rc->done(d, rc->user, NULL);
+	free(rc);
 }
 
-static void reload(struct crib_daemon *d)
+static void reload_failed(struct crib_daemon *d, crib_reload_cb done, void *user,
+                          struct crib_error *err)
+{
+	log_err("Failed to reload the configuration, keeping the running one: %s",
+	        crib_error_msg(err));
+	if (done)
+		done(d, user, err);
+	crib_error_free(err);
+}
+
+void crib_daemon_reload(struct crib_daemon *d, crib_reload_cb done, void *user)
 {
 	struct crib_config *cfg = NULL;
 	struct crib_error *err = NULL;
 	struct reload_ctx *rc;
 	int r;
 
-	if (d->stopping || !d->serving)
+	if (d->stopping || !d->serving) {
+		(void)crib_error_set(&err, EAGAIN, "cribd is %s",
+		                     d->stopping ? "shutting down" : "still starting");
+		reload_failed(d, done, user, err);
 		return;
+	}
 	if (crib_config_load(d->config_path, &cfg, &err) < 0) {
-		log_err("Failed to reload the configuration, keeping the running one: %s",
-		        crib_error_msg(err));
-		crib_error_free(err);
+		reload_failed(d, done, user, err);
 		return;
 	}
 	keep_restart_keys(cfg, d->cfg);
 	rc = crib_xcalloc(1, sizeof(*rc));
-	rc->d = d;
-	rc->cfg = cfg;
+	*rc = (struct reload_ctx){.d = d, .cfg = cfg, .done = done, .user = user};
 	r = crib_router_reload(d->router, d->loop, cfg, NULL, 0, on_reloaded, rc);
 	if (r < 0) {
-		log_err("Failed to reload the configuration: %s",
-		        r == -EBUSY ? "a reload is already running; send SIGHUP again later"
-		                    : uv_strerror(r));
 		crib_config_free(cfg);
 		free(rc);
+		(void)crib_error_set(&err, -r, "%s",
+		                     r == -EBUSY ? "a reload is already running; try again later"
+		                                 : uv_strerror(r));
+		reload_failed(d, done, user, err);
 	}
 }
 
@@ -868,6 +894,8 @@ static void begin_stop(struct crib_daemon *d, const char *why)
 	crib_events_close_all(d);
 	crib_stream_server_stop(d->streams);
 	d->streams = NULL;
+	crib_admin_stop(d->admin);
+	d->admin = NULL;
 	if (d->rpc) {
 		crib_rpc_server_shutdown(d->rpc, false, on_server_off, d);
 		(void)uv_timer_start(&d->stop_timer, on_stop_grace, STOP_GRACE_MS, 0);
@@ -881,7 +909,7 @@ static void on_signal(uv_signal_t *h, int signum)
 	struct crib_daemon *d = h->data;
 
 	if (signum == SIGHUP)
-		reload(d);
+		crib_daemon_reload(d, NULL, NULL);
 	else
 		begin_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
@@ -1010,6 +1038,11 @@ static int setup(struct crib_daemon *d, struct crib_error **reterr)
 		return crib_error_set(reterr, -r, "Failed to handle signals: %s", uv_strerror(r));
 	d->router = crib_router_new(d->loop, d->cfg->plugin_dir, d->cfg->state_dir, d->cfg->run_dir,
 	                            &d->mailbox);
+	d->metrics = crib_metrics_new(CRIB_M_COUNT);
+	/* Before the slow start-up steps, so that admins can watch /readyz turn ready. */
+	r = crib_admin_start(d, &d->admin, reterr);
+	if (r < 0)
+		return r;
 
 	/* The classes pods in the store were made with come back too, retired if need be. */
 	lc = crib_xcalloc(1, sizeof(*lc));
@@ -1080,6 +1113,8 @@ int crib_daemon_main(const char *config_path)
 		crib_log(CRIB_LOG_ERR, LOG_CAT, "%s", crib_error_msg(err));
 		crib_error_free(err);
 		d.exit_code = 1;
+		crib_admin_stop(d.admin);
+		d.admin = NULL;
 		d.router = crib_router_free(d.router);
 		d.store = crib_store_close(d.store);
 		free_images(&d);
@@ -1096,6 +1131,7 @@ int crib_daemon_main(const char *config_path)
 	crib_config_free(d.cfg);
 	free(d.config_path);
 	free(d.pod_cidr);
+	crib_metrics_free(d.metrics);
 	curl_global_cleanup();
 	return d.exit_code;
 }

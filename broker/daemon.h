@@ -45,8 +45,10 @@ struct crib_daemon {
 	bool gc_running;
 	struct crib_rpc_server *rpc;
 	struct crib_stream_server *streams; /* Exec, Attach and PortForward URLs point here */
-	unsigned stream_sessions;           /* alive; they hold objects, so a stop waits for them */
-	struct crib_list subscribers;       /* GetContainerEvents streams */
+	struct crib_admin *admin;           /* the REST admin API */
+	struct crib_metrics *metrics;
+	unsigned stream_sessions;     /* alive; they hold objects, so a stop waits for them */
+	struct crib_list subscribers; /* GetContainerEvents streams */
 
 	uv_signal_t sig_hup;
 	uv_signal_t sig_term;
@@ -84,6 +86,15 @@ void crib_daemon_use_image(struct crib_daemon *d, struct crib_container *c, stru
 int crib_daemon_save_pod(struct crib_daemon *d, struct crib_pod *p, struct crib_error **reterr);
 int crib_daemon_save_container(struct crib_daemon *d, struct crib_container *c,
                                struct crib_error **reterr);
+
+/*
+ * Reads the configuration again and applies it (SIGHUP, POST /v1/reload).
+ * DONE (may be NULL) runs once, on the loop, possibly before this returns:
+ * ERR NULL when the new classes are in place, else why nothing changed
+ * (EBUSY: another reload runs).
+ */
+typedef void (*crib_reload_cb)(struct crib_daemon *d, void *user, const struct crib_error *err);
+void crib_daemon_reload(struct crib_daemon *d, crib_reload_cb done, void *user);
 
 /* Starts an op on the daemon's loop; see op.h. */
 struct crib_op;

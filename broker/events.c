@@ -5,6 +5,7 @@
  * too far behind is dropped with a warning rather than slowing the loop or
  * growing memory; kubelet then reconnects and relists.
  */
+#include "admin.h"
 #include "cri.h"
 #include "daemon.h"
 #include "log.h"
@@ -57,6 +58,8 @@ void crib_events_publish(struct crib_daemon *d, int type, struct crib_container 
 	struct crib_arena a = {0};
 	struct crib_list *n, *t;
 
+	if (d->admin)
+		crib_admin_publish(d->admin, type, c);
 	if (crib_list_empty(&d->subscribers))
 		return;
 	ev.container_id = c->id;

@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "error.h"
 #include "netns.h"
+#include "metrics.h"
 #include "op.h"
 
 /* Loop-thread only, like every start and completion. */
@@ -201,10 +202,58 @@ static void on_work(uv_work_t *w)
 	op->r = r;
 }
 
+static const char *const kind_names[] = {
+    [CRIB_OP_INIT] = "init",
+    [CRIB_OP_FINI] = "fini",
+    [CRIB_OP_CLASS_OPEN] = "class_open",
+    [CRIB_OP_CLASS_CLOSE] = "class_close",
+    [CRIB_OP_HEALTH] = "health",
+    [CRIB_OP_RECONCILE] = "reconcile",
+    [CRIB_OP_POD_RUN] = "pod_run",
+    [CRIB_OP_POD_STOP] = "pod_stop",
+    [CRIB_OP_POD_REMOVE] = "pod_remove",
+    [CRIB_OP_POD_STATUS] = "pod_status",
+    [CRIB_OP_POD_STATS] = "pod_stats",
+    [CRIB_OP_POD_UPDATE] = "pod_update",
+    [CRIB_OP_CONTAINER_CREATE] = "container_create",
+    [CRIB_OP_CONTAINER_START] = "container_start",
+    [CRIB_OP_CONTAINER_STOP] = "container_stop",
+    [CRIB_OP_CONTAINER_REMOVE] = "container_remove",
+    [CRIB_OP_CONTAINER_STATUS] = "container_status",
+    [CRIB_OP_CONTAINER_STATS] = "container_stats",
+    [CRIB_OP_CONTAINER_REOPEN_LOG] = "container_reopen_log",
+    [CRIB_OP_CONTAINER_UPDATE] = "container_update",
+    [CRIB_OP_EXEC_SYNC] = "exec_sync",
+    [CRIB_OP_IMAGE_PULL] = "image_pull",
+    [CRIB_OP_IMAGE_STATUS] = "image_status",
+    [CRIB_OP_IMAGE_LIST] = "image_list",
+    [CRIB_OP_IMAGE_REMOVE] = "image_remove",
+    [CRIB_OP_IMAGE_FS_INFO] = "image_fs_info",
+    [CRIB_OP_STREAM_OPEN] = "stream_open",
+    [CRIB_OP_STREAM_RESIZE] = "stream_resize",
+    [CRIB_OP_STREAM_FINISH] = "stream_finish",
+    [CRIB_OP_STREAM_CLOSE] = "stream_close",
+    [CRIB_OP_NET_SETUP] = "net_setup",
+    [CRIB_OP_NET_TEARDOWN] = "net_teardown",
+    [CRIB_OP_NET_CHECK] = "net_check",
+    [CRIB_OP_NET_PROBE] = "net_probe",
+    [CRIB_OP_NET_CONNECT] = "net_connect",
+};
+_Static_assert(ARRAY_SIZE(kind_names) == CRIB_OP_NET_CONNECT + 1, "every op kind has a name");
+_Static_assert(ARRAY_SIZE(kind_names) <= CRIB_METRICS_OP_KINDS, "metrics count every op kind");
+
+const char *const *crib_op_kind_names(unsigned *ret_n)
+{
+	*ret_n = ARRAY_SIZE(kind_names);
+	return kind_names;
+}
+
 static void complete(struct crib_op *op)
 {
 	in_flight--;
 	op->elapsed_ns = crib_mono_ns() - op->started_ns;
+	if (op->backend)
+		crib_metrics_op(&op->backend->op_metrics, op->kind, op->r, op->elapsed_ns);
 	op->done(op);
 }
 

@@ -152,6 +152,9 @@ struct crib_op {
 	} out;
 };
 
+/* Names of the op kinds, indexed by kind (for metrics); *ret_n of them. */
+const char *const *crib_op_kind_names(unsigned *ret_n);
+
 /* Allocates an op; DONE runs on the loop when it finishes.  B is NULL for network ops. */
 struct crib_op *crib_op_new(enum crib_op_kind kind, struct crib_backend *b, crib_op_cb done,
                             void *data);

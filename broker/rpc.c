@@ -55,6 +55,7 @@ struct crib_rpc_server {
 	size_t n_slots;
 	crib_rpc_handler handler;
 	void *user;
+	crib_rpc_observer observe;
 	atomic_uint n_live; /* calls taken and not yet freed */
 	struct crib_rpc_tag t_shutdown;
 	/* Set on the loop; read by the completion-queue thread to stop freeing calls itself. */
@@ -386,6 +387,9 @@ static void send_final(struct crib_rpc *rpc, grpc_byte_buffer *msg, grpc_status_
 		n++;
 	}
 	rpc->answered = true;
+	if (rpc->srv->observe && rpc->method)
+		rpc->srv->observe(rpc->srv->user, rpc->method->id, code,
+		                  crib_mono_ns() - rpc->started_ns);
 	start_batch(rpc, ops, n, &rpc->t_final);
 	/* grpc copied the details into the call. */
 	grpc_slice_unref(det);
@@ -680,6 +684,11 @@ static void server_free(struct crib_rpc_server *srv)
 	free(srv->path);
 	free(srv);
 	grpc_shutdown();
+}
+
+void crib_rpc_server_observe(struct crib_rpc_server *srv, crib_rpc_observer fn)
+{
+	srv->observe = fn;
 }
 
 int crib_rpc_server_start(const char *path, const struct crib_method *methods, size_t n_methods,

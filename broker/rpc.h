@@ -101,6 +101,13 @@ struct crib_rpc {
  * unpacked.  The server posts to MAILBOX; the mailbox's dispatch must hand
  * CRIB_MSG_RPC_* and CRIB_MSG_SERVER_OFF messages to crib_rpc_server_msg().
  */
+/*
+ * Called as each call is answered (on the thread answering it) with the
+ * server's USER, the method id, the status code and the time since arrival.
+ */
+typedef void (*crib_rpc_observer)(void *user, unsigned method, unsigned code, int64_t ns);
+void crib_rpc_server_observe(struct crib_rpc_server *srv, crib_rpc_observer fn);
+
 int crib_rpc_server_start(const char *path, const struct crib_method *methods, size_t n_methods,
                           crib_rpc_handler handler, void *user, struct crib_mailbox *mailbox,
                           struct crib_rpc_server **ret, struct crib_error **reterr);

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "error.h"
+#include "http_loop.h"
 #include "log.h"
 #include "remotecommand.h"
 #include "stream_server.h"
@@ -31,10 +32,8 @@
 
 struct crib_stream_server {
 	struct crib_daemon *d;
-	struct MHD_Daemon *mhd;
-	uv_poll_t poll;   /* libmicrohttpd's epoll descriptor */
-	uv_timer_t timer; /* its timeouts */
-	unsigned handles;
+	struct crib_http_loop http;
+	bool http_open; /* its libuv handles are not closed yet */
 	struct crib_stream_tokens *tokens;
 	char *base; /* http://HOST:PORT */
 	struct crib_list links;
@@ -75,14 +74,11 @@ const char *crib_stream_server_base(const struct crib_stream_server *s)
 	return s->base;
 }
 
-static void run_mhd(struct crib_stream_server *s);
-
 static void maybe_free(struct crib_stream_server *s)
 {
-	if (!s->stopping || s->handles > 0 || s->n_links > 0)
+	if (!s->stopping || s->http_open || s->n_links > 0)
 		return;
-	if (s->mhd)
-		MHD_stop_daemon(s->mhd);
+	crib_http_loop_free(&s->http);
 	crib_stream_tokens_free(s->tokens);
 	free(s->base);
 	free(s);
@@ -97,8 +93,7 @@ void crib_stream_link_release(void *arg)
 	s->n_links--;
 	(void)MHD_upgrade_action(l->upgrade, MHD_UPGRADE_ACTION_CLOSE);
 	free(l);
-	if (!s->stopping)
-		run_mhd(s);
+	crib_http_loop_run(&s->http);
 	maybe_free(s);
 }
 
@@ -392,43 +387,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	*req_cls = NULL;
 }
 
-/* libmicrohttpd's messages; FMT is its own, as the logger's signature has it. */
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char line[512];
-
-	(void)cls;
-	(void)vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	crib_log(CRIB_LOG_INFO, LOG_CAT, "http: %s", line);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-	run_mhd(t->data);
-}
-
-static void run_mhd(struct crib_stream_server *s)
-{
-	MHD_UNSIGNED_LONG_LONG ms = 0;
-
-	(void)MHD_run(s->mhd);
-	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES)
-		uv_timer_start(&s->timer, on_timer, ms, 0);
-	else
-		uv_timer_stop(&s->timer);
-}
-
-static void on_poll(uv_poll_t *p, int status, int events)
-{
-	(void)status;
-	(void)events;
-	run_mhd(p->data);
-}
-
 /* A listening socket on the configured address; *ret_port is the port it got. */
 static int listen_on(const struct crib_config *cfg, int *ret_fd, unsigned *ret_port,
                      struct crib_error **reterr)
@@ -481,11 +439,11 @@ static char *url_base(const char *address, unsigned port)
 	return crib_xasprintf(v6 ? "http://[%s]:%u" : "http://%s:%u", address, port);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static void on_http_closed(struct crib_http_loop *h)
 {
-	struct crib_stream_server *s = h->data;
+	struct crib_stream_server *s = container_of(h, struct crib_stream_server, http);
 
-	s->handles--;
+	s->http_open = false;
 	maybe_free(s);
 }
 
@@ -494,7 +452,7 @@ int crib_stream_server_start(struct crib_daemon *d, struct crib_stream_server **
 {
 	const struct crib_config *cfg = d->cfg;
 	struct crib_stream_server *s;
-	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *mhd;
 	unsigned port = 0;
 	int fd = -1, r;
 
@@ -509,34 +467,26 @@ int crib_stream_server_start(struct crib_daemon *d, struct crib_stream_server **
 	                           &s->tokens);
 	if (r < 0)
 		goto fail;
-	s->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG, 0, NULL,
-	                          NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-	                          MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-	                          (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
-	                          (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
-	                          on_completed, s, MHD_OPTION_END);
-	info = s->mhd ? MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
-	if (!info) {
+	mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	                       on_request, s, MHD_OPTION_EXTERNAL_LOGGER, crib_http_log, LOG_CAT,
+	                       MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+	                       (unsigned)HTTP_CONNECTIONS_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+	                       (unsigned)HTTP_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	                       s, MHD_OPTION_END);
+	if (!mhd) {
 		r = -EIO;
 		goto fail;
 	}
 	fd = -1; /* libmicrohttpd's now */
-	r = uv_poll_init(d->loop, &s->poll, info->epoll_fd);
+	r = crib_http_loop_start(&s->http, d->loop, mhd);
 	if (r < 0)
 		goto fail;
-	uv_timer_init(d->loop, &s->timer);
-	s->poll.data = s;
-	s->timer.data = s;
-	s->handles = 2;
-	uv_poll_start(&s->poll, UV_READABLE, on_poll);
-	run_mhd(s);
+	s->http_open = true;
 	crib_log(CRIB_LOG_INFO, LOG_CAT, "streaming server on %s", s->base);
 	*ret = s;
 	return 0;
 fail:
 	closep(&fd);
-	if (s->mhd)
-		MHD_stop_daemon(s->mhd);
 	crib_stream_tokens_free(s->tokens);
 	free(s->base);
 	free(s);
@@ -551,8 +501,7 @@ void crib_stream_server_stop(struct crib_stream_server *s)
 	if (!s || s->stopping)
 		return;
 	s->stopping = true;
-	uv_close((uv_handle_t *)&s->poll, on_handle_closed);
-	uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+	crib_http_loop_close(&s->http, on_http_closed);
 	crib_list_foreach_safe (i, tmp, &s->links) {
 		struct crib_stream_link *l = container_of(i, struct crib_stream_link, node);
 

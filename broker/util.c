@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -153,6 +154,58 @@ int crib_mkdir_p(const char *dir, unsigned mode)
 	if (stat(p, &st) < 0)
 		return -errno;
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int crib_mkdir_parent(const char *path, unsigned mode)
+{
+	_cleanup_free_ char *dir = crib_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return crib_mkdir_p(dir, mode);
+}
+
+int crib_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = crib_xmalloc(max + 1);
+	size_t len = 0;
+
+	while (len < max) {
+		ssize_t n = read(fd, buf + len, max - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
+}
+
+int crib_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = crib_read_fd(fd, max + 1, &buf, &len);
+	if (r < 0)
+		return r;
+	if (len > max)
+		return -EFBIG;
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
 }
 
 bool crib_name_valid(const char *s)

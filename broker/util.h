@@ -162,6 +162,20 @@ int crib_new_id(char buf[CRIB_ID_LEN + 1]);
 
 /* Creates DIR and its parents with MODE; an existing directory is fine. */
 int crib_mkdir_p(const char *dir, unsigned mode);
+/* Creates the directories above PATH (a file's), like crib_mkdir_p(). */
+int crib_mkdir_parent(const char *path, unsigned mode);
+
+/*
+ * Reads FD up to MAX bytes (or its end) into *ret (malloc'd, NUL-terminated,
+ * the caller's) and the length into *ret_len; a caller that must know
+ * whether more followed asks for one byte more than it accepts.
+ */
+int crib_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
+/*
+ * Reads PATH whole into *ret (malloc'd, NUL-terminated, the caller's) and its
+ * length into *ret_len.  -EFBIG when it holds more than MAX bytes.
+ */
+int crib_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* True for names made of [a-z0-9_-], 1..63 characters, as classes and backends use. */
 bool crib_name_valid(const char *s);

@@ -62,30 +62,6 @@ int oci_write_file(const char *dir, const char *name, const char *text, size_t l
 	return 0;
 }
 
-int oci_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
-{
-	_cleanup_free_ char *buf = malloc(max + 1);
-	size_t len = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	while (len < max) {
-		ssize_t n = read(fd, buf + len, max - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*ret = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 int oci_read_file(const char *dir, const char *name, char **ret)
 {
 	_cleanup_free_ char *path = crib_xasprintf("%s/%s", dir, name);
@@ -94,7 +70,7 @@ int oci_read_file(const char *dir, const char *name, char **ret)
 
 	if (fd < 0)
 		return -errno;
-	return oci_read_fd(fd, READ_MAX, ret, &len);
+	return crib_read_fd(fd, READ_MAX, ret, &len);
 }
 
 int oci_write_config(const struct crib_host *host, const struct oci_class *cls, const char *dir,

@@ -98,12 +98,6 @@ void oci_priv_clear(struct oci_priv *p);
 /* Writes TEXT to DIR/NAME through a temporary file and rename(2), mode 0644. */
 int oci_write_file(const char *dir, const char *name, const char *text, size_t len);
 /*
- * Reads FD to its end or MAX bytes, whichever comes first; *ret (malloc'd,
- * NUL-terminated) and *ret_len are the caller's.  A caller that must refuse
- * longer files asks for one byte more than it accepts.
- */
-int oci_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
-/*
  * Writes TEXT to a kernel file in one write(2) (/proc/sys/..., oom_score_adj):
  * no temporary file, which /proc has no room for.  A short write is -EIO.
  */

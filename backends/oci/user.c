@@ -77,7 +77,7 @@ static int open_path_in_root(int rootfd, const char *dir, const char *name)
 static int read_bounded(int fd, struct id_file *ret)
 {
 	/* One byte over the limit tells a file that is too long from one that fits. */
-	int r = oci_read_fd(fd, OCI_USER_FILE_MAX + 1, &ret->data, &ret->len);
+	int r = crib_read_fd(fd, OCI_USER_FILE_MAX + 1, &ret->data, &ret->len);
 
 	if (r < 0)
 		return r;

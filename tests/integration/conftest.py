@@ -138,6 +138,7 @@ class Cribd:
         self.run = os.path.join(base, "run")
         self.logs = os.path.join(base, "logs")
         self.socket = os.path.join(self.run, "crib.sock")
+        self.admin_socket = os.path.join(self.run, "admin.sock")
         self.config = os.path.join(base, "crib.conf")
         self.log_path = os.path.join(base, "cribd.log")
         self.proc = None
@@ -158,6 +159,7 @@ class Cribd:
         with open(self.config, "w") as f:
             f.write(f"""[daemon]
 cri_socket = {self.socket}
+admin_socket = {self.admin_socket}
 state_dir = {self.state}
 run_dir = {self.run}
 plugin_dir = {PLUGINS}
@@ -345,7 +347,8 @@ def make_cribd():
         elif rc not in (None, 0):
             problems.append(f"cribd exited with {rc} on SIGTERM:\n" + d.log())
         d.cleanup()
-        if not problems:
+        # CRIB_KEEP=1 keeps every daemon's directory (config, log, state) for a post-mortem.
+        if not problems and not os.environ.get("CRIB_KEEP"):
             shutil.rmtree(d.base, ignore_errors=True)
     if problems:
         pytest.fail("\n".join(problems))

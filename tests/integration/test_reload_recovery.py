@@ -55,7 +55,8 @@ def test_changed_class_keeps_old_pods_on_their_version(cribd):
     # The old pod still works through the version it was made with.
     create_container(cribd, pid, cfg)
     _, classes = status_of(cribd)
-    assert sorted((c["name"], c["active"]) for c in classes) == [("proc", False), ("proc", True)]
+    assert sorted((c["name"], c["status"]) for c in classes) == [("proc", "ready"),
+                                                                 ("proc", "retired")]
 
 
 def status_of(d):

@@ -459,6 +459,69 @@ static void test_timestamp_of_known_values(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* Decoding: what the writer wrote comes back as the container wrote it. */
+
+struct sink {
+	char buf[256];
+	size_t len;
+};
+
+static void sink_emit(void *ctx, const char *data, size_t n)
+{
+	struct sink *k = ctx;
+
+	assert_true(k->len + n < sizeof(k->buf));
+	memcpy(k->buf + k->len, data, n);
+	k->len += n;
+	k->buf[k->len] = '\0';
+}
+
+static const char decode_input[] = "2026-11-23T10:00:00.000000001Z stdout F hello\n"
+                                   "2026-11-23T10:00:00.000000002Z stderr P par\n"
+                                   "2026-11-23T10:00:00.000000003Z stderr F tial\n"
+                                   "not a cri line\n"
+                                   "2026-11-23T10:00:00.000000004Z stdout F \n";
+
+static void test_decode_joins_pieces(void **state)
+{
+	struct crib_crilog_decoder dec = {.at_line_start = true};
+	struct sink k = {0};
+
+	(void)state;
+	crib_crilog_decode(&dec, decode_input, strlen(decode_input), sink_emit, &k);
+	assert_string_equal(k.buf, "hello\npartial\nnot a cri line\n\n");
+	crib_crilog_decoder_clear(&dec);
+}
+
+static void test_decode_byte_by_byte_is_the_same(void **state)
+{
+	struct crib_crilog_decoder dec = {.timestamps = true, .at_line_start = true};
+	struct sink k = {0};
+
+	(void)state;
+	for (size_t i = 0; i < strlen(decode_input); i++)
+		crib_crilog_decode(&dec, decode_input + i, 1, sink_emit, &k);
+	assert_string_equal(k.buf, "2026-11-23T10:00:00.000000001Z hello\n"
+	                           "2026-11-23T10:00:00.000000002Z partial\n"
+	                           "not a cri line\n"
+	                           "2026-11-23T10:00:00.000000004Z \n");
+	crib_crilog_decoder_clear(&dec);
+}
+
+static void test_decode_holds_an_unfinished_line(void **state)
+{
+	static const char text[] = "2026-11-23T10:00:00.000000001Z stdout F no newline yet";
+	struct crib_crilog_decoder dec = {.at_line_start = true};
+	struct sink k = {0};
+
+	(void)state;
+	crib_crilog_decode(&dec, text, strlen(text), sink_emit, &k);
+	assert_int_equal(k.len, 0);
+	crib_crilog_decode(&dec, "\n", 1, sink_emit, &k);
+	assert_string_equal(k.buf, "no newline yet\n");
+	crib_crilog_decoder_clear(&dec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +540,9 @@ int main(void)
 	    cmocka_unit_test(test_open_refuses_relative_path),
 	    T(test_open_fails_when_parent_is_a_file),
 	    cmocka_unit_test(test_timestamp_of_known_values),
+	    cmocka_unit_test(test_decode_joins_pieces),
+	    cmocka_unit_test(test_decode_byte_by_byte_is_the_same),
+	    cmocka_unit_test(test_decode_holds_an_unfinished_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * GET /metrics: cribd's own metrics, then every pod and container with the
+ * same labels whichever backend runs it.  The stats ops of all objects run
+ * first (on workers); the text is then made family by family, a batch of
+ * objects per call of libmicrohttpd's content reader, so that a node with
+ * thousands of containers does not hold the loop for the whole rendering.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_impl.h"
+#include "backend.h"
+#include "daemon.h"
+#include "methods.h"
+#include "metrics.h"
+#include "op.h"
+#include "registry.h"
+#include "router.h"
+#include "rpc.h"
+#include "stats_gather.h"
+#include "views.h"
+
+/* Objects rendered per call of the content reader. */
+#define BATCH 64
+
+struct metrics_render {
+	struct crib_daemon *d;
+	struct crib_gather *g; /* pods, each followed by its containers */
+	unsigned family;       /* index into families[] */
+	size_t next;           /* the next item of g for that family */
+	char *buf;             /* rendered, not yet sent */
+	size_t len, off;
+};
+
+/* A family written for every pod or container item; NULL skips the item. */
+struct family {
+	const char *name, *type, *help;
+	bool containers; /* container items, else pod items */
+	void (*write)(FILE *f, const char *labels, const struct crib_gather_item *it);
+};
+
+static void write_state(FILE *f, const char *name, const char *labels, const char *const *states,
+                        size_t n, const char *current)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s{%s,state=\"%s\"} %d\n", name, labels, states[i],
+		        strcmp(states[i], current) == 0);
+}
+
+static void pod_state(FILE *f, const char *labels, const struct crib_gather_item *it)
+{
+	static const char *const states[] = {"ready", "notready"};
+
+	write_state(f, "crib_pod_state", labels, states, ARRAY_SIZE(states),
+	            crib_view_pod_state(it->pod->state));
+}
+
+static void container_state(FILE *f, const char *labels, const struct crib_gather_item *it)
+{
+	static const char *const states[] = {"created", "running", "exited", "unknown"};
+
+	write_state(f, "crib_container_state", labels, states, ARRAY_SIZE(states),
+	            crib_view_container_state(it->ctr->state));
+}
+
+static void container_restarts(FILE *f, const char *labels, const struct crib_gather_item *it)
+{
+	fprintf(f, "crib_container_restarts{%s} %u\n", labels, it->ctr->config->metadata->attempt);
+}
+
+static void cpu(FILE *f, const char *labels, const struct crib_gather_item *it)
+{
+	const struct crib_usage *u = crib_gather_usage(it);
+
+	if (u && (u->present & CRIB_USAGE_CPU))
+		fprintf(f, "crib_%s_cpu_usage_seconds_total{%s} %.9f\n",
+		        it->ctr ? "container" : "pod", labels, (double)u->cpu_core_ns / 1e9);
+}
+
+static void memory(FILE *f, const char *labels, const struct crib_gather_item *it)
+{
+	const struct crib_usage *u = crib_gather_usage(it);
+
+	if (u && (u->present & CRIB_USAGE_MEMORY_WORKING_SET))
+		fprintf(f, "crib_%s_memory_working_set_bytes{%s} %llu\n",
+		        it->ctr ? "container" : "pod", labels,
+		        (unsigned long long)u->memory_working_set_bytes);
+}
+
+static const struct family families[] = {
+    {"crib_pod_state", "gauge", "1 for the pod's CRI state.", false, pod_state},
+    {"crib_pod_cpu_usage_seconds_total", "counter", "CPU time the pod used.", false, cpu},
+    {"crib_pod_memory_working_set_bytes", "gauge", "The pod's memory working set.", false, memory},
+    {"crib_container_state", "gauge", "1 for the container's CRI state.", true, container_state},
+    {"crib_container_restarts", "gauge", "The container's attempt: restarts in its pod.", true,
+     container_restarts},
+    {"crib_container_cpu_usage_seconds_total", "counter", "CPU time the container used.", true,
+     cpu},
+    {"crib_container_memory_working_set_bytes", "gauge", "The container's memory working set.",
+     true, memory},
+};
+
+/* backend, runtime_class, namespace, pod[, container], id: the item's labels. */
+static char *item_labels(const struct crib_gather_item *it)
+{
+	const struct crib_pod *p = it->pod ? it->pod : it->ctr->pod;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		abort();
+	crib_metrics_write_label(f, "backend", p->cls->backend_name);
+	fputc(',', f);
+	crib_metrics_write_label(f, "runtime_class", p->cls->pub.name);
+	fputc(',', f);
+	crib_metrics_write_label(f, "namespace", p->config->metadata->namespace_);
+	fputc(',', f);
+	crib_metrics_write_label(f, "pod", p->config->metadata->name);
+	if (it->ctr) {
+		fputc(',', f);
+		crib_metrics_write_label(f, "container", it->ctr->config->metadata->name);
+	}
+	fputc(',', f);
+	crib_metrics_write_label(f, "id", it->ctr ? it->ctr->id : p->id);
+	if (fclose(f) != 0)
+		abort();
+	return text;
+}
+
+static void write_backends(FILE *f, struct crib_daemon *d)
+{
+	const char *names[32];
+	const struct crib_op_metrics *oms[32];
+	struct crib_list *n;
+	size_t count = 0;
+	unsigned n_ops;
+	const char *const *op_names = crib_op_kind_names(&n_ops);
+
+	fprintf(f, "# HELP crib_backend_up 1 when the backend is loaded and healthy.\n"
+	           "# TYPE crib_backend_up gauge\n");
+	crib_list_foreach (n, &d->router->backends) {
+		const struct crib_backend *b = container_of(n, struct crib_backend, link);
+
+		fprintf(f, "crib_backend_up{backend=\"%s\"} %d\n", b->name,
+		        b->status == CRIB_BACKEND_HEALTHY);
+		if (count < ARRAY_SIZE(names)) {
+			names[count] = b->name;
+			oms[count++] = &b->op_metrics;
+		}
+	}
+	crib_metrics_write_ops(f, names, oms, count, op_names, n_ops);
+}
+
+static const char *method_name(unsigned i)
+{
+	const char *slash = strrchr(crib_methods[i].path, '/');
+
+	return slash ? slash + 1 : crib_methods[i].path;
+}
+
+/* The daemon's families, all at once: their size does not grow with the node. */
+static void render_head(struct metrics_render *mr)
+{
+	const char *names[CRIB_M_COUNT];
+	size_t len = 0;
+	FILE *f = open_memstream(&mr->buf, &len);
+
+	if (!f)
+		abort();
+	for (unsigned i = 0; i < CRIB_M_COUNT; i++)
+		names[i] = method_name(i);
+	crib_metrics_write_daemon(f, mr->d->metrics, names,
+	                          mr->d->rpc ? crib_rpc_server_live_calls(mr->d->rpc) : 0,
+	                          mr->d->started_at);
+	write_backends(f, mr->d);
+	if (fclose(f) != 0)
+		abort();
+	mr->len = len;
+}
+
+/* The next batch of the current family (and its header when it starts). */
+static void render_batch(struct metrics_render *mr)
+{
+	const struct family *fam = &families[mr->family];
+	size_t len = 0, done = 0;
+	FILE *f = open_memstream(&mr->buf, &len);
+
+	if (!f)
+		abort();
+	if (mr->next == 0)
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", fam->name, fam->help, fam->name,
+		        fam->type);
+	for (; mr->next < mr->g->n && done < BATCH; mr->next++) {
+		const struct crib_gather_item *it = &mr->g->items[mr->next];
+		_cleanup_free_ char *labels = NULL;
+
+		if (fam->containers != (it->ctr != NULL))
+			continue;
+		labels = item_labels(it);
+		fam->write(f, labels, it);
+		done++;
+	}
+	if (mr->next == mr->g->n) {
+		mr->family++;
+		mr->next = 0;
+	}
+	if (fclose(f) != 0)
+		abort();
+	mr->len = len;
+}
+
+static ssize_t read_metrics(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct metrics_render *mr = cls;
+	size_t n;
+
+	(void)pos;
+	while (mr->off == mr->len) {
+		free(mr->buf);
+		mr->buf = NULL;
+		mr->len = mr->off = 0;
+		if (mr->family == ARRAY_SIZE(families))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		render_batch(mr);
+	}
+	n = mr->len - mr->off < max ? mr->len - mr->off : max;
+	memcpy(buf, mr->buf + mr->off, n);
+	mr->off += n;
+	return (ssize_t)n;
+}
+
+static void free_render(void *cls)
+{
+	struct metrics_render *mr = cls;
+
+	crib_gather_free(mr->g);
+	free(mr->buf);
+	free(mr);
+}
+
+static void gathered(struct crib_gather *g)
+{
+	struct crib_admin_req *rq = g->data;
+	struct metrics_render *mr = crib_xcalloc(1, sizeof(*mr));
+	struct MHD_Response *resp;
+
+	mr->d = rq->admin->d;
+	mr->g = g;
+	render_head(mr);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read_metrics, mr,
+	                                         free_render);
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                              "text/plain; version=0.0.4; charset=utf-8");
+	crib_admin_reply(rq, MHD_HTTP_OK, resp);
+}
+
+void crib_admin_metrics(struct crib_admin_req *rq)
+{
+	struct crib_daemon *d = rq->admin->d;
+	struct crib_gather *g = crib_gather_new(gathered, rq);
+	struct crib_pod *p, *tmp;
+
+	HASH_ITER (hh, d->reg.pods, p, tmp)
+		if (p->listed && p->phase != CRIB_PHASE_CREATING)
+			crib_gather_add_pod(g, p);
+	/* Stats ops answer later: hold the connection until they have. */
+	crib_admin_defer(rq);
+	crib_gather_start(d, g);
+}
