@@ -3,7 +3,7 @@
  * cri-bench: round-trip latency of CRI calls against any CRI endpoint.
  *
  *   cri-bench ENDPOINT version|list-pods|list-containers CALLS
- *   cri-bench ENDPOINT populate PODS [HANDLER]
+ *   cri-bench ENDPOINT populate PODS [HANDLER [start]]
  *   cri-bench ENDPOINT pull ROUNDS IMAGE
  *   cri-bench ENDPOINT pod-ready PODS IMAGE HANDLER [RSS_PID]
  *   cri-bench ENDPOINT parallel-pods PODS CLIENTS IMAGE HANDLER [RSS_PID]
@@ -14,7 +14,8 @@
  * client adds as little as a client can; every answer is decoded and checked.
  * Prints one line: "METHOD calls=N p50_us=.. p90_us=.. p99_us=.. max_us=..".
  * populate creates PODS pods with one created container each (command `sleep`)
- * on HANDLER's class.  pull times PullImage of IMAGE: ROUNDS cold pulls (each
+ * on HANDLER's class ("-": the default); with `start`, each container is
+ * started too.  pull times PullImage of IMAGE: ROUNDS cold pulls (each
  * after RemoveImage and a pause for the runtime's garbage collection), then
  * ROUNDS warm ones (the image is there); with ROUNDS 0 it pulls once, untimed.
  *
@@ -302,12 +303,14 @@ out:
 	return r;
 }
 
-static int populate(struct client *c, size_t pods, const char *handler)
+static int populate(struct client *c, size_t pods, const char *handler, bool start)
 {
 	void *run = grpc_channel_register_call(c->ch, "/runtime.v1.RuntimeService/RunPodSandbox",
 	                                       NULL, NULL);
 	void *create = grpc_channel_register_call(
 	    c->ch, "/runtime.v1.RuntimeService/CreateContainer", NULL, NULL);
+	void *start_m = grpc_channel_register_call(
+	    c->ch, "/runtime.v1.RuntimeService/StartContainer", NULL, NULL);
 	char name[64], uid[64];
 	char *cmd[] = {(char *)"sleep", (char *)"3600"};
 
@@ -320,8 +323,11 @@ static int populate(struct client *c, size_t pods, const char *handler)
 		Runtime__V1__ContainerConfig ccfg = RUNTIME__V1__CONTAINER_CONFIG__INIT;
 		Runtime__V1__ContainerMetadata cmd_md = RUNTIME__V1__CONTAINER_METADATA__INIT;
 		Runtime__V1__ImageSpec img = RUNTIME__V1__IMAGE_SPEC__INIT;
+		Runtime__V1__StartContainerRequest sreq =
+		    RUNTIME__V1__START_CONTAINER_REQUEST__INIT;
 		Runtime__V1__RunPodSandboxResponse *resp;
-		ProtobufCMessage *cresp;
+		Runtime__V1__CreateContainerResponse *cresp;
+		ProtobufCMessage *sresp;
 
 		snprintf(name, sizeof(name), "bench-%zu", i);
 		snprintf(uid, sizeof(uid), "bench-uid-%zu", i);
@@ -330,7 +336,7 @@ static int populate(struct client *c, size_t pods, const char *handler)
 		md.uid = uid;
 		cfg.metadata = &md;
 		req.config = &cfg;
-		req.runtime_handler = (char *)(handler ? handler : "");
+		req.runtime_handler = (char *)(handler && strcmp(handler, "-") != 0 ? handler : "");
 		resp = (void *)call(c, run, &req.base,
 		                    &runtime__v1__run_pod_sandbox_response__descriptor);
 		if (!resp)
@@ -344,14 +350,22 @@ static int populate(struct client *c, size_t pods, const char *handler)
 		creq.pod_sandbox_id = resp->pod_sandbox_id;
 		creq.config = &ccfg;
 		creq.sandbox_config = &cfg;
-		cresp = call(c, create, &creq.base,
-		             &runtime__v1__create_container_response__descriptor);
+		cresp = (void *)call(c, create, &creq.base,
+		                     &runtime__v1__create_container_response__descriptor);
 		protobuf_c_message_free_unpacked(&resp->base, NULL);
 		if (!cresp)
 			return 1;
-		protobuf_c_message_free_unpacked(cresp, NULL);
+		sreq.container_id = cresp->container_id;
+		sresp = start ? call(c, start_m, &sreq.base,
+		                     &runtime__v1__start_container_response__descriptor)
+		              : NULL;
+		protobuf_c_message_free_unpacked(&cresp->base, NULL);
+		if (start && !sresp)
+			return 1;
+		if (sresp)
+			protobuf_c_message_free_unpacked(sresp, NULL);
 	}
-	printf("populate pods=%zu containers=%zu\n", pods, pods);
+	printf("populate pods=%zu containers=%zu%s\n", pods, pods, start ? " started" : "");
 	return 0;
 }
 
@@ -798,7 +812,7 @@ int main(int argc, char **argv)
 		fprintf(
 		    stderr,
 		    "usage: cri-bench ENDPOINT version|list-pods|list-containers CALLS\n"
-		    "       cri-bench ENDPOINT populate PODS [HANDLER]\n"
+		    "       cri-bench ENDPOINT populate PODS [HANDLER [start]]\n"
 		    "       cri-bench ENDPOINT pull ROUNDS IMAGE\n"
 		    "       cri-bench ENDPOINT pod-ready PODS IMAGE HANDLER [RSS_PID]\n"
 		    "       cri-bench ENDPOINT parallel-pods PODS CLIENTS IMAGE HANDLER [RSS_PID]\n"
@@ -824,7 +838,8 @@ int main(int argc, char **argv)
 	grpc_channel_credentials_release(creds);
 	c.cq = grpc_completion_queue_create_for_pluck(NULL);
 	if (strcmp(argv[2], "populate") == 0)
-		r = populate(&c, n, argc > 4 ? argv[4] : NULL);
+		r = populate(&c, n, argc > 4 ? argv[4] : NULL,
+		             argc > 5 && strcmp(argv[5], "start") == 0);
 	else if (strcmp(argv[2], "pull") == 0)
 		r = argc > 4 ? pulls(&c, n, argv[4]) : 2;
 	else if (strcmp(argv[2], "pod-ready") == 0)

@@ -49,6 +49,8 @@ if [ -z "${CRIB_BENCH_RESULTS:-}" ]; then
 fi
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 build=$(cd "${1:-$top/build}" && pwd)
 bench=$build/cri-bench
 work=$(mktemp -d /tmp/crib-bench-XXXXXX)
@@ -73,28 +75,8 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$work/conf.d" "$work/registry"
 
-http_ok() { /usr/bin/python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1" 2>/dev/null; }
-
 # A registry of our own on a free loopback port, filled with the test images.
-reg_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-reg=127.0.0.1:$reg_port
-cat > "$work/registry/config.yml" <<YML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $work/registry/data
-  delete:
-    enabled: true
-http:
-  addr: $reg
-YML
-docker-registry serve "$work/registry/config.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 1 200); do http_ok "http://$reg/v2/" && break; sleep 0.05; done
-/usr/bin/python3 "$top/tests/images/build.py" "http://$reg" >/dev/null
-printf '[registry.*]\nmirror = http://%s\nmirror_only = true\n' "$reg" > "$work/conf.d/05-registries.conf"
+start_registry
 
 # The CNI network containerd's set-up uses (shared/conformance), else loopback only.
 lo_cni=$work/cni-lo
@@ -113,6 +95,7 @@ start_cribd() {
 	cat > "$work/$1.conf" <<CONF
 [daemon]
 cri_socket = $work/$1.sock
+admin_socket = $work/$1-admin.sock
 state_dir = $work/state${1#crib}
 run_dir = $work/run${1#crib}
 plugin_dir = $build/plugins
@@ -123,8 +106,7 @@ log_level = warning
 CONF
 	"$build/cribd" --config "$work/$1.conf" 2>"$work/$1.log" &
 	pid=$!
-	for _ in $(seq 1 100); do [ -S "$work/$1.sock" ] && break; sleep 0.05; done
-	[ -S "$work/$1.sock" ] || { echo "bench: cribd did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
+	wait_cribd "$work/$1.sock" "$work/$1.log"
 }
 start_cribd crib "$cni_dir"
 ep=unix://$work/crib.sock

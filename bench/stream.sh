@@ -10,6 +10,8 @@
 # starts (scripts/up.sh and scripts/test.sh run it).  The last lines are the ratios.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 build=$(cd "${1:-$top/build}" && pwd)
 calls=${CRIB_BENCH_CALLS:-100}
 work=$(mktemp -d /tmp/crib-stream-bench-XXXXXX)
@@ -49,6 +51,7 @@ printf '[registry.*]\nmirror = http://127.0.0.1:5000\nmirror_only = true\n' >"$w
 cat >"$work/crib.conf" <<CONF
 [daemon]
 cri_socket = $work/crib.sock
+admin_socket = $work/admin.sock
 state_dir = $work/state
 run_dir = $work/run
 plugin_dir = $build/plugins
@@ -59,8 +62,7 @@ log_level = warning
 CONF
 "$build/cribd" --config "$work/crib.conf" 2>"$work/cribd.log" &
 pid=$!
-for _ in $(seq 1 100); do [ -S "$work/crib.sock" ] && break; sleep 0.05; done
-[ -S "$work/crib.sock" ] || { echo "bench: cribd did not start:" >&2; cat "$work/cribd.log" >&2; exit 1; }
+wait_cribd "$work/crib.sock" "$work/cribd.log"
 
 # p50/p99 in ms of the command run CALLS times.
 timed() { # LABEL WHAT COMMAND...
@@ -75,7 +77,6 @@ timed() { # LABEL WHAT COMMAND...
 		END {printf "%s %s p50_ms=%.1f p99_ms=%.1f calls=%d\n", l, w, v[int(NR/2)+1]/1000, v[int(NR*0.99)+(NR*0.99>int(NR*0.99))]/1000, NR}'
 }
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 measure() { # ENDPOINT LABEL IMAGE HANDLER
 	export CONTAINER_RUNTIME_ENDPOINT=$1 IMAGE_SERVICE_ENDPOINT=$1

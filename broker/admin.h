@@ -22,7 +22,11 @@ int crib_admin_start(struct crib_daemon *d, struct crib_admin **ret, struct crib
  */
 void crib_admin_stop(struct crib_admin *a);
 
-/* A container event (enum crib_event_type's CRI value TYPE) for /v1/events subscribers. */
+/*
+ * A container event for /v1/events subscribers: TYPE is a CRI
+ * ContainerEventType value, or CRIB_ADMIN_EVENT_OOM (which CRI has not).
+ */
+#define CRIB_ADMIN_EVENT_OOM 4
 void crib_admin_publish(struct crib_admin *a, int type, const struct crib_container *c);
 
 #endif /* CRIB_BROKER_ADMIN_H */

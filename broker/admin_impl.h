@@ -27,6 +27,7 @@ struct crib_admin {
 	struct crib_list requests;           /* waiting for an answer (struct crib_admin_req) */
 	struct crib_list streams;            /* long answers: logs -f, events */
 	uv_timer_t *keepalive;               /* event streams' keep-alive comments */
+	struct crib_metrics_round *metrics_running; /* /metrics' stats round under way */
 	bool stopping;
 };
 
@@ -73,6 +74,10 @@ int crib_admin_arg_uint(struct crib_admin_req *rq, const char *name, unsigned lo
 
 /* Lets L's MHD act on a resumed connection or a finished stream. */
 void crib_admin_kick(struct crib_admin *a, struct admin_listener *l);
+
+/* Drops a reference to a round of /metrics stats.  NULL-safe. */
+struct crib_metrics_round;
+void crib_metrics_round_unref(struct crib_metrics_round *round);
 
 /* Ends every streamed answer (shutdown). */
 void crib_admin_streams_end(struct crib_admin *a);

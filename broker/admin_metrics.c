@@ -24,10 +24,29 @@
 
 /* Objects rendered per call of the content reader. */
 #define BATCH 64
+/*
+ * Scrapes that arrive while a round of stats ops runs wait for it and share
+ * it: a client hammering /metrics costs the backends one round at a time, not
+ * one per request.  Every answer still has stats taken after it was asked.
+ */
+
+/* One round of stats, shared by the answers made from it. */
+struct crib_metrics_round {
+	unsigned refs;
+	struct crib_gather *g; /* pods, each followed by its containers */
+	struct crib_admin *admin;
+	struct crib_list waiting; /* struct waiter */
+};
+
+struct waiter {
+	struct crib_list link;
+	struct crib_admin_req *rq;
+};
 
 struct metrics_render {
 	struct crib_daemon *d;
-	struct crib_gather *g; /* pods, each followed by its containers */
+	struct crib_metrics_round *round;
+	struct crib_gather *g; /* the round's */
 	unsigned family;       /* index into families[] */
 	size_t next;           /* the next item of g for that family */
 	char *buf;             /* rendered, not yet sent */
@@ -232,23 +251,32 @@ static ssize_t read_metrics(void *cls, uint64_t pos, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
+void crib_metrics_round_unref(struct crib_metrics_round *round)
+{
+	if (!round || --round->refs > 0)
+		return;
+	crib_gather_free(round->g);
+	free(round);
+}
+
 static void free_render(void *cls)
 {
 	struct metrics_render *mr = cls;
 
-	crib_gather_free(mr->g);
+	crib_metrics_round_unref(mr->round);
 	free(mr->buf);
 	free(mr);
 }
 
-static void gathered(struct crib_gather *g)
+static void reply_from(struct crib_admin_req *rq, struct crib_metrics_round *round)
 {
-	struct crib_admin_req *rq = g->data;
 	struct metrics_render *mr = crib_xcalloc(1, sizeof(*mr));
 	struct MHD_Response *resp;
 
 	mr->d = rq->admin->d;
-	mr->g = g;
+	mr->round = round;
+	mr->g = round->g;
+	round->refs++;
 	render_head(mr);
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, read_metrics, mr,
 	                                         free_render);
@@ -257,16 +285,52 @@ static void gathered(struct crib_gather *g)
 	crib_admin_reply(rq, MHD_HTTP_OK, resp);
 }
 
-void crib_admin_metrics(struct crib_admin_req *rq)
+static void gathered(struct crib_gather *g)
 {
-	struct crib_daemon *d = rq->admin->d;
-	struct crib_gather *g = crib_gather_new(gathered, rq);
-	struct crib_pod *p, *tmp;
+	struct crib_metrics_round *round = g->data;
+	struct crib_list *n, *tmp;
 
-	HASH_ITER (hh, d->reg.pods, p, tmp)
-		if (p->listed && p->phase != CRIB_PHASE_CREATING)
-			crib_gather_add_pod(g, p);
+	round->admin->metrics_running = NULL;
+	crib_list_foreach_safe (n, tmp, &round->waiting) {
+		struct waiter *w = container_of(n, struct waiter, link);
+
+		crib_list_del(&w->link);
+		reply_from(w->rq, round);
+		free(w);
+	}
+	crib_metrics_round_unref(round); /* the one it was made with */
+}
+
+static void wait_for_round(struct crib_admin_req *rq, struct crib_metrics_round *round)
+{
+	struct waiter *w = crib_xcalloc(1, sizeof(*w));
+
+	w->rq = rq;
+	crib_list_add_tail(&round->waiting, &w->link);
 	/* Stats ops answer later: hold the connection until they have. */
 	crib_admin_defer(rq);
-	crib_gather_start(d, g);
+}
+
+void crib_admin_metrics(struct crib_admin_req *rq)
+{
+	struct crib_admin *a = rq->admin;
+	struct crib_daemon *d = a->d;
+	struct crib_metrics_round *round;
+	struct crib_pod *p, *tmp;
+
+	if (a->metrics_running) {
+		wait_for_round(rq, a->metrics_running);
+		return;
+	}
+	round = crib_xcalloc(1, sizeof(*round));
+	round->refs = 1; /* held until every waiting scrape has its answer */
+	round->admin = a;
+	crib_list_init(&round->waiting);
+	round->g = crib_gather_new(gathered, round);
+	HASH_ITER (hh, d->reg.pods, p, tmp)
+		if (p->listed && p->phase != CRIB_PHASE_CREATING)
+			crib_gather_add_pod(round->g, p);
+	a->metrics_running = round;
+	wait_for_round(rq, round);
+	crib_gather_start(d, round->g);
 }

@@ -168,7 +168,8 @@ static void on_log_timer(uv_timer_t *t)
 
 static void keepalive_all(struct crib_admin *a);
 
-static const char *const event_names[] = {"created", "started", "stopped", "deleted"};
+static const char *const event_names[] = {"created", "started", "stopped",
+                                          "deleted", [CRIB_ADMIN_EVENT_OOM] = "oom"};
 
 void crib_admin_publish(struct crib_admin *a, int type, const struct crib_container *c)
 {

@@ -60,6 +60,10 @@ void crib_events_publish(struct crib_daemon *d, int type, struct crib_container 
 
 	if (d->admin)
 		crib_admin_publish(d->admin, type, c);
+	/* The kernel's OOM killer ended it: admins want to hear it as such. */
+	if (d->admin && type == RUNTIME__V1__CONTAINER_EVENT_TYPE__CONTAINER_STOPPED_EVENT &&
+	    streq(c->reason, "OOMKilled"))
+		crib_admin_publish(d->admin, CRIB_ADMIN_EVENT_OOM, c);
 	if (crib_list_empty(&d->subscribers))
 		return;
 	ev.container_id = c->id;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "spdy_conn.h"
+#include "upsock.h"
 #include "util.h"
 
 /* Data frames cribd sends carry at most this much (what Kubernetes' clients send, too). */
@@ -22,8 +22,6 @@
 #define READ_CHUNK ((size_t)64 * 1024)
 /* WINDOW_UPDATE is sent once this much of a window was consumed. */
 #define WINDOW_STEP ((uint32_t)32 * 1024)
-/* How long a closing connection may take to flush what it sent. */
-#define CLOSE_FLUSH_MS 5000
 
 struct stream {
 	uint32_t id;
@@ -33,17 +31,9 @@ struct stream {
 };
 
 struct crib_spdy_conn {
-	uv_loop_t *loop;
-	int fd;
-	uv_poll_t poll;
-	uv_timer_t timer; /* idle timeout, then the flush deadline while closing */
-	unsigned open_handles;
+	struct crib_upsock u;
 	const struct crib_spdy_conn_cbs *cbs;
 	void *ud;
-	void (*release)(void *arg);
-	void *release_arg;
-	uint64_t idle_ms;
-	uint64_t last_activity; /* uv_now */
 
 	struct crib_spdy_zlib *inflate;
 	struct crib_spdy_zlib *deflate;
@@ -58,21 +48,13 @@ struct crib_spdy_conn {
 	uint32_t last_client_id;
 	uint32_t session_unacked;
 
-	bool paused;
-	bool parsing;  /* frames are being handed out: the input buffer must not move */
-	bool closing;  /* crib_spdy_conn_close() or a fatal error: no more input */
-	bool dead;     /* the socket failed: no more output either */
-	bool finished; /* handles are closing; closed runs when they are */
-	const char *why;
+	bool parsing; /* frames are being handed out: the input buffer must not move */
 };
 
 static size_t pending(const struct crib_spdy_conn *c)
 {
 	return c->out.len - c->out_off;
 }
-
-static void update_poll(struct crib_spdy_conn *c);
-static void on_timer(uv_timer_t *t);
 
 static struct stream *find_stream(struct crib_spdy_conn *c, uint32_t id)
 {
@@ -93,20 +75,14 @@ static void maybe_drop_stream(struct crib_spdy_conn *c, struct stream *s)
 /* Ends the connection for WHY: no more input; output is flushed unless the socket died. */
 static void fail(struct crib_spdy_conn *c, const char *why, bool socket_dead)
 {
-	if (!c->why)
-		c->why = why;
-	if (socket_dead)
-		c->dead = true;
-	if (!c->closing && !c->finished)
-		uv_timer_start(&c->timer, on_timer, CLOSE_FLUSH_MS, 0);
-	c->closing = true;
-	update_poll(c);
+	crib_upsock_fail(&c->u, why, socket_dead);
+	crib_upsock_update(&c->u);
 }
 
 static void flush(struct crib_spdy_conn *c)
 {
 	while (pending(c) > 0) {
-		ssize_t n = write(c->fd, c->out.data + c->out_off, pending(c));
+		ssize_t n = write(c->u.fd, c->out.data + c->out_off, pending(c));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -117,7 +93,7 @@ static void flush(struct crib_spdy_conn *c)
 			return;
 		}
 		c->out_off += (size_t)n;
-		c->last_activity = uv_now(c->loop);
+		crib_upsock_touch(&c->u);
 	}
 	if (pending(c) == 0) {
 		c->out.len = 0;
@@ -127,7 +103,7 @@ static void flush(struct crib_spdy_conn *c)
 		c->out.len -= c->out_off;
 		c->out_off = 0;
 	}
-	if (c->above_high && pending(c) < OUT_LOW && !c->closing) {
+	if (c->above_high && pending(c) < OUT_LOW && !c->u.closing) {
 		c->above_high = false;
 		c->cbs->writable(c->ud);
 	}
@@ -136,14 +112,14 @@ static void flush(struct crib_spdy_conn *c)
 /* After output was queued: write what the socket takes now, poll for the rest. */
 static void queued(struct crib_spdy_conn *c)
 {
-	if (c->dead || c->finished)
+	if (c->u.dead || c->u.finished)
 		return;
 	if (pending(c) > OUT_HARD_MAX) {
 		fail(c, "the client stopped reading", true);
 		return;
 	}
 	flush(c);
-	update_poll(c);
+	crib_upsock_update(&c->u);
 }
 
 static void ack(struct crib_spdy_conn *c, struct stream *s, size_t len)
@@ -183,7 +159,7 @@ static void on_syn_stream(struct crib_spdy_conn *c, const struct crib_spdy_frame
 		goto out;
 	}
 	r = c->cbs->opened(c->ud, f->stream_id, &h);
-	if (r < 0 || c->closing) {
+	if (r < 0 || c->u.closing) {
 		crib_spdy_put_rst_stream(&c->out, f->stream_id, CRIB_SPDY_REFUSED_STREAM);
 		goto out;
 	}
@@ -216,7 +192,7 @@ static void on_data(struct crib_spdy_conn *c, const struct crib_spdy_frame *f)
 	}
 	/* The callback may have reset the stream or closed the connection. */
 	s = find_stream(c, f->stream_id);
-	if (s && (f->flags & CRIB_SPDY_FLAG_FIN) && !c->closing) {
+	if (s && (f->flags & CRIB_SPDY_FLAG_FIN) && !c->u.closing) {
 		s->in_done = true;
 		c->cbs->ended(c->ud, f->stream_id, false);
 		s = find_stream(c, f->stream_id);
@@ -282,7 +258,7 @@ static void parse_input(struct crib_spdy_conn *c)
 	if (c->parsing)
 		return;
 	c->parsing = true;
-	while (!c->closing && !c->paused && off < c->in_len) {
+	while (!c->u.closing && !c->u.paused && off < c->in_len) {
 		struct crib_spdy_frame f;
 		ssize_t n = crib_spdy_parse(c->in + off, c->in_len - off, &f);
 
@@ -308,9 +284,9 @@ static void read_input(struct crib_spdy_conn *c)
 {
 	const size_t cap = CRIB_SPDY_HEADER_LEN + CRIB_SPDY_PAYLOAD_MAX;
 
-	while (!c->closing && !c->paused) {
+	while (!c->u.closing && !c->u.paused) {
 		size_t want = cap - c->in_len < READ_CHUNK ? cap - c->in_len : READ_CHUNK;
-		ssize_t n = read(c->fd, c->in + c->in_len, want);
+		ssize_t n = read(c->u.fd, c->in + c->in_len, want);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -323,7 +299,7 @@ static void read_input(struct crib_spdy_conn *c)
 			     n < 0);
 			break;
 		}
-		c->last_activity = uv_now(c->loop);
+		crib_upsock_touch(&c->u);
 		c->in_len += (size_t)n;
 		parse_input(c);
 		if ((size_t)n < want)
@@ -332,30 +308,38 @@ static void read_input(struct crib_spdy_conn *c)
 	queued(c);
 }
 
-static void on_poll(uv_poll_t *p, int status, int events)
+static struct crib_spdy_conn *of(const struct crib_upsock *u)
 {
-	struct crib_spdy_conn *c = p->data;
+	return container_of(u, struct crib_spdy_conn, u);
+}
 
-	if (status < 0) {
-		fail(c, "the client connection failed", true);
-		return;
-	}
+static void on_ready(struct crib_upsock *u, int events)
+{
+	struct crib_spdy_conn *c = of(u);
+
 	if (events & UV_WRITABLE) {
 		flush(c);
-		update_poll(c);
+		crib_upsock_update(u);
 	}
-	if ((events & (UV_READABLE | UV_DISCONNECT)) && !c->closing)
+	if ((events & (UV_READABLE | UV_DISCONNECT)) && !u->closing)
 		read_input(c);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+static bool want_write(const struct crib_upsock *u)
 {
-	struct crib_spdy_conn *c = h->data;
+	return pending(of(u)) > 0;
+}
 
-	if (--c->open_handles > 0)
-		return;
-	c->release(c->release_arg);
-	c->cbs->closed(c->ud, c->why ? c->why : "the session ended");
+static void on_idle(struct crib_upsock *u)
+{
+	crib_upsock_fail(u, "the connection was idle too long", true);
+}
+
+static void on_freed(struct crib_upsock *u, const char *why)
+{
+	struct crib_spdy_conn *c = of(u);
+
+	c->cbs->closed(c->ud, why);
 	crib_spdy_zlib_free(c->inflate);
 	crib_spdy_zlib_free(c->deflate);
 	crib_spdy_buf_free(&c->out);
@@ -363,78 +347,32 @@ static void on_handle_closed(uv_handle_t *h)
 	free(c);
 }
 
-static void finish(struct crib_spdy_conn *c)
-{
-	if (c->finished)
-		return;
-	c->finished = true;
-	uv_close((uv_handle_t *)&c->poll, on_handle_closed);
-	uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-}
-
-static void update_poll(struct crib_spdy_conn *c)
-{
-	int events = 0;
-
-	if (c->finished)
-		return;
-	if (c->closing && (c->dead || pending(c) == 0)) {
-		finish(c);
-		return;
-	}
-	if (!c->closing && !c->paused)
-		events |= UV_READABLE;
-	if (pending(c) > 0)
-		events |= UV_WRITABLE;
-	if (events)
-		uv_poll_start(&c->poll, events, on_poll);
-	else
-		uv_poll_stop(&c->poll);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-	struct crib_spdy_conn *c = t->data;
-	uint64_t idle = uv_now(c->loop) - c->last_activity;
-
-	if (c->closing) {
-		fail(c, c->why, true); /* the flush deadline passed */
-		return;
-	}
-	if (idle >= c->idle_ms) {
-		fail(c, "the connection was idle too long", true);
-		return;
-	}
-	uv_timer_start(t, on_timer, c->idle_ms - idle, 0);
-}
+static const struct crib_upsock_ops upsock_ops = {
+    .ready = on_ready,
+    .want_write = want_write,
+    .idle = on_idle,
+    .kick = crib_upsock_update,
+    .freed = on_freed,
+};
 
 int crib_spdy_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t extra_len,
                        const struct crib_spdy_conn_cbs *cbs, void *ud, uint64_t idle_ms,
                        void (*release)(void *arg), void *release_arg, struct crib_spdy_conn **ret)
 {
 	struct crib_spdy_conn *c;
-	int flags = fcntl(fd, F_GETFL);
 	int r;
 
 	if (extra_len > CRIB_SPDY_HEADER_LEN + CRIB_SPDY_PAYLOAD_MAX)
 		return -EMSGSIZE;
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return -errno;
 	c = crib_xcalloc(1, sizeof(*c));
-	c->loop = loop;
-	c->fd = fd;
 	c->cbs = cbs;
 	c->ud = ud;
-	c->release = release;
-	c->release_arg = release_arg;
-	c->idle_ms = idle_ms;
-	c->last_activity = uv_now(loop);
 	c->in = crib_xmalloc(CRIB_SPDY_HEADER_LEN + CRIB_SPDY_PAYLOAD_MAX);
 	r = crib_spdy_zlib_new(0, &c->inflate);
 	if (r == 0)
 		r = crib_spdy_zlib_new(1, &c->deflate);
 	if (r == 0)
-		r = uv_poll_init(loop, &c->poll, fd);
+		r = crib_upsock_init(&c->u, loop, fd, &upsock_ops, idle_ms, release, release_arg);
 	if (r < 0) {
 		crib_spdy_zlib_free(c->inflate);
 		crib_spdy_zlib_free(c->deflate);
@@ -442,15 +380,9 @@ int crib_spdy_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t ext
 		free(c);
 		return r;
 	}
-	uv_timer_init(loop, &c->timer);
-	c->poll.data = c;
-	c->timer.data = c;
-	c->open_handles = 2;
 	if (extra_len > 0)
 		memcpy(c->in, extra, extra_len);
 	c->in_len = extra_len;
-	if (idle_ms > 0)
-		uv_timer_start(&c->timer, on_timer, idle_ms, 0);
 	*ret = c;
 	/* Bytes that came with the request are frames already; the session sees them first. */
 	if (extra_len > 0)
@@ -465,7 +397,7 @@ void crib_spdy_conn_send(struct crib_spdy_conn *c, uint32_t id, const void *data
 	struct stream *s = find_stream(c, id);
 	const uint8_t *p = data;
 
-	if (!s || s->out_done || c->closing)
+	if (!s || s->out_done || c->u.closing)
 		return;
 	do {
 		size_t n = len < FRAME_DATA_MAX ? len : FRAME_DATA_MAX;
@@ -487,7 +419,7 @@ void crib_spdy_conn_reset(struct crib_spdy_conn *c, uint32_t id, uint32_t status
 {
 	struct stream *s = find_stream(c, id);
 
-	if (!s || c->closing)
+	if (!s || c->u.closing)
 		return;
 	crib_spdy_put_rst_stream(&c->out, id, status);
 	s->in_done = true;
@@ -498,17 +430,17 @@ void crib_spdy_conn_reset(struct crib_spdy_conn *c, uint32_t id, uint32_t status
 
 bool crib_spdy_conn_writable(const struct crib_spdy_conn *c)
 {
-	return !c->closing && pending(c) <= OUT_HIGH;
+	return !c->u.closing && pending(c) <= OUT_HIGH;
 }
 
 void crib_spdy_conn_pause(struct crib_spdy_conn *c, bool paused)
 {
-	if (c->paused == paused)
+	if (c->u.paused == paused)
 		return;
-	c->paused = paused;
-	update_poll(c);
+	c->u.paused = paused;
+	crib_upsock_update(&c->u);
 	/* Frames read before the pause may wait in the buffer; resuming parses them. */
-	if (!paused && !c->closing && c->in_len > 0) {
+	if (!paused && !c->u.closing && c->in_len > 0) {
 		parse_input(c);
 		queued(c);
 	}
@@ -516,6 +448,6 @@ void crib_spdy_conn_pause(struct crib_spdy_conn *c, bool paused)
 
 void crib_spdy_conn_close(struct crib_spdy_conn *c)
 {
-	if (!c->closing)
+	if (!c->u.closing)
 		fail(c, NULL, false);
 }

@@ -73,6 +73,15 @@ void crib_gather_add_pod(struct crib_gather *g, struct crib_pod *p)
 	}
 }
 
+/*
+ * At most this many of a gathering's ops are queued at once: the worker pool
+ * is first come, first served, and a gathering of a thousand containers
+ * would otherwise hold every pod's op behind it.
+ */
+#define GATHER_WINDOW 4
+
+static void start_more(struct crib_daemon *d, struct crib_gather *g);
+
 static void gather_op_done(struct crib_op *op)
 {
 	struct crib_gather *g = op->data;
@@ -80,15 +89,17 @@ static void gather_op_done(struct crib_op *op)
 	if (op->r < 0)
 		log_debug("Stats of '%s' unavailable: %s", op->id[0] ? op->id : op->pod_id,
 		          crib_error_msg(op->err));
-	if (--g->pending == 0)
+	g->pending--;
+	start_more(g->d, g);
+	if (g->pending == 0 && g->next == g->n)
 		g->done(g);
 }
 
-void crib_gather_start(struct crib_daemon *d, struct crib_gather *g)
+/* Queues the next items' ops until the window is full or every item has one. */
+static void start_more(struct crib_daemon *d, struct crib_gather *g)
 {
-	g->pending = 1; /* held while starting, so that a quick op cannot answer early */
-	for (size_t i = 0; i < g->n; i++) {
-		struct crib_gather_item *it = &g->items[i];
+	while (g->next < g->n && g->pending < GATHER_WINDOW) {
+		struct crib_gather_item *it = &g->items[g->next++];
 		struct crib_pod *p = it->pod ? it->pod : it->ctr->pod;
 		struct crib_backend *b = p->cls->backend;
 		struct crib_op *op;
@@ -107,6 +118,12 @@ void crib_gather_start(struct crib_daemon *d, struct crib_gather *g)
 		it->op = op;
 		g->pending++;
 	}
-	if (--g->pending == 0)
+}
+
+void crib_gather_start(struct crib_daemon *d, struct crib_gather *g)
+{
+	g->d = d;
+	start_more(d, g);
+	if (g->pending == 0)
 		g->done(g);
 }

@@ -27,7 +27,9 @@ struct crib_gather_item {
 struct crib_gather {
 	struct crib_gather_item *items;
 	size_t n;
-	size_t pending;
+	size_t next;    /* the first item whose op is not started */
+	size_t pending; /* ops running */
+	struct crib_daemon *d;
 	void (*done)(struct crib_gather *g); /* runs once; it frees G */
 	void *data;                          /* the caller's */
 };
@@ -41,7 +43,10 @@ void crib_gather_add(struct crib_gather *g, struct crib_pod *p, struct crib_cont
 /* Adds a pod and then its containers that exist (not still being created). */
 void crib_gather_add_pod(struct crib_gather *g, struct crib_pod *p);
 
-/* Starts every item's op; DONE runs when all are finished, possibly before this returns. */
+/*
+ * Runs every item's op, a few at a time; DONE runs when all are finished,
+ * possibly before this returns.
+ */
 void crib_gather_start(struct crib_daemon *d, struct crib_gather *g);
 
 /* What the item's backend reported, or NULL. */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <wslay/wslay.h>
 
+#include "upsock.h"
 #include "util.h"
 #include "ws_conn.h"
 
@@ -14,39 +14,21 @@
 #define OUT_HIGH ((size_t)256 * 1024)
 #define OUT_LOW  ((size_t)64 * 1024)
 /* Past this much queued output the client is not reading at all: it is cut off. */
-#define OUT_HARD_MAX   ((size_t)4 * 1024 * 1024)
-#define CLOSE_FLUSH_MS 5000
+#define OUT_HARD_MAX ((size_t)4 * 1024 * 1024)
 
 struct crib_ws_conn {
-	uv_loop_t *loop;
-	int fd;
-	uv_poll_t poll;
-	uv_timer_t timer; /* idle timeout, then the flush deadline while closing */
-	unsigned open_handles;
+	struct crib_upsock u;
 	wslay_event_context_ptr ctx;
 	const struct crib_ws_protocol *protocol;
 	uint8_t max_channel;
 	const struct crib_ws_conn_cbs *cbs;
 	void *ud;
-	void (*release)(void *arg);
-	void *release_arg;
-	uint64_t idle_ms;
-	uint64_t last_activity;
 	uint8_t *extra; /* bytes the HTTP server read past the request, consumed first */
 	size_t extra_len;
 	size_t extra_off;
-	bool paused;
 	bool in_pump; /* wslay is calling back: it must not be re-entered */
 	bool above_high;
-	bool closing;
-	bool dead;
-	bool finished;
-	const char *why;
 };
-
-static void update_poll(struct crib_ws_conn *c);
-static void on_timer(uv_timer_t *t);
-static void on_poll(uv_poll_t *p, int status, int events);
 
 static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
@@ -61,24 +43,24 @@ static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 		c->extra_off += (size_t)n;
 		return n;
 	}
-	if (c->paused) {
+	if (c->u.paused) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
 	do
-		n = read(c->fd, buf, len);
+		n = read(c->u.fd, buf, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
 	if (n <= 0) {
-		c->why = n == 0 ? "the client closed the connection"
-		                : "the client connection failed while reading";
+		c->u.why = n == 0 ? "the client closed the connection"
+		                  : "the client connection failed while reading";
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
-	c->last_activity = uv_now(c->loop);
+	crib_upsock_touch(&c->u);
 	return n;
 }
 
@@ -90,30 +72,24 @@ static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 
 	(void)flags;
 	do
-		n = write(c->fd, data, len);
+		n = write(c->u.fd, data, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
 		return -1;
 	}
 	if (n < 0) {
-		c->why = "the client connection failed while writing";
+		c->u.why = "the client connection failed while writing";
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
-	c->last_activity = uv_now(c->loop);
+	crib_upsock_touch(&c->u);
 	return n;
 }
 
 static void fail(struct crib_ws_conn *c, const char *why, bool dead)
 {
-	if (!c->why)
-		c->why = why;
-	if (dead)
-		c->dead = true;
-	if (!c->closing && !c->finished)
-		uv_timer_start(&c->timer, on_timer, CLOSE_FLUSH_MS, 0);
-	c->closing = true;
+	crib_upsock_fail(&c->u, why, dead);
 	wslay_event_shutdown_read(c->ctx);
 }
 
@@ -129,7 +105,7 @@ static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_
 		fail(c, "the client closed the WebSocket", false);
 		return;
 	}
-	if (c->closing || (!text && arg->opcode != WSLAY_BINARY_FRAME))
+	if (c->u.closing || (!text && arg->opcode != WSLAY_BINARY_FRAME))
 		return; /* pings are wslay's; nothing else carries data */
 	if (crib_ws_decode_channels(c->protocol, arg->msg, arg->msg_length, text, c->max_channel,
 	                            &m) < 0) {
@@ -155,88 +131,73 @@ static size_t pending(const struct crib_ws_conn *c)
 	return wslay_event_get_queued_msg_length(c->ctx);
 }
 
-static void on_handle_closed(uv_handle_t *h)
+/* Moves bytes both ways as far as the socket allows, then polls for the rest. */
+static void pump(struct crib_ws_conn *c)
 {
-	struct crib_ws_conn *c = h->data;
-
-	if (--c->open_handles > 0)
+	if (c->u.finished || c->in_pump)
 		return;
-	c->release(c->release_arg);
-	c->cbs->closed(c->ud, c->why ? c->why : "the session ended");
+	c->in_pump = true;
+	if (!c->u.dead && !c->u.closing && !c->u.paused && wslay_event_want_read(c->ctx) &&
+	    wslay_event_recv(c->ctx) < 0)
+		fail(c, "the client connection failed", true);
+	if (!c->u.dead && wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx) < 0)
+		fail(c, "the client connection failed", true);
+	if (!c->u.dead && pending(c) > OUT_HARD_MAX)
+		fail(c, "the client stopped reading", true);
+	c->in_pump = false;
+	if (c->above_high && pending(c) < OUT_LOW && !c->u.closing) {
+		c->above_high = false;
+		c->cbs->writable(c->ud);
+	}
+	crib_upsock_update(&c->u);
+}
+
+static struct crib_ws_conn *of(const struct crib_upsock *u)
+{
+	return container_of(u, struct crib_ws_conn, u);
+}
+
+static void on_ready(struct crib_upsock *u, int events)
+{
+	(void)events;
+	pump(of(u));
+}
+
+static bool want_write(const struct crib_upsock *u)
+{
+	return wslay_event_want_write(of(u)->ctx);
+}
+
+static void on_idle(struct crib_upsock *u)
+{
+	struct crib_ws_conn *c = of(u);
+
+	(void)wslay_event_queue_close(c->ctx, WSLAY_CODE_GOING_AWAY, NULL, 0);
+	fail(c, "the connection was idle too long", false);
+}
+
+static void kick(struct crib_upsock *u)
+{
+	pump(of(u));
+}
+
+static void on_freed(struct crib_upsock *u, const char *why)
+{
+	struct crib_ws_conn *c = of(u);
+
+	c->cbs->closed(c->ud, why);
 	wslay_event_context_free(c->ctx);
 	free(c->extra);
 	free(c);
 }
 
-/* Moves bytes both ways as far as the socket allows, then polls for the rest. */
-static void pump(struct crib_ws_conn *c)
-{
-	if (c->finished || c->in_pump)
-		return;
-	c->in_pump = true;
-	if (!c->dead && !c->closing && !c->paused && wslay_event_want_read(c->ctx) &&
-	    wslay_event_recv(c->ctx) < 0)
-		fail(c, "the client connection failed", true);
-	if (!c->dead && wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx) < 0)
-		fail(c, "the client connection failed", true);
-	if (!c->dead && pending(c) > OUT_HARD_MAX)
-		fail(c, "the client stopped reading", true);
-	c->in_pump = false;
-	if (c->above_high && pending(c) < OUT_LOW && !c->closing) {
-		c->above_high = false;
-		c->cbs->writable(c->ud);
-	}
-	update_poll(c);
-}
-
-static void update_poll(struct crib_ws_conn *c)
-{
-	int events = 0;
-
-	if (c->finished)
-		return;
-	if (c->closing && (c->dead || !wslay_event_want_write(c->ctx))) {
-		c->finished = true;
-		uv_close((uv_handle_t *)&c->poll, on_handle_closed);
-		uv_close((uv_handle_t *)&c->timer, on_handle_closed);
-		return;
-	}
-	if (!c->closing && !c->paused)
-		events |= UV_READABLE;
-	if (wslay_event_want_write(c->ctx))
-		events |= UV_WRITABLE;
-	if (events)
-		uv_poll_start(&c->poll, events, on_poll);
-	else
-		uv_poll_stop(&c->poll);
-}
-
-static void on_poll(uv_poll_t *p, int status, int events)
-{
-	struct crib_ws_conn *c = p->data;
-
-	(void)events;
-	if (status < 0)
-		fail(c, "the client connection failed", true);
-	pump(c);
-}
-
-static void on_timer(uv_timer_t *t)
-{
-	struct crib_ws_conn *c = t->data;
-	uint64_t idle = uv_now(c->loop) - c->last_activity;
-
-	if (c->closing) {
-		fail(c, NULL, true); /* the flush deadline passed */
-	} else if (idle >= c->idle_ms) {
-		(void)wslay_event_queue_close(c->ctx, WSLAY_CODE_GOING_AWAY, NULL, 0);
-		fail(c, "the connection was idle too long", false);
-	} else {
-		uv_timer_start(t, on_timer, c->idle_ms - idle, 0);
-		return;
-	}
-	pump(c);
-}
+static const struct crib_upsock_ops upsock_ops = {
+    .ready = on_ready,
+    .want_write = want_write,
+    .idle = on_idle,
+    .kick = kick,
+    .freed = on_freed,
+};
 
 int crib_ws_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t extra_len,
                      const struct crib_ws_protocol *protocol, uint8_t max_channel,
@@ -244,11 +205,8 @@ int crib_ws_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t extra
                      void (*release)(void *arg), void *release_arg, struct crib_ws_conn **ret)
 {
 	struct crib_ws_conn *c;
-	int flags = fcntl(fd, F_GETFL);
 	int r;
 
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return -errno;
 	c = crib_xcalloc(1, sizeof(*c));
 	if (wslay_event_context_server_init(&c->ctx, &wslay_cbs, c) != 0) {
 		free(c);
@@ -256,30 +214,18 @@ int crib_ws_conn_new(uv_loop_t *loop, int fd, const uint8_t *extra, size_t extra
 	}
 	/* Base64 makes a message a third longer than the data it carries. */
 	wslay_event_config_set_max_recv_msg_length(c->ctx, CRIB_WS_MESSAGE_MAX / 3 * 4 + 8);
-	r = uv_poll_init(loop, &c->poll, fd);
+	r = crib_upsock_init(&c->u, loop, fd, &upsock_ops, idle_ms, release, release_arg);
 	if (r < 0) {
 		wslay_event_context_free(c->ctx);
 		free(c);
 		return r;
 	}
-	uv_timer_init(loop, &c->timer);
-	c->loop = loop;
-	c->fd = fd;
 	c->protocol = protocol;
 	c->max_channel = max_channel;
 	c->cbs = cbs;
 	c->ud = ud;
-	c->release = release;
-	c->release_arg = release_arg;
-	c->idle_ms = idle_ms;
-	c->last_activity = uv_now(loop);
 	c->extra = extra_len ? crib_xmemdup(extra, extra_len) : NULL;
 	c->extra_len = extra_len;
-	c->poll.data = c;
-	c->timer.data = c;
-	c->open_handles = 2;
-	if (idle_ms > 0)
-		uv_timer_start(&c->timer, on_timer, idle_ms, 0);
 	*ret = c;
 	return 0;
 }
@@ -309,7 +255,7 @@ void crib_ws_conn_send(struct crib_ws_conn *c, uint8_t channel, const void *data
 	size_t msg_len = 0;
 	bool text = false;
 
-	if (c->closing)
+	if (c->u.closing)
 		return;
 	/* A message per 32 KiB, as kubelet writes them, so one message never holds much. */
 	while (len > 0) {
@@ -333,20 +279,20 @@ void crib_ws_conn_send(struct crib_ws_conn *c, uint8_t channel, const void *data
 
 bool crib_ws_conn_writable(const struct crib_ws_conn *c)
 {
-	return !c->closing && pending(c) <= OUT_HIGH;
+	return !c->u.closing && pending(c) <= OUT_HIGH;
 }
 
 void crib_ws_conn_pause(struct crib_ws_conn *c, bool paused)
 {
-	if (c->paused == paused)
+	if (c->u.paused == paused)
 		return;
-	c->paused = paused;
+	c->u.paused = paused;
 	pump(c);
 }
 
 void crib_ws_conn_close(struct crib_ws_conn *c)
 {
-	if (c->closing)
+	if (c->u.closing)
 		return;
 	(void)wslay_event_queue_close(c->ctx, WSLAY_CODE_NORMAL_CLOSURE, NULL, 0);
 	fail(c, NULL, false);

@@ -425,3 +425,48 @@ def test_token_file_that_is_missing_stops_cribd(make_cribd, tmp_path):
     d.start(wait=False)
     assert d.proc.wait(timeout=10) != 0
     assert "cannot read admin_token_file" in d.log()
+
+
+# A real backend: the oci backend's runc class.
+
+from test_oci import Pod, oci  # noqa: E402,F401
+
+
+def test_admin_on_runc_with_oom_event(oci):
+    admin = Admin(lambda: UnixHTTPConnection(oci.admin_socket))
+    pod = Pod(oci, "runc", name="adm")
+    try:
+        cid = pod.create("ctr", command=["sh", "-c", "echo started; sleep 600"])
+        backends = {b["name"]: b for b in admin.ok("/v1/backends")["items"]}
+        assert backends["oci"]["status"] == "healthy" and "runc" in backends["oci"]["runtime_classes"]
+        listed = admin.ok("/v1/containers?backend=oci&runtime_class=runc")["items"]
+        assert [c["id"] for c in listed] == [cid]
+        detail = admin.ok(f"/v1/containers/{cid}")
+        assert detail["pid"] > 0 and isinstance(detail["backend_info"], dict)
+        assert isinstance(admin.ok(f"/v1/pods/{pod.id}")["backend_info"], dict)
+        wait_for(lambda: admin.request("GET", f"/v1/containers/{cid}/logs")[2] == b"started\n",
+                 what="the container's output")
+        text = admin.request("GET", "/metrics")[2]
+        check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+        assert b"error" not in check.stderr.lower(), check.stderr
+        labels = re.escape(f'backend="oci",runtime_class="runc",namespace="default",pod="adm",'
+                           f'container="ctr",id="{cid}"')
+        assert re.search(rb"crib_container_memory_working_set_bytes\{" + labels.encode() +
+                         rb"\} [1-9]\d*", text)
+        assert re.search(rb"crib_container_cpu_usage_seconds_total\{" + labels.encode(), text)
+
+        limit = pb.LinuxContainerConfig(resources=pb.LinuxContainerResources(
+            memory_limit_in_bytes=32 << 20, memory_swap_limit_in_bytes=32 << 20))
+        with EventStream(oci.admin_socket) as es:
+            hog = pod.create("hog", linux=limit, command=[
+                "sh", "-c", "x=$(head -c 268435456 /dev/zero | tr '\\0' a); echo ${#x}"])
+            st = pod.wait_exit(hog, timeout=60)
+            assert st.reason == "OOMKilled", (st.reason, st.exit_code)
+            wait_for(lambda: any(e.get("event") == "oom" for e in es.events), what="oom event")
+        oom = [e for e in es.events if e.get("event") == "oom"]
+        assert oom[0]["data"]["container_id"] == hog
+        assert oom[0]["data"]["container"]["reason"] == "OOMKilled"
+        kinds = [e["event"] for e in es.events if e["data"]["container_id"] == hog]
+        assert kinds == ["created", "started", "stopped", "oom"]
+    finally:
+        pod.teardown()

@@ -1,0 +1,41 @@
+# shellcheck shell=sh
+# The sourcing script sets $top and $work and reads $reg_pid.
+# shellcheck disable=SC2154,SC2034
+# What the bench scripts share; sourced, with $top (the source tree) and $work (a temp dir)
+# set.
+
+http_ok() { /usr/bin/python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1" 2>/dev/null; }
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# A docker-registry of our own on a free loopback port, filled with the test images, and
+# $work/conf.d/05-registries.conf pointing every registry at it.  Sets $reg and $reg_pid.
+start_registry() {
+	mkdir -p "$work/registry" "$work/conf.d"
+	reg=127.0.0.1:$(free_port)
+	cat > "$work/registry/config.yml" <<YML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $work/registry/data
+  delete:
+    enabled: true
+http:
+  addr: $reg
+YML
+	docker-registry serve "$work/registry/config.yml" >"$work/registry.log" 2>&1 &
+	reg_pid=$!
+	for _ in $(seq 1 200); do http_ok "http://$reg/v2/" && break; sleep 0.05; done
+	/usr/bin/python3 "$top/tests/images/build.py" "http://$reg" >/dev/null
+	printf '[registry.*]\nmirror = http://%s\nmirror_only = true\n' "$reg" \
+		> "$work/conf.d/05-registries.conf"
+}
+
+# wait_cribd SOCKET LOG: until cribd serves SOCKET, or fails showing LOG.
+wait_cribd() {
+	for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.05; done
+	echo "bench: cribd did not start:" >&2
+	cat "$2" >&2
+	exit 1
+}
