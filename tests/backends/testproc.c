@@ -110,6 +110,23 @@ static void path_of(char out[PATH_MAX], const struct state *st, const char *kind
 	         file ? file : "");
 }
 
+/* pods/POD/members/ID: the pod's containers, so that pod stats need not scan them all. */
+static int add_member(const struct state *st, const char *pod, const char *id)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	path_of(path, st, "pods", pod, "members");
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path + strlen(path), PATH_MAX - strlen(path), "/%s", id);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 static int read_text(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -784,6 +801,8 @@ static int save_spec(const struct state *st, const struct crib_container_spec *s
 		path_of(path, st, "containers", spec->ref.id, "pod");
 		r = write_bytes(path, spec->ref.pod.id, strlen(spec->ref.pod.id));
 	}
+	if (r == 0)
+		r = add_member(st, spec->ref.pod.id, spec->ref.id);
 	if (r == 0 && spec->log_path) {
 		path_of(path, st, "containers", spec->ref.id, "log");
 		r = write_bytes(path, spec->log_path, strlen(spec->log_path));
@@ -1516,7 +1535,7 @@ static int tp_pod_stats(void *state, struct crib_op *op, const struct crib_pod_r
                         struct crib_usage *ret, struct crib_error **reterr)
 {
 	struct state *st = state;
-	char dir[PATH_MAX], path[PATH_MAX + 300], buf[ID_MAX];
+	char dir[PATH_MAX], path[PATH_MAX];
 	struct dirent *de;
 	DIR *dh;
 	int r = check_pod(st, pod, reterr);
@@ -1526,15 +1545,15 @@ static int tp_pod_stats(void *state, struct crib_op *op, const struct crib_pod_r
 		return r;
 	ret->timestamp = wall_ns();
 	ret->present |= CRIB_USAGE_PROCESSES;
-	snprintf(dir, sizeof(dir), "%s/containers", st->host->state_dir);
+	path_of(dir, st, "pods", pod->id, "members");
 	dh = opendir(dir);
 	if (!dh)
 		return 0;
 	while ((de = readdir(dh))) {
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s/pod", dir, de->d_name);
-		if (read_text(path, buf, sizeof(buf)) > 0 && strcmp(buf, pod->id) == 0)
+		path_of(path, st, "containers", de->d_name, NULL);
+		if (access(path, F_OK) == 0) /* removed containers leave their entry */
 			ctr_usage(st, de->d_name, ret);
 	}
 	closedir(dh);
