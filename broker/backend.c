@@ -61,6 +61,10 @@ static const struct cap_op cap_ops[] = {
     CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_list),
     CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_remove),
     CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_fs_info),
+    CAP(CRIB_CAP_STREAMS, "streams", stream_open),
+    CAP(CRIB_CAP_STREAMS, "streams", stream_resize),
+    CAP(CRIB_CAP_STREAMS, "streams", stream_finish),
+    CAP(CRIB_CAP_STREAMS, "streams", stream_close),
 };
 #undef CAP
 

@@ -41,7 +41,7 @@ static struct crib_backend_ops full_ops(void)
 	    .caps = CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_POD_STATS |
 	            CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_UPDATE |
 	            CRIB_CAP_POD_STATUS | CRIB_CAP_HEALTH | CRIB_CAP_OWN_NETNS |
-	            CRIB_CAP_OWN_IMAGES,
+	            CRIB_CAP_OWN_IMAGES | CRIB_CAP_STREAMS,
 	    .init = STUB(init),
 	    .fini = STUB(fini),
 	    .class_open = STUB(class_open),
@@ -68,6 +68,10 @@ static struct crib_backend_ops full_ops(void)
 	    .image_list = STUB(image_list),
 	    .image_remove = STUB(image_remove),
 	    .image_fs_info = STUB(image_fs_info),
+	    .stream_open = STUB(stream_open),
+	    .stream_resize = STUB(stream_resize),
+	    .stream_finish = STUB(stream_finish),
+	    .stream_close = STUB(stream_close),
 	};
 }
 
@@ -123,6 +127,10 @@ static const struct {
     CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_list),
     CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_remove),
     CAP(CRIB_CAP_OWN_IMAGES, "own-images", image_fs_info),
+    CAP(CRIB_CAP_STREAMS, "streams", stream_open),
+    CAP(CRIB_CAP_STREAMS, "streams", stream_resize),
+    CAP(CRIB_CAP_STREAMS, "streams", stream_finish),
+    CAP(CRIB_CAP_STREAMS, "streams", stream_close),
 };
 #undef CAP
 
@@ -412,7 +420,7 @@ static void test_caps_string(void **state)
 	    {CRIB_CAP_OWN_NETNS, "own-netns"},
 	    {(uint64_t)1 << 40, ""},
 	    {UINT64_MAX, "exec-sync,container-stats,pod-stats,reopen-log,update-resources,"
-	                 "pod-update,pod-status,health,own-netns,own-images"},
+	                 "pod-update,pod-status,health,own-netns,own-images,streams"},
 	    {CRIB_CAP_OWN_IMAGES, "own-images"},
 	};
 
