@@ -7,7 +7,7 @@
 # each (a host `sleep` under crib-test-keeper): /v1/pods is one full page of 1000 items and
 # /metrics renders 1000 pods and 1000 containers (testproc's stats ops read /proc and its
 # own state files).  Then:
-#  - CRI latency idle: Version over 1000 calls and ListPodSandbox (1000 items) over 200,
+#  - CRI latency idle: Version over 5000 calls and ListPodSandbox (1000 items) over 500,
 #    with cri-bench (one call at a time, after 200 untimed ones);
 #  - wrk on /v1/pods, and cri-bench's same two runs while wrk hammers it: wrk starts 2 s
 #    before them and is stopped (SIGINT: it reports on the time it ran) when they are
@@ -116,10 +116,11 @@ echo "cribd RSS before load: $(rss)"
 
 # cri LABEL: Version and ListPodSandbox latencies, one line each; keeps their p99 in
 # $v_p99 and $l_p99.  The same counts idle and under load: under load a call may wait
-# for whatever holds cribd's loop, so the counts are kept small enough to end in minutes.
+# for whatever holds cribd's loop, so the counts are kept small enough to end in minutes,
+# and large enough that a p99 is not one unlucky call (the 50th of 5000, the 5th of 500).
 cri() {
-	v=$("$bench" "$ep" version 1000)
-	l=$("$bench" "$ep" list-pods 200)
+	v=$("$bench" "$ep" version 5000)
+	l=$("$bench" "$ep" list-pods 500)
 	echo "cri version $1: $v"
 	echo "cri list-pods $1: $l"
 	v_p99=$(echo "$v" | sed -n 's/.* p99_us=\([0-9.]*\).*/\1/p')

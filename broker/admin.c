@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The admin API's server: listeners, limits, authentication, routing and
- * answers.  Requests are answered on the loop from cribd's in-memory view;
- * those that need a backend op or a reload suspend their connection until
- * the answer is ready, and streamed answers (logs -f, events) suspend it
+ * The admin API's server: its thread, listeners, limits, authentication,
+ * routing and answers, and the two mailboxes between the thread and cribd's
+ * loop (admin_impl.h).  A request whose answer is not ready at once (posted
+ * to the loop, waiting for views, a backend op or a reload) suspends its
+ * connection until it is, and streamed answers (logs -f, events) suspend it
  * whenever they have nothing to send.
  */
 #include <arpa/inet.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -27,6 +29,7 @@
 #include "error.h"
 #include "log.h"
 #include "metrics.h"
+#include "view_snap.h"
 
 #define LOG_CAT "admin"
 
@@ -48,12 +51,22 @@ struct admin_listener {
 	bool open; /* libuv handles not closed yet */
 	bool tcp;
 	char *name; /* for messages: the socket path or ADDR:PORT */
+	dev_t dev;  /* the unix socket's file, removed at the end if it is still ours */
+	ino_t ino;
+};
+
+/* Where a route's handler runs. */
+enum where {
+	AT_LOOP,    /* on cribd's loop */
+	WITH_VIEWS, /* on the thread, with a current snapshot of the views */
+	ON_THREAD,
 };
 
 struct route {
 	const char *method;
 	const char *path; /* "{id}" matches one segment */
-	void (*handler)(struct crib_admin_req *rq);
+	crib_admin_handler *handler;
+	enum where where;
 	const char *const *params; /* the query parameters it takes, NULL-terminated */
 };
 
@@ -64,31 +77,66 @@ static const char *const container_list_params[] = {
 static const char *const log_params[] = {"tail", "follow", "timestamps", NULL};
 static const char *const no_params[] = {NULL};
 
+/* /healthz runs on the loop: it answers whether the loop is alive. */
 static const struct route routes[] = {
-    {"GET", "/healthz", crib_admin_healthz, no_params},
-    {"GET", "/readyz", crib_admin_readyz, no_params},
-    {"GET", "/metrics", crib_admin_metrics, no_params},
-    {"GET", "/v1/backends", crib_admin_backends, no_params},
-    {"GET", "/v1/runtime-classes", crib_admin_classes, no_params},
-    {"GET", "/v1/pods", crib_admin_pods, list_params},
-    {"GET", "/v1/pods/{id}", crib_admin_pod, no_params},
-    {"GET", "/v1/containers", crib_admin_containers, container_list_params},
-    {"GET", "/v1/containers/{id}", crib_admin_container, no_params},
-    {"GET", "/v1/containers/{id}/logs", crib_admin_logs, log_params},
-    {"POST", "/v1/reload", crib_admin_reload, no_params},
-    {"GET", "/v1/events", crib_admin_events, no_params},
+    {"GET", "/healthz", crib_admin_healthz, AT_LOOP, no_params},
+    {"GET", "/readyz", crib_admin_readyz, AT_LOOP, no_params},
+    {"GET", "/metrics", crib_admin_metrics, AT_LOOP, no_params},
+    {"GET", "/v1/backends", crib_admin_backends, AT_LOOP, no_params},
+    {"GET", "/v1/runtime-classes", crib_admin_classes, AT_LOOP, no_params},
+    {"GET", "/v1/pods", crib_admin_pods, WITH_VIEWS, list_params},
+    {"GET", "/v1/pods/{id}", crib_admin_pod, AT_LOOP, no_params},
+    {"GET", "/v1/containers", crib_admin_containers, WITH_VIEWS, container_list_params},
+    {"GET", "/v1/containers/{id}", crib_admin_container, AT_LOOP, no_params},
+    {"GET", "/v1/containers/{id}/logs", crib_admin_logs, WITH_VIEWS, log_params},
+    {"POST", "/v1/reload", crib_admin_reload, AT_LOOP, no_params},
+    {"GET", "/v1/events", crib_admin_events, ON_THREAD, no_params},
 };
 
 /* Answers. */
 
-static void maybe_free(struct crib_admin *a);
+static void maybe_end(struct crib_admin *a);
 
-void crib_admin_reply(struct crib_admin_req *rq, unsigned code, struct MHD_Response *resp)
+static void free_req(struct crib_admin_req *rq)
+{
+	if (rq->answer)
+		MHD_destroy_response(rq->answer);
+	if (rq->args)
+		for (size_t i = 0; rq->params[i]; i++)
+			free(rq->args[i]);
+	free(rq->args);
+	crib_view_snap_unref(rq->snap);
+	free(rq->body);
+	free(rq);
+}
+
+/* The thread: RQ's answer is ready; its suspended connection sends it. */
+static void resume(struct crib_admin_req *rq)
 {
 	struct crib_admin *a = rq->admin;
 
+	if (rq->gone)
+		free_req(rq);
+	else {
+		(void)MHD_resume_connection(rq->conn);
+		crib_admin_kick(a, rq->listener);
+	}
+	if (a->stopping)
+		maybe_end(a);
+}
+
+void crib_admin_reply(struct crib_admin_req *rq, unsigned code, struct MHD_Response *resp)
+{
 	if (!resp)
 		abort(); /* libmicrohttpd only fails to allocate */
+	if (rq->at_loop) {
+		/* The thread owns RQ again once it has the message: nothing after this. */
+		rq->answer = resp;
+		rq->answer_code = code;
+		rq->msg.kind = CRIB_MSG_ADMIN_ANSWER;
+		(void)crib_mailbox_post(&rq->admin->inbox, &rq->msg);
+		return;
+	}
 	if (!rq->deferred) {
 		(void)MHD_queue_response(rq->conn, code, resp);
 		MHD_destroy_response(resp);
@@ -97,18 +145,7 @@ void crib_admin_reply(struct crib_admin_req *rq, unsigned code, struct MHD_Respo
 	/* Queued when the resumed connection calls back (on_request). */
 	rq->answer = resp;
 	rq->answer_code = code;
-	crib_list_del(&rq->link);
-	crib_list_init(&rq->link);
-	if (rq->gone) {
-		MHD_destroy_response(resp);
-		free(rq->body);
-		free(rq);
-	} else {
-		(void)MHD_resume_connection(rq->conn);
-		crib_admin_kick(a, rq->listener);
-	}
-	if (a->stopping)
-		maybe_free(a);
+	resume(rq);
 }
 
 void crib_admin_reply_json(struct crib_admin_req *rq, unsigned code, json_t *body)
@@ -138,8 +175,9 @@ void crib_admin_reply_error(struct crib_admin_req *rq, unsigned code, const char
 
 void crib_admin_defer(struct crib_admin_req *rq)
 {
+	if (rq->deferred)
+		return; /* the loop answers it, or it waited for views: already suspended */
 	rq->deferred = true;
-	crib_list_add_tail(&rq->admin->requests, &rq->link);
 	(void)MHD_suspend_connection(rq->conn);
 }
 
@@ -153,7 +191,10 @@ void crib_admin_kick(struct crib_admin *a, struct admin_listener *l)
 
 const char *crib_admin_arg(const struct crib_admin_req *rq, const char *name)
 {
-	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+	for (size_t i = 0; rq->args && rq->params[i]; i++)
+		if (streq(rq->params[i], name))
+			return rq->args[i];
+	return NULL;
 }
 
 int crib_admin_arg_bool(struct crib_admin_req *rq, const char *name, bool *ret)
@@ -217,17 +258,97 @@ static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_NO;
 }
 
-/* Whether every query parameter is one the route takes; else a 400 is answered. */
-static bool params_known(struct crib_admin_req *rq, const struct route *rt)
+/*
+ * Whether every query parameter is one the route takes (else a 400 is
+ * answered); their values are copied into RQ, where handlers on either side
+ * find them.
+ */
+static bool take_params(struct crib_admin_req *rq, const struct route *rt)
 {
 	struct param_check pc = {.allowed = rt->params};
+	size_t n = 0;
 
 	(void)MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, check_param, &pc);
-	if (!pc.unknown)
-		return true;
-	crib_admin_reply_error(rq, MHD_HTTP_BAD_REQUEST, "unknown query parameter '%s' for %s",
-	                       pc.unknown, rt->path);
-	return false;
+	if (pc.unknown) {
+		crib_admin_reply_error(rq, MHD_HTTP_BAD_REQUEST,
+		                       "unknown query parameter '%s' for %s", pc.unknown, rt->path);
+		return false;
+	}
+	while (rt->params[n])
+		n++;
+	rq->params = rt->params;
+	rq->args = crib_xcalloc(n + 1, sizeof(*rq->args));
+	for (size_t i = 0; i < n; i++) {
+		const char *v =
+		    MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, rt->params[i]);
+
+		rq->args[i] = v ? crib_xstrdup(v) : NULL;
+	}
+	return true;
+}
+
+/* The thread: RQ goes to the loop, which answers it (crib_admin_reply). */
+static void post_to_loop(struct crib_admin_req *rq)
+{
+	struct crib_admin *a = rq->admin;
+
+	crib_admin_defer(rq);
+	rq->at_loop = true;
+	a->at_loop++;
+	rq->msg.kind = CRIB_MSG_ADMIN_REQUEST;
+	(void)crib_mailbox_post(&a->outbox, &rq->msg);
+}
+
+static void ask_for_views(struct crib_admin *a)
+{
+	if (a->refreshing)
+		return;
+	a->refreshing = true;
+	a->refresh_msg.kind = CRIB_MSG_ADMIN_REFRESH;
+	(void)crib_mailbox_post(&a->outbox, &a->refresh_msg);
+}
+
+struct crib_view_snap *crib_admin_views(struct crib_admin *a)
+{
+	unsigned long long gen = atomic_load_explicit(&a->d->reg.gen, memory_order_relaxed);
+	struct crib_view_snap *s = NULL;
+
+	pthread_mutex_lock(&a->snap_lock);
+	if (a->snap && a->snap->gen == gen)
+		s = crib_view_snap_ref(a->snap);
+	pthread_mutex_unlock(&a->snap_lock);
+	if (!s)
+		ask_for_views(a);
+	return s;
+}
+
+/* The thread: runs RQ's handler now if the views are current, else once they are. */
+static void with_views(struct crib_admin_req *rq)
+{
+	rq->snap = crib_admin_views(rq->admin);
+	if (rq->snap) {
+		rq->handler(rq);
+		return;
+	}
+	crib_admin_defer(rq);
+	crib_list_add_tail(&rq->admin->view_waiters, &rq->link);
+}
+
+/* The thread: the loop published a snapshot; the requests waiting for one run. */
+static void views_published(struct crib_admin *a)
+{
+	struct crib_list *n;
+
+	a->refreshing = false;
+	while ((n = crib_list_pop(&a->view_waiters))) {
+		struct crib_admin_req *rq = container_of(n, struct crib_admin_req, link);
+
+		crib_list_init(&rq->link);
+		pthread_mutex_lock(&a->snap_lock);
+		rq->snap = crib_view_snap_ref(a->snap);
+		pthread_mutex_unlock(&a->snap_lock);
+		rq->handler(rq);
+	}
 }
 
 static size_t header_bytes_add(size_t n, const char *key, const char *value)
@@ -305,8 +426,15 @@ static void route(struct crib_admin_req *rq, const char *url)
 		                       "'%s' is not an id (1 to 64 lowercase hex digits)", rq->id);
 		return;
 	}
-	if (params_known(rq, found))
-		found->handler(rq);
+	if (!take_params(rq, found))
+		return;
+	rq->handler = found->handler;
+	if (found->where == AT_LOOP)
+		post_to_loop(rq);
+	else if (found->where == WITH_VIEWS)
+		with_views(rq);
+	else
+		rq->handler(rq);
 }
 
 /* Authentication (TCP only: the unix socket is guarded by its mode). */
@@ -442,14 +570,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	if (!rq)
 		return;
 	*req_cls = NULL;
-	if (rq->deferred && !crib_list_empty(&rq->link)) {
-		rq->gone = true; /* its answer is still being made; that frees it */
+	if (rq->at_loop) {
+		rq->gone = true; /* the loop is making its answer; that frees it */
 		return;
 	}
-	if (rq->answer)
-		MHD_destroy_response(rq->answer);
-	free(rq->body);
-	free(rq);
+	crib_list_del(&rq->link); /* a view waiter */
+	free_req(rq);
 }
 
 /* Listeners. */
@@ -552,6 +678,15 @@ static int load_token(struct crib_admin *a, const char *path, struct crib_error 
 
 static void on_listener_closed(struct crib_http_loop *h);
 
+/* A later cribd may have bound the path again (after a stop that gave up waiting). */
+static void unlink_socket(const struct admin_listener *l)
+{
+	struct stat st;
+
+	if (stat(l->name, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
+		(void)unlink(l->name);
+}
+
 static int start_listener(struct crib_admin *a, int fd, bool tcp, const char *name,
                           const char *cert, const char *key, struct crib_error **reterr)
 {
@@ -577,7 +712,7 @@ static int start_listener(struct crib_admin *a, int fd, bool tcp, const char *na
 		close(fd);
 		r = -EIO;
 	} else {
-		r = crib_http_loop_start(&l->http, a->d->loop, mhd);
+		r = crib_http_loop_start(&l->http, &a->loop, mhd);
 	}
 	if (r < 0) {
 		free(l->name);
@@ -587,6 +722,14 @@ static int start_listener(struct crib_admin *a, int fd, bool tcp, const char *na
 	}
 	l->open = true;
 	a->listeners[tcp] = l;
+	if (!tcp) {
+		struct stat st;
+
+		if (stat(name, &st) == 0) {
+			l->dev = st.st_dev;
+			l->ino = st.st_ino;
+		}
+	}
 	log_info("Admin API on %s%s", name, tcp ? (cert ? " (TLS, token)" : " (token)") : "");
 	return 0;
 }
@@ -611,48 +754,169 @@ static int start_tcp(struct crib_admin *a, const struct crib_config *cfg,
 	return start_listener(a, fd, true, name, cert, key, reterr);
 }
 
-int crib_admin_start(struct crib_daemon *d, struct crib_admin **ret, struct crib_error **reterr)
-{
-	const struct crib_config *cfg = d->cfg;
-	struct crib_admin *a = crib_xcalloc(1, sizeof(*a));
-	int fd = -1, r;
+/* The mailboxes. */
 
-	a->d = d;
-	crib_list_init(&a->requests);
-	crib_list_init(&a->streams);
-	r = listen_unix(cfg->admin_socket, &fd, reterr);
-	if (r == 0)
-		r = start_listener(a, fd, false, cfg->admin_socket, NULL, NULL, reterr);
-	if (r == 0 && cfg->admin_address)
-		r = start_tcp(a, cfg, reterr);
-	if (r < 0) {
-		crib_admin_stop(a);
-		return r;
+static void stop_thread(struct crib_admin *a);
+
+/* The thread's: what cribd's loop sends it. */
+static void on_inbox(struct crib_mailbox *mb, struct crib_msg *msg)
+{
+	struct crib_admin *a = mb->user;
+	struct crib_admin_req *rq;
+
+	switch (msg->kind) {
+	case CRIB_MSG_ADMIN_ANSWER:
+		rq = container_of(msg, struct crib_admin_req, msg);
+		rq->at_loop = false;
+		a->at_loop--;
+		resume(rq);
+		break;
+	case CRIB_MSG_ADMIN_VIEWS:
+		views_published(a);
+		if (a->stopping)
+			maybe_end(a);
+		break;
+	case CRIB_MSG_ADMIN_EVENT:
+		crib_admin_stream_event(a, msg);
+		break;
+	case CRIB_MSG_ADMIN_STOP:
+		stop_thread(a);
+		break;
+	default:
+		abort();
 	}
-	*ret = a;
+}
+
+/* Loop thread: a snapshot of the views as they are now, for the thread. */
+static void publish_views(struct crib_admin *a)
+{
+	struct crib_view_snap *s = crib_view_snap_take(&a->d->reg), *old;
+
+	pthread_mutex_lock(&a->snap_lock);
+	old = a->snap;
+	a->snap = s;
+	pthread_mutex_unlock(&a->snap_lock);
+	crib_view_snap_unref(old);
+	a->views_msg.kind = CRIB_MSG_ADMIN_VIEWS;
+	(void)crib_mailbox_post(&a->inbox, &a->views_msg);
+}
+
+void crib_admin_release(struct crib_admin *a, struct crib_admin_release *r)
+{
+	r->msg.kind = CRIB_MSG_ADMIN_RELEASE;
+	(void)crib_mailbox_post(&a->outbox, &r->msg);
+}
+
+static void free_admin(struct crib_admin *a)
+{
+	crib_view_snap_unref(a->snap);
+	pthread_mutex_destroy(&a->snap_lock);
+	free(a->token);
+	free(a);
+}
+
+static void on_outbox_closed(struct crib_mailbox *mb)
+{
+	struct crib_admin *a = mb->user;
+
+	/* A stop that gave up waiting closed it while the thread may still use A: leave it. */
+	if (a->ended)
+		free_admin(a);
+}
+
+/* cribd's loop's: what the thread sends it. */
+static void on_outbox(struct crib_mailbox *mb, struct crib_msg *msg)
+{
+	struct crib_admin *a = mb->user;
+	struct crib_admin_release *rel;
+	struct crib_admin_req *rq;
+
+	switch (msg->kind) {
+	case CRIB_MSG_ADMIN_REQUEST:
+		rq = container_of(msg, struct crib_admin_req, msg);
+		if (a->loop_stopping)
+			crib_admin_reply_error(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+			                       "cribd is shutting down");
+		else
+			rq->handler(rq);
+		break;
+	case CRIB_MSG_ADMIN_REFRESH:
+		publish_views(a);
+		break;
+	case CRIB_MSG_ADMIN_RELEASE:
+		rel = container_of(msg, struct crib_admin_release, msg);
+		rel->release(rel);
+		break;
+	case CRIB_MSG_ADMIN_ENDED:
+		(void)pthread_join(a->thread, NULL);
+		a->ended = true;
+		crib_mailbox_close(&a->outbox); /* which frees A */
+		break;
+	default:
+		abort();
+	}
+}
+
+/* The thread. */
+
+static void *thread_main(void *arg)
+{
+	struct crib_admin *a = arg;
+
+	/*
+	 * When the CPUs are busy, CRI calls (kubelet's lifeline) go first and admin
+	 * answers wait: the thread runs as SCHED_IDLE, which yields to every other
+	 * thread of cribd's cgroup (not to the pods': cgroups share CPU by weight).
+	 */
+	struct sched_param sp = {0};
+
+	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
+		log_warning("The admin API's thread runs at normal priority: SCHED_IDLE refused");
+	(void)uv_run(&a->loop, UV_RUN_DEFAULT);
+	(void)uv_loop_close(&a->loop);
+	a->ended_msg.kind = CRIB_MSG_ADMIN_ENDED;
+	(void)crib_mailbox_post(&a->outbox, &a->ended_msg);
+	return NULL;
+}
+
+static int start_thread(struct crib_admin *a, struct crib_error **reterr)
+{
+	sigset_t all, old;
+	int r;
+
+	/* cribd's loop takes the signals. */
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&a->thread, NULL, thread_main, a);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		return crib_error_set(reterr, r, "cannot start the admin API's thread: %s",
+		                      strerror(r));
 	return 0;
 }
 
-/* Stopping. */
-
-static void maybe_free(struct crib_admin *a)
+/* The listeners' libuv handles are closed: once nothing is owed to the loop, the thread ends. */
+static void maybe_end(struct crib_admin *a)
 {
+	if (a->at_loop || a->refreshing || a->closing)
+		return;
 	for (size_t i = 0; i < ARRAY_SIZE(a->listeners); i++)
 		if (a->listeners[i] && a->listeners[i]->open)
 			return;
-	if (!crib_list_empty(&a->requests))
-		return;
+	a->closing = true;
 	for (size_t i = 0; i < ARRAY_SIZE(a->listeners); i++) {
 		struct admin_listener *l = a->listeners[i];
 
 		if (!l)
 			continue;
 		crib_http_loop_free(&l->http);
+		if (!l->tcp)
+			unlink_socket(l);
 		free(l->name);
 		free(l);
+		a->listeners[i] = NULL;
 	}
-	free(a->token);
-	free(a);
+	crib_mailbox_close(&a->inbox); /* the last handle: uv_run returns */
 }
 
 static void on_listener_closed(struct crib_http_loop *h)
@@ -660,23 +924,105 @@ static void on_listener_closed(struct crib_http_loop *h)
 	struct admin_listener *l = container_of(h, struct admin_listener, http);
 
 	l->open = false;
-	maybe_free(l->admin);
+	maybe_end(l->admin);
 }
 
-void crib_admin_stop(struct crib_admin *a)
+static void stop_thread(struct crib_admin *a)
 {
-	if (!a || a->stopping)
-		return;
+	struct crib_list *n;
+
 	a->stopping = true;
 	crib_admin_streams_end(a);
+	while ((n = crib_list_pop(&a->view_waiters)))
+		crib_admin_reply_error(container_of(n, struct crib_admin_req, link),
+		                       MHD_HTTP_SERVICE_UNAVAILABLE, "cribd is shutting down");
 	for (size_t i = 0; i < ARRAY_SIZE(a->listeners); i++) {
 		struct admin_listener *l = a->listeners[i];
 
-		if (l) {
+		if (l && l->open) {
 			/* Let MHD send what ended streams still have before the loop lets go. */
 			(void)MHD_run(l->http.mhd);
 			crib_http_loop_close(&l->http, on_listener_closed);
 		}
 	}
-	maybe_free(a);
+	maybe_end(a);
+}
+
+/* Starting and stopping, on cribd's loop. */
+
+static int init_mailboxes(struct crib_admin *a, struct crib_error **reterr)
+{
+	int r = uv_loop_init(&a->loop);
+
+	if (r == 0) {
+		r = crib_mailbox_init(&a->inbox, &a->loop, on_inbox, a);
+		if (r < 0)
+			(void)uv_loop_close(&a->loop);
+	}
+	if (r == 0) {
+		r = crib_mailbox_init(&a->outbox, a->d->loop, on_outbox, a);
+		if (r < 0) {
+			crib_mailbox_close(&a->inbox);
+			(void)uv_run(&a->loop, UV_RUN_DEFAULT);
+			(void)uv_loop_close(&a->loop);
+		}
+	}
+	if (r < 0)
+		return crib_error_set(reterr, -r, "cannot set up the admin API's loop: %s",
+		                      uv_strerror(r));
+	a->outbox.closed = on_outbox_closed;
+	return 0;
+}
+
+/* Undoes a start that failed before the thread ran: what it would do, done here. */
+static void abandon(struct crib_admin *a)
+{
+	stop_thread(a);
+	(void)uv_run(&a->loop, UV_RUN_DEFAULT);
+	(void)uv_loop_close(&a->loop);
+	a->ended = true;
+	crib_mailbox_close(&a->outbox); /* frees A once the loop closes it */
+}
+
+int crib_admin_start(struct crib_daemon *d, struct crib_admin **ret, struct crib_error **reterr)
+{
+	const struct crib_config *cfg = d->cfg;
+	struct crib_admin *a = crib_xcalloc(1, sizeof(*a));
+	int fd = -1, r;
+
+	a->d = d;
+	crib_list_init(&a->streams);
+	crib_list_init(&a->view_waiters);
+	atomic_init(&a->event_streams, 0);
+	(void)pthread_mutex_init(&a->snap_lock, NULL);
+	r = init_mailboxes(a, reterr);
+	if (r < 0) {
+		free_admin(a);
+		return r;
+	}
+	r = listen_unix(cfg->admin_socket, &fd, reterr);
+	if (r == 0)
+		r = start_listener(a, fd, false, cfg->admin_socket, NULL, NULL, reterr);
+	if (r == 0 && cfg->admin_address)
+		r = start_tcp(a, cfg, reterr);
+	if (r == 0)
+		r = start_thread(a, reterr);
+	if (r < 0) {
+		abandon(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+void crib_admin_stop(struct crib_admin *a)
+{
+	if (!a || a->loop_stopping)
+		return;
+	/* Nothing is posted to the thread after this but what it waits for. */
+	a->loop_stopping = true;
+	crib_metrics_round_unref(a->metrics_last);
+	a->metrics_last = NULL;
+	a->stop_msg.kind = CRIB_MSG_ADMIN_STOP;
+	(void)crib_mailbox_post(&a->inbox, &a->stop_msg);
 }

@@ -2,8 +2,8 @@
 /*
  * cribd's REST admin API (api/admin-openapi.yaml): HTTP/1.1 on the
  * admin_socket unix socket, and on TCP at admin_address with a bearer token
- * and optionally TLS.  libmicrohttpd parses HTTP; it runs on cribd's loop
- * (http_loop.h).  Loop thread only.
+ * and optionally TLS.  libmicrohttpd parses HTTP on a thread of the admin
+ * API's own (admin_impl.h); these functions are for cribd's loop thread.
  */
 #ifndef CRIB_BROKER_ADMIN_H
 #define CRIB_BROKER_ADMIN_H
@@ -18,7 +18,8 @@ int crib_admin_start(struct crib_daemon *d, struct crib_admin **ret, struct crib
 
 /*
  * Ends streaming answers and stops listening; A frees itself once the
- * requests waiting for a backend op are answered.  NULL-safe.
+ * requests waiting for the loop (a backend op, a reload) are answered and
+ * its thread has ended.  NULL-safe.
  */
 void crib_admin_stop(struct crib_admin *a);
 

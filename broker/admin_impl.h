@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What the admin API's files share: the server (admin.c) parses, authenticates
- * and routes requests; the handlers (admin_routes.c, admin_logs.c,
- * admin_events.c, and metrics.c for /metrics) answer them, at once or later
- * (a backend op, a reload, a stream).  Loop thread only.
+ * What the admin API's files share.  The server (admin.c) runs on a thread
+ * of its own with its own libuv loop, so that however hard admins hammer it,
+ * CRI calls on cribd's loop do not wait behind HTTP parsing, JSON or sockets.
+ * It parses, authenticates and routes requests; each route's handler runs
+ * either
+ *  - on the thread, from a snapshot of the views (view_snap.h): lists, logs,
+ *    events; or
+ *  - on cribd's loop, for what reads the loop's objects or asks a backend:
+ *    health, backends, classes, details, reload, /metrics.  The request is
+ *    posted to the loop and its answer posted back (two mailboxes).
+ * The handlers (admin_routes.c, admin_stream.c, admin_metrics.c) answer at
+ * once or later (a backend op, a reload, a stream) through crib_admin_reply*,
+ * which know which side they are on.
  */
 #ifndef CRIB_BROKER_ADMIN_IMPL_H
 #define CRIB_BROKER_ADMIN_IMPL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -16,38 +27,69 @@
 #include <uv.h>
 
 #include "http_loop.h"
+#include "mailbox.h"
 #include "util.h"
 
 struct crib_daemon;
+struct crib_view_snap;
 
 struct crib_admin {
+	/* Set before the thread starts, then read-only. */
 	struct crib_daemon *d;
+	char *token; /* what TCP clients must send, or NULL */
+	pthread_t thread;
+	uv_loop_t loop;              /* the thread's */
+	struct crib_mailbox inbox;   /* on the thread: answers, views, events, stop */
+	struct crib_mailbox outbox;  /* on cribd's loop: requests, refreshes, releases */
+	atomic_uint event_streams;   /* open /v1/events answers: events are made for them */
+	pthread_mutex_t snap_lock;   /* guards snap */
+	struct crib_view_snap *snap; /* the latest snapshot the loop published */
+
+	/* The thread's. */
 	struct admin_listener *listeners[2]; /* the unix socket, TCP */
-	char *token;                         /* what TCP clients must send, or NULL */
-	struct crib_list requests;           /* waiting for an answer (struct crib_admin_req) */
 	struct crib_list streams;            /* long answers: logs -f, events */
+	struct crib_list view_waiters;       /* requests waiting for a fresh snapshot */
+	unsigned at_loop;                    /* requests posted to the loop, not answered */
 	uv_timer_t *keepalive;               /* event streams' keep-alive comments */
-	struct crib_metrics_round *metrics_running; /* /metrics' stats round under way */
+	bool refreshing;                     /* a snapshot is asked for */
 	bool stopping;
+	bool closing; /* the listeners are freed, the inbox closes */
+	struct crib_msg refresh_msg, ended_msg;
+
+	/* cribd's loop's. */
+	struct crib_metrics_round *metrics_running; /* /metrics' stats round under way */
+	struct crib_metrics_round *metrics_last;    /* the round that ended last */
+	bool loop_stopping;
+	bool ended; /* the thread is done and joined */
+	struct crib_msg views_msg, stop_msg;
 };
+
+struct crib_admin_req;
+typedef void crib_admin_handler(struct crib_admin_req *rq);
 
 /*
  * One request.  A handler either answers at once (crib_admin_reply_*) or
- * calls crib_admin_defer() and answers later, which resumes the connection.
+ * calls crib_admin_defer() and answers later.
  */
 struct crib_admin_req {
+	struct crib_msg msg; /* to the loop and back */
 	struct crib_admin *admin;
 	struct admin_listener *listener;
-	struct MHD_Connection *conn;
+	struct MHD_Connection *conn; /* the thread's */
 	const char *method;
-	char id[65]; /* the {id} of the path, when the route has one */
-	char *body;  /* POST bodies (bounded) */
+	crib_admin_handler *handler;
+	const char *const *params; /* the query parameters the route takes */
+	char **args;               /* their values (or NULL), copied for the loop */
+	char id[65];               /* the {id} of the path, when the route has one */
+	char *body;                /* POST bodies (bounded) */
 	size_t body_len;
 	bool body_too_big;
-	bool deferred; /* the connection is suspended until the answer */
+	bool deferred;               /* the connection is suspended until the answer */
+	bool at_loop;                /* posted to the loop, which answers */
+	struct crib_view_snap *snap; /* for handlers on the thread that read views */
 	struct MHD_Response *answer;
 	unsigned answer_code;
-	struct crib_list link; /* in requests while deferred */
+	struct crib_list link; /* in view_waiters */
 	bool gone;             /* the connection ended while the answer was being made */
 };
 
@@ -58,7 +100,7 @@ void crib_admin_reply_error(struct crib_admin_req *rq, unsigned code, const char
 /* RESP (taken) with CODE; for text and streamed answers. */
 void crib_admin_reply(struct crib_admin_req *rq, unsigned code, struct MHD_Response *resp);
 
-/* Suspends RQ's connection until one of the replies above. */
+/* RQ is answered later, by one of the replies above. */
 void crib_admin_defer(struct crib_admin_req *rq);
 
 /* A query parameter, or NULL. */
@@ -75,14 +117,30 @@ int crib_admin_arg_uint(struct crib_admin_req *rq, const char *name, unsigned lo
 /* Lets L's MHD act on a resumed connection or a finished stream. */
 void crib_admin_kick(struct crib_admin *a, struct admin_listener *l);
 
-/* Drops a reference to a round of /metrics stats.  NULL-safe. */
+/* Loop thread: drops a reference to a round of /metrics stats.  NULL-safe. */
 struct crib_metrics_round;
 void crib_metrics_round_unref(struct crib_metrics_round *round);
 
-/* Ends every streamed answer (shutdown). */
+/*
+ * What an answer on the thread holds of the loop's objects is let go on the
+ * loop: crib_admin_release() posts R, and the loop calls R->release(R).
+ */
+struct crib_admin_release {
+	struct crib_msg msg;
+	void (*release)(struct crib_admin_release *r);
+};
+void crib_admin_release(struct crib_admin *a, struct crib_admin_release *r);
+
+/* The thread: ends every streamed answer (shutdown). */
 void crib_admin_streams_end(struct crib_admin *a);
 
-/* Route handlers. */
+/* The thread: a current snapshot of the views (a reference), or NULL after asking for one. */
+struct crib_view_snap *crib_admin_views(struct crib_admin *a);
+
+/* The thread: MSG (taken) is crib_admin_publish()'s event for every /v1/events answer. */
+void crib_admin_stream_event(struct crib_admin *a, struct crib_msg *msg);
+
+/* Route handlers: on the thread lists, logs and events; the rest on the loop. */
 void crib_admin_healthz(struct crib_admin_req *rq);
 void crib_admin_readyz(struct crib_admin_req *rq);
 void crib_admin_backends(struct crib_admin_req *rq);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * GET /metrics: cribd's own metrics, then every pod and container with the
- * same labels whichever backend runs it.  The stats ops of all objects run
- * first (on workers); the text is then made family by family, a batch of
- * objects per call of libmicrohttpd's content reader, so that a node with
- * thousands of containers does not hold the loop for the whole rendering.
+ * same labels whichever backend runs it.  On the loop the stats ops of all
+ * objects run (on workers) and the objects' states are noted; the text is
+ * then made on the admin thread, family by family, a batch of objects per
+ * call of libmicrohttpd's content reader, from what does not change: the
+ * noted states, the ops' results and the objects' names.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,14 +27,26 @@
 #define BATCH 64
 /*
  * Scrapes that arrive while a round of stats ops runs wait for it and share
- * it: a client hammering /metrics costs the backends one round at a time, not
- * one per request.  Every answer still has stats taken after it was asked.
+ * it, and those within ROUND_REUSE_MS of its end get its stats too: however
+ * hard clients hammer /metrics, the backends and the loop do at most about
+ * one round a second.  Prometheus scrapes every 15 s or more; stats a second
+ * old are what cAdvisor's housekeeping gives kubelet too.  cribd's own
+ * families are read at every answer.
  */
+#define ROUND_REUSE_MS 1000
+
+/* What an item was, for the thread. */
+struct fact {
+	uint32_t state; /* CRI state */
+	int64_t at_ms;  /* when its stats were taken (ms since the epoch) */
+};
 
 /* One round of stats, shared by the answers made from it. */
 struct crib_metrics_round {
-	unsigned refs;
+	unsigned refs;         /* the loop's */
 	struct crib_gather *g; /* pods, each followed by its containers */
+	struct fact *facts;    /* what each item was when the round ended */
+	int64_t ended_at;      /* crib_mono_ns() */
 	struct crib_admin *admin;
 	struct crib_list waiting; /* struct waiter */
 };
@@ -44,6 +57,7 @@ struct waiter {
 };
 
 struct metrics_render {
+	struct crib_admin_release rel; /* the round goes back to the loop */
 	struct crib_daemon *d;
 	struct crib_metrics_round *round;
 	struct crib_gather *g; /* the round's */
@@ -57,7 +71,8 @@ struct metrics_render {
 struct family {
 	const char *name, *type, *help;
 	bool containers; /* container items, else pod items */
-	void (*write)(FILE *f, const char *labels, const struct crib_gather_item *it);
+	void (*write)(FILE *f, const char *labels, const struct crib_gather_item *it,
+	              const struct fact *fact);
 };
 
 static void write_state(FILE *f, const char *name, const char *labels, const char *const *states,
@@ -68,44 +83,55 @@ static void write_state(FILE *f, const char *name, const char *labels, const cha
 		        strcmp(states[i], current) == 0);
 }
 
-static void pod_state(FILE *f, const char *labels, const struct crib_gather_item *it)
+static void pod_state(FILE *f, const char *labels, const struct crib_gather_item *it,
+                      const struct fact *fact)
 {
 	static const char *const states[] = {"ready", "notready"};
 
+	(void)it;
 	write_state(f, "crib_pod_state", labels, states, ARRAY_SIZE(states),
-	            crib_view_pod_state(it->pod->state));
+	            crib_view_pod_state(fact->state));
 }
 
-static void container_state(FILE *f, const char *labels, const struct crib_gather_item *it)
+static void container_state(FILE *f, const char *labels, const struct crib_gather_item *it,
+                            const struct fact *fact)
 {
 	static const char *const states[] = {"created", "running", "exited", "unknown"};
 
+	(void)it;
 	write_state(f, "crib_container_state", labels, states, ARRAY_SIZE(states),
-	            crib_view_container_state(it->ctr->state));
+	            crib_view_container_state(fact->state));
 }
 
-static void container_restarts(FILE *f, const char *labels, const struct crib_gather_item *it)
+static void container_restarts(FILE *f, const char *labels, const struct crib_gather_item *it,
+                               const struct fact *fact)
 {
+	(void)fact;
 	fprintf(f, "crib_container_restarts{%s} %u\n", labels, it->ctr->config->metadata->attempt);
 }
 
-static void cpu(FILE *f, const char *labels, const struct crib_gather_item *it)
+static void cpu(FILE *f, const char *labels, const struct crib_gather_item *it,
+                const struct fact *fact)
 {
 	const struct crib_usage *u = crib_gather_usage(it);
 
+	/* Stamped: a scrape may get a round a second old (ROUND_REUSE_MS), and rates need to know.
+	 */
 	if (u && (u->present & CRIB_USAGE_CPU))
-		fprintf(f, "crib_%s_cpu_usage_seconds_total{%s} %.9f\n",
-		        it->ctr ? "container" : "pod", labels, (double)u->cpu_core_ns / 1e9);
+		fprintf(f, "crib_%s_cpu_usage_seconds_total{%s} %.9f %lld\n",
+		        it->ctr ? "container" : "pod", labels, (double)u->cpu_core_ns / 1e9,
+		        (long long)fact->at_ms);
 }
 
-static void memory(FILE *f, const char *labels, const struct crib_gather_item *it)
+static void memory(FILE *f, const char *labels, const struct crib_gather_item *it,
+                   const struct fact *fact)
 {
 	const struct crib_usage *u = crib_gather_usage(it);
 
 	if (u && (u->present & CRIB_USAGE_MEMORY_WORKING_SET))
-		fprintf(f, "crib_%s_memory_working_set_bytes{%s} %llu\n",
+		fprintf(f, "crib_%s_memory_working_set_bytes{%s} %llu %lld\n",
 		        it->ctr ? "container" : "pod", labels,
-		        (unsigned long long)u->memory_working_set_bytes);
+		        (unsigned long long)u->memory_working_set_bytes, (long long)fact->at_ms);
 }
 
 static const struct family families[] = {
@@ -219,7 +245,7 @@ static void render_batch(struct metrics_render *mr)
 		if (fam->containers != (it->ctr != NULL))
 			continue;
 		labels = item_labels(it);
-		fam->write(f, labels, it);
+		fam->write(f, labels, it, &mr->round->facts[mr->next]);
 		done++;
 	}
 	if (mr->next == mr->g->n) {
@@ -256,16 +282,27 @@ void crib_metrics_round_unref(struct crib_metrics_round *round)
 	if (!round || --round->refs > 0)
 		return;
 	crib_gather_free(round->g);
+	free(round->facts);
 	free(round);
 }
 
+/* Loop thread. */
+static void release_render(struct crib_admin_release *rel)
+{
+	struct metrics_render *mr = container_of(rel, struct metrics_render, rel);
+
+	crib_metrics_round_unref(mr->round);
+	free(mr);
+}
+
+/* The admin thread (libmicrohttpd is done with the answer). */
 static void free_render(void *cls)
 {
 	struct metrics_render *mr = cls;
 
-	crib_metrics_round_unref(mr->round);
 	free(mr->buf);
-	free(mr);
+	mr->buf = NULL;
+	crib_admin_release(mr->round->admin, &mr->rel);
 }
 
 static void reply_from(struct crib_admin_req *rq, struct crib_metrics_round *round)
@@ -273,6 +310,7 @@ static void reply_from(struct crib_admin_req *rq, struct crib_metrics_round *rou
 	struct metrics_render *mr = crib_xcalloc(1, sizeof(*mr));
 	struct MHD_Response *resp;
 
+	mr->rel.release = release_render;
 	mr->d = rq->admin->d;
 	mr->round = round;
 	mr->g = round->g;
@@ -290,7 +328,19 @@ static void gathered(struct crib_gather *g)
 	struct crib_metrics_round *round = g->data;
 	struct crib_list *n, *tmp;
 
-	round->admin->metrics_running = NULL;
+	struct crib_admin *a = round->admin;
+	int64_t now = crib_now_ns();
+
+	a->metrics_running = NULL;
+	round->ended_at = crib_mono_ns();
+	round->facts = crib_xcalloc(g->n + 1, sizeof(*round->facts));
+	for (size_t i = 0; i < g->n; i++) {
+		const struct crib_gather_item *it = &g->items[i];
+		const struct crib_usage *u = crib_gather_usage(it);
+
+		round->facts[i].state = it->ctr ? it->ctr->state : it->pod->state;
+		round->facts[i].at_ms = (u && u->timestamp > 0 ? u->timestamp : now) / 1000000;
+	}
 	crib_list_foreach_safe (n, tmp, &round->waiting) {
 		struct waiter *w = container_of(n, struct waiter, link);
 
@@ -298,7 +348,11 @@ static void gathered(struct crib_gather *g)
 		reply_from(w->rq, round);
 		free(w);
 	}
-	crib_metrics_round_unref(round); /* the one it was made with */
+	/* The reference it was made with now keeps it for the next scrapes. */
+	crib_metrics_round_unref(a->metrics_last);
+	a->metrics_last = a->loop_stopping ? NULL : round;
+	if (!a->metrics_last)
+		crib_metrics_round_unref(round);
 }
 
 static void wait_for_round(struct crib_admin_req *rq, struct crib_metrics_round *round)
@@ -322,8 +376,13 @@ void crib_admin_metrics(struct crib_admin_req *rq)
 		wait_for_round(rq, a->metrics_running);
 		return;
 	}
+	if (a->metrics_last &&
+	    crib_mono_ns() - a->metrics_last->ended_at < (int64_t)ROUND_REUSE_MS * 1000000) {
+		reply_from(rq, a->metrics_last);
+		return;
+	}
 	round = crib_xcalloc(1, sizeof(*round));
-	round->refs = 1; /* held until every waiting scrape has its answer */
+	round->refs = 1; /* held until it is no longer the last round */
 	round->admin = a;
 	crib_list_init(&round->waiting);
 	round->g = crib_gather_new(gathered, round);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The admin API's JSON routes: health, backends, classes, pods and
- * containers (lists from the in-memory view; details also ask the backend),
- * and reload.
+ * containers (lists on the admin thread, from a snapshot of the views;
+ * details on the loop, which also asks the backend), and reload.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include "op.h"
 #include "registry.h"
 #include "router.h"
+#include "view_snap.h"
 #include "views.h"
 
 #define LOG_CAT "admin"
@@ -143,103 +144,102 @@ static int list_query(struct crib_admin_req *rq, const char *const *states, size
 	return -EINVAL;
 }
 
-static bool pod_matches(const struct list_query *q, const struct crib_pod *p)
+/* Whether REC (a pod's view, or a container's with its pod's fields) passes Q but its state. */
+static bool owner_matches(const struct list_query *q, const struct crib_view_rec *rec)
 {
-	return p->listed && (!q->backend || streq(q->backend, p->cls->backend_name)) &&
-	       (!q->runtime_class || streq(q->runtime_class, p->cls->pub.name)) &&
-	       (!q->namespace_ || streq(q->namespace_, p->config->metadata->namespace_)) &&
-	       (!q->state || streq(q->state, crib_view_pod_state(p->state))) &&
-	       (!q->after || strcmp(p->id, q->after) > 0);
-}
-
-static int by_id(const void *a, const void *b)
-{
-	/* Pods and containers both start with their id. */
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return (!q->backend || streq(q->backend, rec->backend)) &&
+	       (!q->runtime_class || streq(q->runtime_class, rec->runtime_class)) &&
+	       (!q->namespace_ || streq(q->namespace_, rec->namespace_));
 }
 
 /*
- * Sorts the N matching objects (each starting with its id) and answers the
- * page: at most q->limit, with `continue` when more follow.
+ * Answers the page of V (N views sorted by id) after `continue` of those
+ * MATCH passes: at most q->limit, with `continue` when more follow.  The
+ * views are JSON already: the page is their text joined.
  */
-static void reply_page(struct crib_admin_req *rq, const struct list_query *q, void **v, size_t n,
-                       json_t *(*view)(const void *obj))
+static void reply_page(struct crib_admin_req *rq, const struct list_query *q,
+                       struct crib_view_rec *const *v, size_t n,
+                       bool (*match)(const struct list_query *q, const struct crib_view_rec *rec,
+                                     const void *arg),
+                       const void *arg)
 {
-	json_t *items = json_array();
-	json_t *page;
-	size_t take = n < q->limit ? n : q->limit;
+	char *text = NULL;
+	size_t len = 0, taken = 0, i = q->after ? crib_view_snap_after(v, n, q->after) : 0;
+	const struct crib_view_rec *last = NULL;
+	FILE *f = open_memstream(&text, &len);
+	struct MHD_Response *resp;
 
-	qsort(v, n, sizeof(*v), by_id);
-	for (size_t i = 0; i < take; i++)
-		json_array_append_new(items, view(v[i]));
-	page = json_pack("{s:o}", "items", items);
-	if (take < n)
-		json_object_set_new(page, "continue", json_string((const char *)v[take - 1]));
-	crib_admin_reply_json(rq, MHD_HTTP_OK, page);
-}
-
-static json_t *pod_view(const void *p)
-{
-	return crib_view_pod(p);
-}
-
-static json_t *container_view(const void *c)
-{
-	return crib_view_container(c);
+	if (!f)
+		abort();
+	fputs("{\"items\":[", f);
+	for (; i < n; i++) {
+		if (!match(q, v[i], arg))
+			continue;
+		if (taken == q->limit)
+			break;
+		if (taken++)
+			fputc(',', f);
+		fwrite(v[i]->json, 1, v[i]->json_len, f);
+		last = v[i];
+	}
+	fputc(']', f);
+	if (i < n) /* ids are hex: no escaping */
+		fprintf(f, ",\"continue\":\"%s\"", last->id);
+	fputc('}', f);
+	if (fclose(f) != 0)
+		abort();
+	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	crib_admin_reply(rq, MHD_HTTP_OK, resp);
 }
 
 static const char *const pod_states[] = {"ready", "notready"};
 static const char *const container_states[] = {"created", "running", "exited", "unknown"};
 
+static bool pod_matches(const struct list_query *q, const struct crib_view_rec *rec,
+                        const void *arg)
+{
+	(void)arg;
+	return owner_matches(q, rec) &&
+	       (!q->state || streq(q->state, crib_view_pod_state(rec->state)));
+}
+
 void crib_admin_pods(struct crib_admin_req *rq)
 {
-	struct crib_daemon *d = rq->admin->d;
 	struct list_query q;
-	_cleanup_free_ void **v = NULL;
-	struct crib_pod *p, *tmp;
-	size_t n = 0;
 
-	if (list_query(rq, pod_states, ARRAY_SIZE(pod_states), &q) < 0)
-		return;
-	v = crib_xcalloc(crib_registry_count_pods(&d->reg) + 1, sizeof(*v));
-	HASH_ITER (hh, d->reg.pods, p, tmp)
-		if (pod_matches(&q, p))
-			v[n++] = p;
-	reply_page(rq, &q, v, n, pod_view);
+	if (list_query(rq, pod_states, ARRAY_SIZE(pod_states), &q) == 0)
+		reply_page(rq, &q, rq->snap->pods, rq->snap->n_pods, pod_matches, NULL);
+}
+
+/* ARG: the pod the containers must be in, or NULL. */
+static bool container_matches(const struct list_query *q, const struct crib_view_rec *rec,
+                              const void *arg)
+{
+	const struct crib_view_rec *pod = arg;
+
+	return (!pod || streq(pod->id, rec->pod_id)) && owner_matches(q, rec) &&
+	       (!q->state || streq(q->state, crib_view_container_state(rec->state)));
 }
 
 void crib_admin_containers(struct crib_admin_req *rq)
 {
-	struct crib_daemon *d = rq->admin->d;
+	const struct crib_view_snap *snap = rq->snap;
 	const char *pod_id = crib_admin_arg(rq, "pod");
-	struct crib_pod *pod = NULL;
-	struct crib_container *c, *tmp;
-	_cleanup_free_ void **v = NULL;
+	const struct crib_view_rec *pod = NULL;
 	struct list_query q;
-	size_t n = 0;
 
 	if (list_query(rq, container_states, ARRAY_SIZE(container_states), &q) < 0)
 		return;
 	if (pod_id) {
-		pod = crib_registry_find_pod(&d->reg, pod_id);
+		pod = crib_view_snap_find(snap->pods, snap->n_pods, pod_id);
 		if (!pod) {
 			crib_admin_reply_error(rq, MHD_HTTP_NOT_FOUND, "pod '%s' not found",
 			                       pod_id);
 			return;
 		}
 	}
-	v = crib_xcalloc(crib_registry_count_containers(&d->reg) + 1, sizeof(*v));
-	HASH_ITER (hh, d->reg.ctrs, c, tmp) {
-		struct list_query pq = q;
-
-		pq.state = NULL;
-		pq.after = NULL;
-		if (c->listed && (!pod || c->pod == pod) && pod_matches(&pq, c->pod) &&
-		    (!q.state || streq(q.state, crib_view_container_state(c->state))) &&
-		    (!q.after || strcmp(c->id, q.after) > 0))
-			v[n++] = c;
-	}
-	reply_page(rq, &q, v, n, container_view);
+	reply_page(rq, &q, snap->ctrs, snap->n_ctrs, container_matches, pod);
 }
 
 /* Details: the listed view, the backend's own status info, and for pods their containers. */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Long answers of the admin API: a container's log (also followed) and the
- * event feed.  Each is a chunked response whose content reader hands out
- * what is buffered and, when there is nothing, suspends the connection until
- * new output wakes it: no thread and no busy loop.
+ * Long answers of the admin API, on its thread: a container's log (also
+ * followed) and the event feed.  Each is a chunked response whose content
+ * reader hands out what is buffered and, when there is nothing, suspends the
+ * connection until new output wakes it: no busy loop.  Events are made on
+ * cribd's loop, only while someone listens, and posted to the thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "registry.h"
+#include "view_snap.h"
 #include "views.h"
 
 #define LOG_CAT "admin"
@@ -126,12 +128,25 @@ static bool log_replaced(struct admin_stream *s)
 	return open_log(s) == 0;
 }
 
+static bool container_state_done(uint32_t state)
+{
+	return state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED ||
+	       state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN;
+}
+
+/* Whether the container is gone or ended; with stale views, not yet (the next poll sees). */
 static bool container_done(struct admin_stream *s)
 {
-	struct crib_container *c = crib_registry_find_container(&s->admin->d->reg, s->id);
+	struct crib_view_snap *snap = crib_admin_views(s->admin);
+	const struct crib_view_rec *c;
+	bool done;
 
-	return !c || c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED ||
-	       c->state == RUNTIME__V1__CONTAINER_STATE__CONTAINER_UNKNOWN;
+	if (!snap)
+		return false;
+	c = crib_view_snap_find(snap->ctrs, snap->n_ctrs, s->id);
+	done = !c || container_state_done(c->state);
+	crib_view_snap_unref(snap);
+	return done;
 }
 
 static void fill_logs(struct admin_stream *s)
@@ -171,14 +186,22 @@ static void keepalive_all(struct crib_admin *a);
 static const char *const event_names[] = {"created", "started", "stopped",
                                           "deleted", [CRIB_ADMIN_EVENT_OOM] = "oom"};
 
+/* An event on its way from the loop to the thread. */
+struct event_msg {
+	struct crib_msg msg;
+	char text[];
+};
+
 void crib_admin_publish(struct crib_admin *a, int type, const struct crib_container *c)
 {
-	struct crib_list *n, *tmp;
+	_cleanup_free_ char *data = NULL;
+	struct event_msg *m;
 	char ts[40];
-	_cleanup_free_ char *data = NULL, *text = NULL;
 	json_t *ev;
+	size_t n;
 
-	if (!a || crib_list_empty(&a->streams) || type < 0 || type >= (int)ARRAY_SIZE(event_names))
+	if (!a || a->loop_stopping || atomic_load(&a->event_streams) == 0 || type < 0 ||
+	    type >= (int)ARRAY_SIZE(event_names))
 		return;
 	(void)crib_crilog_timestamp(crib_now_ns(), ts);
 	ev =
@@ -188,7 +211,18 @@ void crib_admin_publish(struct crib_admin *a, int type, const struct crib_contai
 	json_decref(ev);
 	if (!data)
 		return;
-	text = crib_xasprintf("event: %s\ndata: %s\n\n", event_names[type], data);
+	n = strlen(event_names[type]) + strlen(data) + sizeof("event: \ndata: \n\n");
+	m = crib_xcalloc(1, sizeof(*m) + n);
+	(void)snprintf(m->text, n, "event: %s\ndata: %s\n\n", event_names[type], data);
+	m->msg.kind = CRIB_MSG_ADMIN_EVENT;
+	(void)crib_mailbox_post(&a->inbox, &m->msg);
+}
+
+void crib_admin_stream_event(struct crib_admin *a, struct crib_msg *msg)
+{
+	struct event_msg *m = container_of(msg, struct event_msg, msg);
+	struct crib_list *n, *tmp;
+
 	crib_list_foreach_safe (n, tmp, &a->streams) {
 		struct admin_stream *s = container_of(n, struct admin_stream, link);
 
@@ -200,10 +234,11 @@ void crib_admin_publish(struct crib_admin *a, int type, const struct crib_contai
 			s->ended = true;
 			s->len = s->off = 0;
 		} else {
-			append_str(s, text);
+			append_str(s, m->text);
 		}
 		wake(s);
 	}
+	free(m);
 }
 
 /* The content reader both kinds share. */
@@ -242,6 +277,8 @@ static void free_stream(void *cls)
 	struct admin_stream *s = cls;
 
 	crib_list_del(&s->link);
+	if (s->kind == STREAM_EVENTS)
+		atomic_fetch_sub(&s->admin->event_streams, 1);
 	if (s->timer)
 		uv_close((uv_handle_t *)s->timer, on_timer_closed);
 	if (s->fd >= 0)
@@ -269,7 +306,8 @@ static void start_stream(struct crib_admin_req *rq, struct admin_stream *s, cons
 
 void crib_admin_logs(struct crib_admin_req *rq)
 {
-	struct crib_container *c = crib_registry_find_container(&rq->admin->d->reg, rq->id);
+	const struct crib_view_rec *c =
+	    crib_view_snap_find(rq->snap->ctrs, rq->snap->n_ctrs, rq->id);
 	struct admin_stream *s;
 	unsigned long tail;
 	bool follow, timestamps;
@@ -290,6 +328,7 @@ void crib_admin_logs(struct crib_admin_req *rq)
 		return;
 	}
 	s = crib_xcalloc(1, sizeof(*s));
+	crib_list_init(&s->link);
 	s->kind = STREAM_LOGS;
 	s->path = crib_xstrdup(c->log_path);
 	memcpy(s->id, c->id, sizeof(s->id));
@@ -307,7 +346,7 @@ void crib_admin_logs(struct crib_admin_req *rq)
 		(void)lseek(s->fd, tail_offset(s->fd, tail), SEEK_SET);
 	if (follow) {
 		s->timer = crib_xcalloc(1, sizeof(*s->timer));
-		uv_timer_init(rq->admin->d->loop, s->timer);
+		uv_timer_init(&rq->admin->loop, s->timer);
 		s->timer->data = s;
 		uv_timer_start(s->timer, on_log_timer, LOG_POLL_MS, LOG_POLL_MS);
 	}
@@ -320,6 +359,7 @@ void crib_admin_events(struct crib_admin_req *rq)
 
 	s->kind = STREAM_EVENTS;
 	s->fd = -1;
+	atomic_fetch_add(&rq->admin->event_streams, 1);
 	/* A first comment gets the headers out, so a client knows it is subscribed. */
 	append_str(s, ": subscribed\n\n");
 	start_stream(rq, s, "text/event-stream");
@@ -347,7 +387,7 @@ static void keepalive_all(struct crib_admin *a)
 	if (a->keepalive)
 		return;
 	a->keepalive = crib_xcalloc(1, sizeof(*a->keepalive));
-	uv_timer_init(a->d->loop, a->keepalive);
+	uv_timer_init(&a->loop, a->keepalive);
 	a->keepalive->data = a;
 	uv_timer_start(a->keepalive, on_keepalive, KEEPALIVE_MS, KEEPALIVE_MS);
 }

@@ -64,6 +64,7 @@ int crib_daemon_save_pod(struct crib_daemon *d, struct crib_pod *p, struct crib_
 	struct crib_error *err = NULL;
 	int r;
 
+	crib_registry_touch_pod(&d->reg, p);
 	if (!row.class_snapshot)
 		r = crib_error_set(&err, EINVAL, "Runtime class '%s' cannot be recorded as JSON",
 		                   p->cls->pub.name);
@@ -104,7 +105,10 @@ int crib_daemon_save_container(struct crib_daemon *d, struct crib_container *c,
 	    .image_id = c->image_id,
 	};
 	struct crib_error *err = NULL;
-	int r = crib_store_put_container(d->store, &row, &err);
+	int r;
+
+	crib_registry_touch_container(&d->reg, c);
+	r = crib_store_put_container(d->store, &row, &err);
 
 	if (r < 0) {
 		if (reterr)
@@ -265,6 +269,8 @@ static void dispatch(struct crib_mailbox *mb, struct crib_msg *msg)
 	case CRIB_MSG_EVENT:
 		on_backend_event(d, container_of(msg, struct crib_backend_event, msg));
 		break;
+	default:
+		abort(); /* the admin API's kinds go to its own mailboxes */
 	}
 }
 

@@ -35,6 +35,8 @@ int crib_mailbox_init(struct crib_mailbox *mb, uv_loop_t *loop, crib_mailbox_cb 
 	crib_list_init(&mb->msgs);
 	mb->dispatch = dispatch;
 	mb->user = user;
+	mb->closed = NULL;
+	mb->closing = false;
 	r = pthread_mutex_init(&mb->lock, NULL);
 	if (r)
 		return -r;
@@ -46,12 +48,23 @@ int crib_mailbox_init(struct crib_mailbox *mb, uv_loop_t *loop, crib_mailbox_cb 
 	return 0;
 }
 
-void crib_mailbox_post(struct crib_mailbox *mb, struct crib_msg *msg)
+bool crib_mailbox_post(struct crib_mailbox *mb, struct crib_msg *msg)
 {
+	bool open;
+
 	pthread_mutex_lock(&mb->lock);
-	crib_list_add_tail(&mb->msgs, &msg->link);
+	open = !mb->closing;
+	if (open)
+		crib_list_add_tail(&mb->msgs, &msg->link);
 	pthread_mutex_unlock(&mb->lock);
-	(void)uv_async_send(&mb->async);
+	/*
+	 * Outside the lock, which the loop takes too: a poster of lower priority
+	 * must not hold it longer than a list append.  A close between the two
+	 * leaves the handle valid until its close callback, a loop turn later.
+	 */
+	if (open)
+		(void)uv_async_send(&mb->async);
+	return open;
 }
 
 static void on_closed(uv_handle_t *handle)
@@ -59,10 +72,15 @@ static void on_closed(uv_handle_t *handle)
 	struct crib_mailbox *mb = container_of((uv_async_t *)handle, struct crib_mailbox, async);
 
 	pthread_mutex_destroy(&mb->lock);
+	if (mb->closed)
+		mb->closed(mb);
 }
 
 void crib_mailbox_close(struct crib_mailbox *mb)
 {
+	pthread_mutex_lock(&mb->lock);
+	mb->closing = true;
+	pthread_mutex_unlock(&mb->lock);
 	drain(mb);
 	uv_close((uv_handle_t *)&mb->async, on_closed);
 }

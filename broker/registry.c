@@ -5,6 +5,7 @@
 
 #include "registry.h"
 #include "router.h"
+#include "view_snap.h"
 
 char *crib_pod_name_key(const Runtime__V1__PodSandboxMetadata *md)
 {
@@ -71,6 +72,7 @@ void crib_pod_unref(struct crib_pod *p)
 	free(p->additional_ips);
 	free(p->netns);
 	free(p->priv);
+	crib_view_rec_unref(p->view);
 	free(p);
 }
 
@@ -95,6 +97,7 @@ void crib_container_unref(struct crib_container *c)
 	free(c->reason);
 	free(c->message);
 	free(c->priv);
+	crib_view_rec_unref(c->view);
 	free(c);
 }
 
@@ -111,6 +114,7 @@ int crib_registry_add_pod(struct crib_registry *reg, struct crib_pod *p)
 	HASH_ADD(hh, reg->pods, id, strlen(p->id), p);
 	HASH_ADD_KEYPTR(hh_name, reg->pods_by_name, p->name_key, strlen(p->name_key), p);
 	p->listed = true;
+	crib_registry_touch_pod(reg, p);
 	crib_pod_ref(p);
 	return 0;
 }
@@ -129,6 +133,8 @@ int crib_registry_add_container(struct crib_registry *reg, struct crib_container
 	HASH_ADD_KEYPTR(hh_name, reg->ctrs_by_name, c->name_key, strlen(c->name_key), c);
 	crib_list_add_tail(&c->pod->containers, &c->pod_link);
 	c->listed = true;
+	crib_registry_touch_container(reg, c);
+	crib_registry_touch_pod(reg, c->pod); /* its container count */
 	crib_container_ref(c);
 	return 0;
 }
@@ -140,6 +146,7 @@ void crib_registry_remove_pod(struct crib_registry *reg, struct crib_pod *p)
 	HASH_DELETE(hh, reg->pods, p);
 	HASH_DELETE(hh_name, reg->pods_by_name, p);
 	p->listed = false;
+	crib_registry_touch_pod(reg, p);
 	crib_pod_unref(p);
 }
 
@@ -151,7 +158,23 @@ void crib_registry_remove_container(struct crib_registry *reg, struct crib_conta
 	HASH_DELETE(hh_name, reg->ctrs_by_name, c);
 	crib_list_del(&c->pod_link);
 	c->listed = false;
+	crib_registry_touch_container(reg, c);
+	crib_registry_touch_pod(reg, c->pod);
 	crib_container_unref(c);
+}
+
+void crib_registry_touch_pod(struct crib_registry *reg, struct crib_pod *p)
+{
+	crib_view_rec_unref(p->view);
+	p->view = NULL;
+	atomic_fetch_add_explicit(&reg->gen, 1, memory_order_relaxed);
+}
+
+void crib_registry_touch_container(struct crib_registry *reg, struct crib_container *c)
+{
+	crib_view_rec_unref(c->view);
+	c->view = NULL;
+	atomic_fetch_add_explicit(&reg->gen, 1, memory_order_relaxed);
 }
 
 /* Exact match first; otherwise a prefix that names exactly one object. */

@@ -2,7 +2,9 @@
 /*
  * The in-memory view of every pod and container, whichever backend owns it:
  * List* calls are answered from here without asking any backend, and the
- * state store (store.h) makes it survive restarts.  Loop thread only.
+ * state store (store.h) makes it survive restarts.  Loop thread only, but
+ * for `gen`, which the admin API's thread reads to know its snapshot of the
+ * views (view_snap.h) is current.
  *
  * Objects are reference counted: the registry holds one reference while an
  * object is listed, and every request or op working on it holds another, so
@@ -11,6 +13,7 @@
 #ifndef CRIB_BROKER_REGISTRY_H
 #define CRIB_BROKER_REGISTRY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +28,7 @@
 #include "util.h"
 
 struct crib_rclass;
+struct crib_view_rec;
 struct crib_waiter;
 
 /*
@@ -60,6 +64,7 @@ struct crib_pod {
 	size_t priv_len;
 
 	struct crib_list containers; /* struct crib_container.pod_link */
+	struct crib_view_rec *view;  /* its admin view, made on demand; NULL once it changed */
 	/* The previous CPU sample, to derive usage_nano_cores. */
 	uint64_t last_cpu_ns;
 	int64_t last_cpu_at;
@@ -94,6 +99,7 @@ struct crib_container {
 	char *message;
 	void *priv;
 	size_t priv_len;
+	struct crib_view_rec *view; /* as the pod's */
 	/* The previous CPU sample, to derive usage_nano_cores. */
 	uint64_t last_cpu_ns;
 	int64_t last_cpu_at;
@@ -110,7 +116,17 @@ struct crib_registry {
 	struct crib_pod *pods_by_name; /* by name_key */
 	struct crib_container *ctrs;   /* by id */
 	struct crib_container *ctrs_by_name;
+	/*
+	 * Counts changes to what the views show: objects listed or unlisted,
+	 * and every change that is saved (crib_daemon_save_*), which is every
+	 * change of state.
+	 */
+	atomic_ullong gen;
 };
+
+/* OBJ's view changed: its cached view goes and the generation moves on. */
+void crib_registry_touch_pod(struct crib_registry *reg, struct crib_pod *p);
+void crib_registry_touch_container(struct crib_registry *reg, struct crib_container *c);
 
 /* Builds the unique key of a pod's metadata; caller frees. */
 char *crib_pod_name_key(const Runtime__V1__PodSandboxMetadata *md);

@@ -178,12 +178,14 @@ static int read_value(struct cursor *c, double *ret)
 	return *end == '\0' ? 0 : -EINVAL;
 }
 
-/* An optional timestamp in milliseconds, which top has no use for but must accept. */
-static int read_timestamp(struct cursor *c)
+/* An optional timestamp in milliseconds since the epoch (0 when absent). */
+static int read_timestamp(struct cursor *c, int64_t *ret)
 {
-	char buf[MAX_NUMBER_LEN + 1];
+	char buf[MAX_NUMBER_LEN + 1], *end;
 	const char *p = buf;
+	long long v;
 
+	*ret = 0;
 	skip_blanks(c);
 	if (at_end(c))
 		return 0;
@@ -196,6 +198,11 @@ static int read_timestamp(struct cursor *c)
 	for (; *p; p++)
 		if (*p < '0' || *p > '9')
 			return -EINVAL;
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno)
+		return -EINVAL;
+	*ret = v;
 	return 0;
 }
 
@@ -216,7 +223,7 @@ static int read_sample(struct cursor *c, struct crib_ctl_prom_sample *s)
 	/* The format sets the value off by blanks: "x{a=\"b\"}1" is not a sample. */
 	if (c->p == mark)
 		return -EINVAL;
-	if (read_value(c, &s->value) < 0 || read_timestamp(c) < 0)
+	if (read_value(c, &s->value) < 0 || read_timestamp(c, &s->timestamp_ms) < 0)
 		return -EINVAL;
 	skip_blanks(c);
 	return at_end(c) ? 0 : -EINVAL;

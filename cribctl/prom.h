@@ -11,6 +11,7 @@
 #define CRIB_CRIBCTL_PROM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct crib_ctl_prom_label {
 	char *name;  /* owned */
@@ -21,7 +22,8 @@ struct crib_ctl_prom_sample {
 	char *name;                         /* owned */
 	struct crib_ctl_prom_label *labels; /* owned, in line order */
 	size_t n_labels;
-	double value; /* may be NaN or +-Inf, as the format allows */
+	double value;         /* may be NaN or +-Inf, as the format allows */
+	int64_t timestamp_ms; /* when the value was taken (ms since the epoch), or 0: none given */
 };
 
 /*

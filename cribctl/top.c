@@ -46,9 +46,12 @@ static int on_sample(const struct crib_ctl_prom_sample *s, void *userdata)
 
 	if (isempty(id) || !isfinite(s->value) || s->value < 0)
 		return 0;
-	if (streq(s->name, METRIC_CPU))
-		usage_get(set, id)->cpu_seconds = s->value;
-	else if (streq(s->name, METRIC_MEMORY))
+	if (streq(s->name, METRIC_CPU)) {
+		struct crib_ctl_usage *u = usage_get(set, id);
+
+		u->cpu_seconds = s->value;
+		u->cpu_at_ms = s->timestamp_ms;
+	} else if (streq(s->name, METRIC_MEMORY))
 		usage_get(set, id)->memory_bytes = s->value;
 	else if (streq(s->name, METRIC_STATE) && state && s->value == 1)
 		crib_strreplace(&usage_get(set, id)->state, state);
@@ -74,6 +77,17 @@ const struct crib_ctl_usage *crib_ctl_usage_find(const struct crib_ctl_usage_set
 		return NULL;
 	HASH_FIND_STR(set->by_id, id, u);
 	return u;
+}
+
+int64_t crib_ctl_usage_newest(const struct crib_ctl_usage_set *set)
+{
+	const struct crib_ctl_usage *u, *tmp;
+	int64_t newest = 0;
+
+	HASH_ITER (hh, set->by_id, u, tmp)
+		if (u->cpu_at_ms > newest)
+			newest = u->cpu_at_ms;
+	return newest;
 }
 
 void crib_ctl_usage_clear(struct crib_ctl_usage_set *set)
@@ -118,6 +132,15 @@ static const char *string_or_empty(const json_t *obj, const char *key)
 	return s ? s : "";
 }
 
+/* The time between two CPU samples: as cribd took them when it says, else WALL. */
+static double sample_seconds(const struct crib_ctl_usage *before,
+                             const struct crib_ctl_usage *after, double wall)
+{
+	if (before && after && before->cpu_at_ms > 0 && after->cpu_at_ms > 0)
+		return (double)(after->cpu_at_ms - before->cpu_at_ms) / 1000.0;
+	return wall;
+}
+
 void crib_ctl_top_rows(const json_t *containers, const struct crib_ctl_usage_set *before,
                        const struct crib_ctl_usage_set *after, double wall_seconds,
                        struct crib_ctl_top_row **ret, size_t *ret_n)
@@ -141,8 +164,9 @@ void crib_ctl_top_rows(const json_t *containers, const struct crib_ctl_usage_set
 		    .name = string_or_empty(ctr, "name"),
 		    .pod = string_or_empty(ctr, "pod_name"),
 		    .backend = string_or_empty(ctr, "backend"),
-		    .cpu_percent = crib_ctl_cpu_percent(b ? b->cpu_seconds : NAN,
-		                                        a ? a->cpu_seconds : NAN, wall_seconds),
+		    .cpu_percent =
+		        crib_ctl_cpu_percent(b ? b->cpu_seconds : NAN, a ? a->cpu_seconds : NAN,
+		                             sample_seconds(b, a, wall_seconds)),
 		    .memory_bytes = a ? a->memory_bytes : NAN,
 		};
 	}
@@ -210,6 +234,9 @@ int crib_ctl_top_print_table(const struct crib_ctl_top_row *rows, size_t n, FILE
 }
 
 #define NS_PER_S 1000000000LL
+/* How long top waits for cribd's stats to be renewed, looking this often. */
+#define STALE_WAIT_MAX_NS (5 * NS_PER_S)
+#define STALE_POLL_NS     (100 * 1000 * 1000LL)
 
 /* Sleeps until the monotonic clock reads AT ns; a signal does not cut it short. */
 static void sleep_until(int64_t at)
@@ -255,6 +282,14 @@ static int display(const struct crib_ctl_top_row *rows, size_t n, bool json, FIL
 	return ferror(f) ? -EIO : 0;
 }
 
+/* Whether NEXT has CPU stats taken after PREV's (or cribd does not say when it took them). */
+static bool renewed(const struct crib_ctl_usage_set *prev, const struct crib_ctl_usage_set *next)
+{
+	int64_t newest = crib_ctl_usage_newest(next);
+
+	return newest == 0 || newest > crib_ctl_usage_newest(prev);
+}
+
 /* Waits for the next sample after *prev, and shows the usage between the two. */
 static int refresh(struct crib_ctl_client *c, const struct crib_ctl_top_options *opts,
                    struct crib_ctl_usage_set *prev, int64_t *prev_at, FILE *f,
@@ -264,12 +299,21 @@ static int refresh(struct crib_ctl_client *c, const struct crib_ctl_top_options 
 	_cleanup_(crib_ctl_json_decrefp) json_t *containers = NULL;
 	_cleanup_free_ struct crib_ctl_top_row *rows = NULL;
 	struct crib_ctl_usage_set next = {0};
-	int64_t at = 0;
+	int64_t at = 0, asked;
 	size_t n;
 	int r;
 
 	sleep_until(*prev_at + llround(opts->delay * NS_PER_S));
 	r = take_sample(c, &next, &at, reterr);
+	/*
+	 * cribd serves stats up to a second old to scrapes that come quicker:
+	 * until it has newer ones, a rate would be 0/0.
+	 */
+	asked = at;
+	while (r >= 0 && !renewed(prev, &next) && at - asked < STALE_WAIT_MAX_NS) {
+		sleep_until(at + STALE_POLL_NS);
+		r = take_sample(c, &next, &at, reterr);
+	}
 	if (r >= 0)
 		r = crib_ctl_list_all(c, "/v1/containers", running, ARRAY_SIZE(running),
 		                      opts->page_size, &containers, reterr);

@@ -32,6 +32,7 @@ struct crib_ctl_client;
 struct crib_ctl_usage {
 	char *id;            /* owned */
 	double cpu_seconds;  /* NaN when absent */
+	int64_t cpu_at_ms;   /* when cribd took it (ms since the epoch), or 0: not said */
 	double memory_bytes; /* NaN when absent */
 	char *state;         /* the state whose crib_container_state is 1; NULL when none */
 	UT_hash_handle hh;
@@ -52,6 +53,9 @@ int crib_ctl_usage_parse(const char *text, size_t len, struct crib_ctl_usage_set
 /* The entry for container ID, or NULL. */
 const struct crib_ctl_usage *crib_ctl_usage_find(const struct crib_ctl_usage_set *set,
                                                  const char *id);
+
+/* The newest cpu_at_ms in SET, or 0. */
+int64_t crib_ctl_usage_newest(const struct crib_ctl_usage_set *set);
 
 /* Frees the entries; the set is empty afterwards. */
 void crib_ctl_usage_clear(struct crib_ctl_usage_set *set);

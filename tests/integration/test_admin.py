@@ -368,6 +368,34 @@ def test_metrics_are_valid_prometheus_text(cribd, admin):
     assert 'crib_backend_up{backend="testproc"} 1' in text
 
 
+def test_metrics_stats_are_taken_at_most_once_a_second(cribd, admin):
+    _, _, cid = make_objects(cribd, 1, command=["sh", "-c", "while :; do :; done"])[0]
+    cpu = re.compile(r'^crib_container_cpu_usage_seconds_total\{[^}]*id="' + cid +
+                     r'"\} ([\d.]+) (\d+)$', re.M)
+    calls = re.compile(r'^crib_cri_requests_total\{method="ListPodSandbox",code="OK"\} (\d+)$',
+                       re.M)
+
+    def scrape():
+        text = admin.request("GET", "/metrics")[2].decode()
+        m, n = cpu.search(text), calls.search(text)
+        assert m, text
+        return (float(m.group(1)), int(m.group(2))), int(n.group(1)) if n else 0
+
+    start, wall = time.monotonic(), time.time()
+    first, calls1 = scrape()
+    assert abs(first[1] / 1000 - wall) < 10  # stamped: ms since the epoch when taken
+    cribd.rs().ListPodSandbox(pb.ListPodSandboxRequest())
+    second, calls2 = scrape()
+    # cribd's own families are read at every scrape...
+    assert calls2 == calls1 + 1
+    # ...the objects' stats once a second: a scrape within it gets the same sample.
+    if time.monotonic() - start < 1.0:
+        assert second == first
+    time.sleep(1.2)
+    third, _ = scrape()
+    assert third[1] > first[1] and third[0] > first[0]
+
+
 def tls_files(d):
     cert, key = os.path.join(d, "admin.crt"), os.path.join(d, "admin.key")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",

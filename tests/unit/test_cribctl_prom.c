@@ -42,6 +42,7 @@ static void test_labels_and_escapes(void **state)
 	assert_string_equal(crib_ctl_prom_label(&s, "id"), "x\ny");
 	assert_null(crib_ctl_prom_label(&s, "namespace"));
 	assert_true(s.value == 1.5);
+	assert_true(s.timestamp_ms == 1700000000000LL);
 	crib_ctl_prom_sample_clear(&s);
 
 	/* Blanks inside the braces, a trailing comma, an empty value, a ':' in the name. */
@@ -50,6 +51,12 @@ static void test_labels_and_escapes(void **state)
 	assert_int_equal(s.n_labels, 2);
 	assert_string_equal(crib_ctl_prom_label(&s, "b"), "");
 	assert_true(s.value == 2);
+	assert_true(s.timestamp_ms == 0); /* none given */
+	crib_ctl_prom_sample_clear(&s);
+
+	/* Timestamps before 1970 are allowed too. */
+	parse_ok("x 1 -42", &s);
+	assert_true(s.timestamp_ms == -42);
 	crib_ctl_prom_sample_clear(&s);
 }
 

@@ -153,6 +153,42 @@ static void test_table(void **state)
 	free(text);
 }
 
+/*
+ * cribd stamps its stats with when it took them: rates are over that time,
+ * not over when they were asked for (a scrape may get stats a second old).
+ */
+static void test_rates_over_sample_timestamps(void **state)
+{
+	static const char t1[] = "crib_container_cpu_usage_seconds_total{id=\"a\"} 10 1000\n"
+	                         "crib_container_cpu_usage_seconds_total{id=\"b\"} 10 1000\n";
+	static const char t2[] = "crib_container_cpu_usage_seconds_total{id=\"a\"} 10.5 2000\n"
+	                         "crib_container_cpu_usage_seconds_total{id=\"b\"} 10 1000\n";
+	static const char list[] =
+	    "[{\"id\": \"a\", \"name\": \"a\"}, {\"id\": \"b\", \"name\": \"b\"}]";
+	struct crib_ctl_usage_set before = {0}, after = {0};
+	struct crib_ctl_top_row *rows = NULL;
+	json_t *ctrs = json_loads(list, 0, NULL);
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(crib_ctl_usage_parse(t1, strlen(t1), &before), 0);
+	assert_int_equal(crib_ctl_usage_parse(t2, strlen(t2), &after), 0);
+	assert_true(crib_ctl_usage_newest(&before) == 1000);
+	assert_true(crib_ctl_usage_newest(&after) == 2000);
+	/* Asked 5 s apart, taken 1 s apart: 50%, not 10%. */
+	crib_ctl_top_rows(ctrs, &before, &after, 5.0, &rows, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(rows[0].id, "a");
+	assert_true(fabs(rows[0].cpu_percent - 50) < 1e-9);
+	/* The same sample twice: no time passed, no rate. */
+	assert_true(isnan(rows[1].cpu_percent));
+	free(rows);
+	crib_ctl_usage_clear(&before);
+	crib_ctl_usage_clear(&after);
+	assert_true(crib_ctl_usage_newest(&after) == 0);
+	json_decref(ctrs);
+}
+
 static void test_empty(void **state)
 {
 	struct crib_ctl_usage_set none = {0};
@@ -177,6 +213,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rows_sorted_by_cpu, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_json, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+	    cmocka_unit_test(test_rates_over_sample_timestamps),
 	    cmocka_unit_test(test_empty),
 	};
 
