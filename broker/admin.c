@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -44,6 +45,18 @@
 #define CONNECTION_MEMORY (256 * 1024)
 #define HEADERS_MAX       (16 * 1024)
 #define BODY_MAX          (64 * 1024)
+/*
+ * The thread's CPU budget.  SCHED_IDLE lets CRI's threads run first, but on a
+ * machine with few CPUs a client hammering the API (on the same machine)
+ * would keep every CPU busy, the thread on one and the client on another,
+ * and each CRI call would wait for one to be taken back and for caches the
+ * answers flushed.  So the thread takes at most CPU_BUDGET_PERCENT of one
+ * CPU over each CPU_WINDOW_NS; past it the listeners pause (connections wait
+ * in the kernel) until the window ends.  That is still thousands of pages of
+ * 1000 pods a second.
+ */
+#define CPU_WINDOW_NS      (100 * 1000 * 1000LL)
+#define CPU_BUDGET_PERCENT 25
 
 struct admin_listener {
 	struct crib_admin *admin;
@@ -677,6 +690,7 @@ static int load_token(struct crib_admin *a, const char *path, struct crib_error 
 }
 
 static void on_listener_closed(struct crib_http_loop *h);
+static void on_http_ran(struct crib_http_loop *h);
 
 /* A later cribd may have bound the path again (after a stop that gave up waiting). */
 static void unlink_socket(const struct admin_listener *l)
@@ -698,6 +712,7 @@ static int start_listener(struct crib_admin *a, int fd, bool tcp, const char *na
 	l->admin = a;
 	l->tcp = tcp;
 	l->name = crib_xstrdup(name);
+	l->http.ran = on_http_ran;
 	if (cert)
 		flags |= MHD_USE_TLS;
 	mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER,
@@ -752,6 +767,51 @@ static int start_tcp(struct crib_admin *a, const struct crib_config *cfg,
 	name = crib_xasprintf(strchr(cfg->admin_address, ':') ? "[%s]:%u" : "%s:%u",
 	                      cfg->admin_address, cfg->admin_port);
 	return start_listener(a, fd, true, name, cert, key, reterr);
+}
+
+/* The CPU budget (the thread's). */
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void on_budget_renewed(uv_timer_t *t)
+{
+	struct crib_admin *a = container_of(t, struct crib_admin, budget_timer);
+
+	a->paused = false;
+	a->window_at = crib_mono_ns();
+	a->window_cpu = thread_cpu_ns();
+	for (size_t i = 0; i < ARRAY_SIZE(a->listeners); i++)
+		if (a->listeners[i])
+			crib_http_loop_resume(&a->listeners[i]->http);
+}
+
+/* After every round of HTTP work: past the budget, a pause until the window ends. */
+static void on_http_ran(struct crib_http_loop *h)
+{
+	struct crib_admin *a = container_of(h, struct admin_listener, http)->admin;
+	int64_t now = crib_mono_ns(), used = thread_cpu_ns() - a->window_cpu;
+
+	if (a->paused || a->stopping)
+		return;
+	if (now - a->window_at >= CPU_WINDOW_NS) {
+		a->window_at = now;
+		a->window_cpu += used;
+		return;
+	}
+	if (used < CPU_WINDOW_NS * CPU_BUDGET_PERCENT / 100)
+		return;
+	a->paused = true;
+	for (size_t i = 0; i < ARRAY_SIZE(a->listeners); i++)
+		if (a->listeners[i])
+			crib_http_loop_pause(&a->listeners[i]->http);
+	uv_timer_start(&a->budget_timer, on_budget_renewed,
+	               (uint64_t)((a->window_at + CPU_WINDOW_NS - now) / 1000000 + 1), 0);
 }
 
 /* The mailboxes. */
@@ -870,6 +930,7 @@ static void *thread_main(void *arg)
 	 */
 	struct sched_param sp = {0};
 
+	(void)pthread_setname_np(pthread_self(), "crib-admin"); /* for top -H, and the tests */
 	if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0)
 		log_warning("The admin API's thread runs at normal priority: SCHED_IDLE refused");
 	(void)uv_run(&a->loop, UV_RUN_DEFAULT);
@@ -916,6 +977,7 @@ static void maybe_end(struct crib_admin *a)
 		free(l);
 		a->listeners[i] = NULL;
 	}
+	uv_close((uv_handle_t *)&a->budget_timer, NULL);
 	crib_mailbox_close(&a->inbox); /* the last handle: uv_run returns */
 }
 
@@ -932,6 +994,7 @@ static void stop_thread(struct crib_admin *a)
 	struct crib_list *n;
 
 	a->stopping = true;
+	uv_timer_stop(&a->budget_timer);
 	crib_admin_streams_end(a);
 	while ((n = crib_list_pop(&a->view_waiters)))
 		crib_admin_reply_error(container_of(n, struct crib_admin_req, link),
@@ -958,10 +1021,13 @@ static int init_mailboxes(struct crib_admin *a, struct crib_error **reterr)
 		r = crib_mailbox_init(&a->inbox, &a->loop, on_inbox, a);
 		if (r < 0)
 			(void)uv_loop_close(&a->loop);
+		else
+			uv_timer_init(&a->loop, &a->budget_timer);
 	}
 	if (r == 0) {
 		r = crib_mailbox_init(&a->outbox, a->d->loop, on_outbox, a);
 		if (r < 0) {
+			uv_close((uv_handle_t *)&a->budget_timer, NULL);
 			crib_mailbox_close(&a->inbox);
 			(void)uv_run(&a->loop, UV_RUN_DEFAULT);
 			(void)uv_loop_close(&a->loop);

@@ -51,6 +51,9 @@ struct crib_admin {
 	struct crib_list view_waiters;       /* requests waiting for a fresh snapshot */
 	unsigned at_loop;                    /* requests posted to the loop, not answered */
 	uv_timer_t *keepalive;               /* event streams' keep-alive comments */
+	uv_timer_t budget_timer;             /* ends a pause for CPU (admin.c) */
+	int64_t window_at, window_cpu;       /* the CPU budget's window: when, thread CPU then */
+	bool paused;                         /* out of CPU budget: the listeners wait */
 	bool refreshing;                     /* a snapshot is asked for */
 	bool stopping;
 	bool closing; /* the listeners are freed, the inbox closes */

@@ -27,6 +27,8 @@ void crib_http_loop_run(struct crib_http_loop *h)
 		h->again = true;
 		return;
 	}
+	if (h->paused)
+		return;
 	h->running = true;
 	do {
 		h->again = false;
@@ -34,7 +36,9 @@ void crib_http_loop_run(struct crib_http_loop *h)
 			(void)MHD_run(h->mhd);
 	} while (h->again && !h->stopping);
 	h->running = false;
-	if (h->stopping)
+	if (h->ran && !h->stopping)
+		h->ran(h);
+	if (h->stopping || h->paused)
 		return;
 	if (MHD_get_timeout(h->mhd, &ms) == MHD_YES)
 		uv_timer_start(&h->timer, on_timer, ms, 0);
@@ -65,6 +69,24 @@ int crib_http_loop_start(struct crib_http_loop *h, uv_loop_t *loop, struct MHD_D
 	uv_poll_start(&h->poll, UV_READABLE, on_poll);
 	crib_http_loop_run(h);
 	return 0;
+}
+
+void crib_http_loop_pause(struct crib_http_loop *h)
+{
+	if (h->paused || h->stopping)
+		return;
+	h->paused = true;
+	uv_poll_stop(&h->poll);
+	uv_timer_stop(&h->timer);
+}
+
+void crib_http_loop_resume(struct crib_http_loop *h)
+{
+	if (!h->paused || h->stopping)
+		return;
+	h->paused = false;
+	uv_poll_start(&h->poll, UV_READABLE, on_poll);
+	crib_http_loop_run(h);
 }
 
 static void on_handle_closed(uv_handle_t *handle)

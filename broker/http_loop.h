@@ -22,6 +22,9 @@ struct crib_http_loop {
 	bool stopping;
 	bool running; /* inside MHD_run */
 	bool again;   /* asked to run while running */
+	bool paused;  /* crib_http_loop_pause(): MHD is not run */
+	/* Optional: after every MHD_run, e.g. to account for the time it took. */
+	void (*ran)(struct crib_http_loop *h);
 };
 
 /*
@@ -32,6 +35,13 @@ int crib_http_loop_start(struct crib_http_loop *h, uv_loop_t *loop, struct MHD_D
 
 /* Lets MHD do what is due, e.g. after a connection was resumed or an upgrade closed. */
 void crib_http_loop_run(struct crib_http_loop *h);
+
+/*
+ * Leaves MHD alone (connections wait in the kernel) until
+ * crib_http_loop_resume(), which runs it at once.
+ */
+void crib_http_loop_pause(struct crib_http_loop *h);
+void crib_http_loop_resume(struct crib_http_loop *h);
 
 /*
  * Stops polling; CLOSED runs once the libuv handles are closed.  The MHD

@@ -433,6 +433,40 @@ def test_tcp_listener_requires_the_token(make_cribd, tmp_path, tls):
     assert Admin(lambda: UnixHTTPConnection(d.admin_socket)).ok("/healthz")["status"] == "ok"
 
 
+def thread_cpu_seconds(pid, name):
+    """User plus system CPU time of PID's thread called NAME."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            if open(f"/proc/{pid}/task/{tid}/comm").read().strip() != name:
+                continue
+            fields = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    raise AssertionError(f"cribd has no thread {name}")
+
+
+def test_admin_thread_keeps_to_its_cpu_budget(make_cribd, tmp_path):
+    """wrk on the TCP listener for 4 s: the thread takes at most about a quarter of a CPU."""
+    port = free_port()
+    token = "b" * 32
+    (tmp_path / "token").write_text(token + "\n")
+    d = make_cribd(extra=f"admin_address = 127.0.0.1:{port}\n"
+                         f"admin_token_file = {tmp_path}/token\n").start()
+    make_objects(d, 20)
+    before, t0 = thread_cpu_seconds(d.proc.pid, "crib-admin"), time.monotonic()
+    out = subprocess.run(["wrk", "-t2", "-c16", "-d4s", "-H", f"Authorization: Bearer {token}",
+                          f"http://127.0.0.1:{port}/v1/pods"],
+                         capture_output=True, text=True, timeout=60)
+    used = thread_cpu_seconds(d.proc.pid, "crib-admin") - before
+    share = used / (time.monotonic() - t0)
+    served = int(re.search(r"(\d+) requests in", out.stdout).group(1))
+    assert served > 100, out.stdout
+    assert "Non-2xx" not in out.stdout, out.stdout
+    # 25% over windows of 100 ms; /proc counts in clock ticks, hence the slack.
+    assert share <= 0.35, (share, out.stdout)
+
+
 @pytest.mark.parametrize("extra,message", [
     ("admin_address = 127.0.0.1:9\n", r"crib\.conf:\d+: admin_address needs admin_token_file"),
     ("admin_address = 127.0.0.1\nadmin_token_file = /x\n",
