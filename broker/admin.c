@@ -910,6 +910,7 @@ static void on_outbox(struct crib_mailbox *mb, struct crib_msg *msg)
 	case CRIB_MSG_ADMIN_ENDED:
 		(void)pthread_join(a->thread, NULL);
 		a->ended = true;
+		a->d->admin_threads--;
 		crib_mailbox_close(&a->outbox); /* which frees A */
 		break;
 	default:
@@ -1077,6 +1078,7 @@ int crib_admin_start(struct crib_daemon *d, struct crib_admin **ret, struct crib
 		abandon(a);
 		return r;
 	}
+	d->admin_threads++; /* a stop frees the objects the thread reads once it ended */
 	*ret = a;
 	return 0;
 }

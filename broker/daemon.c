@@ -854,7 +854,8 @@ static void on_stop_poll(uv_timer_t *t)
 	struct crib_daemon *d = container_of(t, struct crib_daemon, stop_timer);
 	int64_t waited = (crib_mono_ns() - d->stop_began) / 1000000;
 
-	if (crib_op_in_flight() == 0 && !d->router->reloading && d->stream_sessions == 0) {
+	if (crib_op_in_flight() == 0 && !d->router->reloading && d->stream_sessions == 0 &&
+	    d->admin_threads == 0) {
 		finish_stop(d);
 		return;
 	}

@@ -48,6 +48,7 @@ struct crib_daemon {
 	struct crib_admin *admin;           /* the REST admin API */
 	struct crib_metrics *metrics;
 	unsigned stream_sessions;     /* alive; they hold objects, so a stop waits for them */
+	unsigned admin_threads;       /* the admin API's, until ended: it reads objects too */
 	struct crib_list subscribers; /* GetContainerEvents streams */
 
 	uv_signal_t sig_hup;

@@ -128,8 +128,10 @@ def make_objects(cribd, n_pods=1, namespace="default", **ctr):
     return pods
 
 
-def test_admin_socket_is_private(cribd):
+def test_admin_socket_is_private_and_removed_at_stop(cribd):
     assert stat.S_IMODE(os.stat(cribd.admin_socket).st_mode) == 0o600
+    assert cribd.stop() == 0
+    assert not os.path.exists(cribd.admin_socket)
 
 
 def test_every_route_answers_as_documented(cribd, admin):
