@@ -2,7 +2,8 @@
 /*
  * GET /metrics: cribd's own metrics, then every pod and container with the
  * same labels whichever backend runs it.  On the loop the stats ops of all
- * objects run (on workers) and the objects' states are noted; the text is
+ * objects run (on a worker, one at a time at idle priority: kubelet's calls
+ * and ops go first) and the objects' states are noted; the text is
  * then made on the admin thread, family by family, a batch of objects per
  * call of libmicrohttpd's content reader, from what does not change: the
  * noted states, the ops' results and the objects' names.
@@ -386,6 +387,7 @@ void crib_admin_metrics(struct crib_admin_req *rq)
 	round->admin = a;
 	crib_list_init(&round->waiting);
 	round->g = crib_gather_new(gathered, round);
+	round->g->background = true;
 	HASH_ITER (hh, d->reg.pods, p, tmp)
 		if (p->listed && p->phase != CRIB_PHASE_CREATING)
 			crib_gather_add_pod(round->g, p);

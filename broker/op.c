@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -181,10 +183,24 @@ static bool may_be_async(enum crib_op_kind kind)
 	       kind != CRIB_OP_STREAM_CLOSE;
 }
 
+/* Background ops yield the CPU to every other thread of cribd's while they run. */
+static void set_policy(bool background)
+{
+	struct sched_param sp = {0};
+
+	(void)pthread_setschedparam(pthread_self(), background ? SCHED_IDLE : SCHED_OTHER, &sp);
+}
+
 static void on_work(uv_work_t *w)
 {
 	struct crib_op *op = container_of(w, struct crib_op, work);
-	int r = is_network(op->kind) ? call_network(op) : call_backend(op);
+	int r;
+
+	if (op->background)
+		set_policy(true);
+	r = is_network(op->kind) ? call_network(op) : call_backend(op);
+	if (op->background)
+		set_policy(false);
 
 	if (r == CRIB_ASYNC && may_be_async(op->kind)) {
 		op->async = true;

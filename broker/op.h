@@ -82,6 +82,7 @@ struct crib_op {
 	int64_t elapsed_ns;
 
 	bool worker_returned;
+	bool background; /* the worker runs it at SCHED_IDLE: nobody waits on it but admins */
 	bool async;      /* the backend answered CRIB_ASYNC */
 	bool async_done; /* host->op_done() arrived */
 	int async_r;

@@ -98,7 +98,7 @@ static void gather_op_done(struct crib_op *op)
 /* Queues the next items' ops until the window is full or every item has one. */
 static void start_more(struct crib_daemon *d, struct crib_gather *g)
 {
-	while (g->next < g->n && g->pending < GATHER_WINDOW) {
+	while (g->next < g->n && g->pending < (g->background ? 1 : GATHER_WINDOW)) {
 		struct crib_gather_item *it = &g->items[g->next++];
 		struct crib_pod *p = it->pod ? it->pod : it->ctr->pod;
 		struct crib_backend *b = p->cls->backend;
@@ -108,6 +108,7 @@ static void start_more(struct crib_daemon *d, struct crib_gather *g)
 			continue;
 		op = crib_op_new(it->ctr ? CRIB_OP_CONTAINER_STATS : CRIB_OP_POD_STATS, b,
 		                 gather_op_done, g);
+		op->background = g->background;
 		crib_op_set_pod(op, p->id, &p->cls->pub, p->priv, p->priv_len);
 		if (it->ctr)
 			crib_op_set_container(op, it->ctr->id, it->ctr->priv, it->ctr->priv_len);

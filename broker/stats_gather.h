@@ -32,6 +32,11 @@ struct crib_gather {
 	struct crib_daemon *d;
 	void (*done)(struct crib_gather *g); /* runs once; it frees G */
 	void *data;                          /* the caller's */
+	/*
+	 * For the admin API, not kubelet: one op at a time, each run at idle
+	 * priority (crib_op.background), so that CRI's work goes first.
+	 */
+	bool background;
 };
 
 /* The caller owns the result until crib_gather_start() (then DONE frees it). */
