@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -161,17 +160,23 @@ void crib_admin_reply(struct crib_admin_req *rq, unsigned code, struct MHD_Respo
 	resume(rq);
 }
 
+void crib_admin_reply_json_text(struct crib_admin_req *rq, unsigned code, char *text, size_t len)
+{
+	struct MHD_Response *resp =
+	    MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+
+	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	crib_admin_reply(rq, code, resp);
+}
+
 void crib_admin_reply_json(struct crib_admin_req *rq, unsigned code, json_t *body)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
-	struct MHD_Response *resp;
 
 	json_decref(body);
 	if (!text)
 		abort(); /* jansson only fails to allocate */
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	crib_admin_reply(rq, code, resp);
+	crib_admin_reply_json_text(rq, code, text, strlen(text));
 }
 
 void crib_admin_reply_error(struct crib_admin_req *rq, unsigned code, const char *fmt, ...)
@@ -321,15 +326,26 @@ static void ask_for_views(struct crib_admin *a)
 	(void)crib_mailbox_post(&a->outbox, &a->refresh_msg);
 }
 
+/* The latest snapshot the loop published (a reference), or NULL: none yet. */
+static struct crib_view_snap *latest_views(struct crib_admin *a)
+{
+	struct crib_view_snap *s;
+
+	pthread_mutex_lock(&a->snap_lock);
+	s = a->snap ? crib_view_snap_ref(a->snap) : NULL;
+	pthread_mutex_unlock(&a->snap_lock);
+	return s;
+}
+
 struct crib_view_snap *crib_admin_views(struct crib_admin *a)
 {
 	unsigned long long gen = atomic_load_explicit(&a->d->reg.gen, memory_order_relaxed);
-	struct crib_view_snap *s = NULL;
+	struct crib_view_snap *s = latest_views(a);
 
-	pthread_mutex_lock(&a->snap_lock);
-	if (a->snap && a->snap->gen == gen)
-		s = crib_view_snap_ref(a->snap);
-	pthread_mutex_unlock(&a->snap_lock);
+	if (s && s->gen != gen) {
+		crib_view_snap_unref(s);
+		s = NULL;
+	}
 	if (!s)
 		ask_for_views(a);
 	return s;
@@ -356,10 +372,7 @@ static void views_published(struct crib_admin *a)
 	while ((n = crib_list_pop(&a->view_waiters))) {
 		struct crib_admin_req *rq = container_of(n, struct crib_admin_req, link);
 
-		crib_list_init(&rq->link);
-		pthread_mutex_lock(&a->snap_lock);
-		rq->snap = crib_view_snap_ref(a->snap);
-		pthread_mutex_unlock(&a->snap_lock);
+		rq->snap = latest_views(a);
 		rq->handler(rq);
 	}
 }
@@ -771,21 +784,13 @@ static int start_tcp(struct crib_admin *a, const struct crib_config *cfg,
 
 /* The CPU budget (the thread's). */
 
-static int64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void on_budget_renewed(uv_timer_t *t)
 {
 	struct crib_admin *a = container_of(t, struct crib_admin, budget_timer);
 
 	a->paused = false;
 	a->window_at = crib_mono_ns();
-	a->window_cpu = thread_cpu_ns();
+	a->window_cpu = crib_thread_cpu_ns();
 	for (size_t i = 0; i < ARRAY_SIZE(a->listeners); i++)
 		if (a->listeners[i])
 			crib_http_loop_resume(&a->listeners[i]->http);
@@ -795,7 +800,7 @@ static void on_budget_renewed(uv_timer_t *t)
 static void on_http_ran(struct crib_http_loop *h)
 {
 	struct crib_admin *a = container_of(h, struct admin_listener, http)->admin;
-	int64_t now = crib_mono_ns(), used = thread_cpu_ns() - a->window_cpu;
+	int64_t now = crib_mono_ns(), used = crib_thread_cpu_ns() - a->window_cpu;
 
 	if (a->paused || a->stopping)
 		return;

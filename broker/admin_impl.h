@@ -98,6 +98,8 @@ struct crib_admin_req {
 
 /* Answers: each queues one response.  JSON bodies are taken (decref'd). */
 void crib_admin_reply_json(struct crib_admin_req *rq, unsigned code, json_t *body);
+/* JSON already made: TEXT (LEN bytes, malloc'd) is taken. */
+void crib_admin_reply_json_text(struct crib_admin_req *rq, unsigned code, char *text, size_t len);
 void crib_admin_reply_error(struct crib_admin_req *rq, unsigned code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* RESP (taken) with CODE; for text and streamed answers. */

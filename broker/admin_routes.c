@@ -167,7 +167,6 @@ static void reply_page(struct crib_admin_req *rq, const struct list_query *q,
 	size_t len = 0, taken = 0, i = q->after ? crib_view_snap_after(v, n, q->after) : 0;
 	const struct crib_view_rec *last = NULL;
 	FILE *f = open_memstream(&text, &len);
-	struct MHD_Response *resp;
 
 	if (!f)
 		abort();
@@ -188,9 +187,7 @@ static void reply_page(struct crib_admin_req *rq, const struct list_query *q,
 	fputc('}', f);
 	if (fclose(f) != 0)
 		abort();
-	resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
-	(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	crib_admin_reply(rq, MHD_HTTP_OK, resp);
+	crib_admin_reply_json_text(rq, MHD_HTTP_OK, text, len);
 }
 
 static const char *const pod_states[] = {"ready", "notready"};

@@ -112,6 +112,11 @@ int64_t crib_mono_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
+int64_t crib_thread_cpu_ns(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
 int crib_new_id(char buf[CRIB_ID_LEN + 1])
 {
 	static const char hex[] = "0123456789abcdef";

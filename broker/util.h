@@ -150,6 +150,8 @@ static inline struct crib_list *crib_list_pop(struct crib_list *head)
 int64_t crib_now_ns(void);
 /* Monotonic clock in ns (latencies, timeouts). */
 int64_t crib_mono_ns(void);
+/* CPU time the calling thread used, in ns. */
+int64_t crib_thread_cpu_ns(void);
 
 /*
  * PID's start time in clock ticks since boot (/proc/PID/stat field 22); 0 when
