@@ -266,6 +266,25 @@ static char *dup_nonempty(const char *s)
 	return isempty(s) ? NULL : crib_xstrdup(s);
 }
 
+/*
+ * The backend pulls, but cribd's [registry.*] mirrors still apply: it gets
+ * them as references.  A name that does not parse is the backend's to refuse.
+ */
+static void pull_sources(struct crib_daemon *d, struct crib_op *op)
+{
+	struct crib_imageref ref;
+
+	if (crib_imageref_parse(op->image, &ref, NULL) < 0) {
+		op->sources = crib_xcalloc(1, sizeof(*op->sources));
+		op->sources[0] = crib_xstrdup(op->image);
+		op->n_sources = 1;
+		return;
+	}
+	op->sources =
+	    crib_pull_sources(&ref, crib_config_find_registry(d->cfg, ref.domain), &op->n_sources);
+	crib_imageref_clear(&ref);
+}
+
 static void backend_pull(struct crib_rpc *rpc, struct crib_rclass *cls,
                          const Runtime__V1__PullImageRequest *req)
 {
@@ -283,6 +302,7 @@ static void backend_pull(struct crib_rpc *rpc, struct crib_rclass *cls,
 	}
 	if (req->sandbox_config)
 		op->req = crib_pb_pack(&req->sandbox_config->base, &op->req_len);
+	pull_sources(crib_cri_daemon(rpc), op);
 	op->in.image_pull = (struct crib_image_pull_args){
 	    .cls = op->cls,
 	    .image = op->image,
@@ -294,6 +314,8 @@ static void backend_pull(struct crib_rpc *rpc, struct crib_rclass *cls,
 	    .registry_token = op->auth[5],
 	    .cri_pod_config = op->req,
 	    .cri_pod_config_len = op->req_len,
+	    .sources = (const char *const *)op->sources,
+	    .n_sources = op->n_sources,
 	};
 	start_image_op(crib_cri_daemon(rpc), rpc, op);
 }

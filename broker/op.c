@@ -436,6 +436,7 @@ struct crib_op *crib_op_free(struct crib_op *op)
 	free(op->image);
 	for (size_t i = 0; i < ARRAY_SIZE(op->auth); i++)
 		free(op->auth[i]);
+	crib_strv_free(op->sources, op->n_sources);
 	crib_cni_args_clear(&op->net);
 	free(op->netns);
 	free(op);

@@ -102,9 +102,11 @@ struct crib_op {
 	char *image_config;           /* container_create: the image's config document */
 	char **image_layers;          /* container_create: unpacked layer directories */
 	size_t n_image_layers;
-	char *image;              /* image ops: the image named (also image_pull.image) */
-	int32_t verbose;          /* image_status */
-	char *auth[6];            /* image_pull: the AuthConfig strings it points at */
+	char *image;     /* image ops: the image named (also image_pull.image) */
+	int32_t verbose; /* image_status */
+	char *auth[6];   /* image_pull: the AuthConfig strings it points at */
+	char **sources;  /* image_pull: where to pull from (crib_pull_sources) */
+	size_t n_sources;
 	struct crib_cni_args net; /* network ops */
 	void *stream;             /* stream ops but open: the backend's session handle */
 	uint16_t width, height;   /* stream_resize */

@@ -745,6 +745,26 @@ static char **endpoints(const struct crib_imageref *ref, const struct crib_confi
 	return v;
 }
 
+char **crib_pull_sources(const struct crib_imageref *ref, const struct crib_config_registry *rc,
+                         size_t *ret_n)
+{
+	char **v = crib_xcalloc((rc ? rc->n_mirrors : 0) + 1, sizeof(*v));
+	_cleanup_free_ char *whole = crib_imageref_string(ref);
+	const char *rest = whole + strlen(ref->domain); /* "/path:tag@digest" */
+	size_t n = 0;
+
+	for (size_t i = 0; rc && i < rc->n_mirrors; i++) {
+		const char *m = rc->mirrors[i];
+		const char *host = strstr(m, "://");
+
+		v[n++] = crib_xasprintf("%s%s", host ? host + 3 : m, rest);
+	}
+	if (!rc || !rc->mirror_only)
+		v[n++] = crib_xstrdup(whole);
+	*ret_n = n;
+	return v;
+}
+
 int crib_pull(struct crib_content *cs, const struct crib_imageref *ref,
               const struct crib_pull_auth *auth, const struct crib_pull_opts *opts,
               struct crib_pull_result *ret, struct crib_error **reterr)

@@ -72,6 +72,15 @@ int crib_pull(struct crib_content *cs, const struct crib_imageref *ref,
 void crib_pull_result_clear(struct crib_pull_result *r);
 
 /*
+ * Where REF is pulled from, as references, for a backend that pulls itself:
+ * each mirror of RC (its host[:port][/path], without the scheme) in place of
+ * REF's registry, then REF itself unless RC is mirror_only.  A malloc'd
+ * vector of *ret_n malloc'd strings, the caller's (crib_strv_free).
+ */
+char **crib_pull_sources(const struct crib_imageref *ref, const struct crib_config_registry *rc,
+                         size_t *ret_n);
+
+/*
  * Parses one WWW-Authenticate challenge ('Bearer realm="..",service=".."').
  * On success *ret_scheme is the scheme in lowercase, and ret_params[i] gets
  * the value of keys[i] (or NULL); all malloc'd.  -EINVAL when malformed.

@@ -9,7 +9,7 @@ libssl-dev libarchive-dev zlib1g-dev libmicrohttpd-dev libwslay-dev runc contain
 test="libcmocka-dev clang libclang-rt-14-dev clang-format protobuf-compiler
 protobuf-compiler-grpc python3-grpcio python3-protobuf python3-pytest golang-go
 docker-registry busybox-static python3-zstandard python3-websocket runsc crun
-python3-yaml python3-jsonschema prometheus openssl wrk"
+python3-yaml python3-jsonschema prometheus openssl wrk docker.io"
 pkgs=$build
 [ "$what" = test ] && pkgs="$build $test"
 missing=""

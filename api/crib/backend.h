@@ -68,7 +68,7 @@
 #include <stdint.h>
 
 #define CRIB_BACKEND_ABI_MAJOR    1u
-#define CRIB_BACKEND_ABI_MINOR    2u
+#define CRIB_BACKEND_ABI_MINOR    3u
 #define CRIB_BACKEND_ENTRY_SYMBOL "crib_backend_entry"
 #define CRIB_EXPORT               __attribute__((visibility("default")))
 
@@ -257,6 +257,16 @@ struct crib_image_pull_args {
 	const char *registry_token;
 	const uint8_t *cri_pod_config; /* the request's PodSandboxConfig, or NULL */
 	size_t cri_pod_config_len;
+	/*
+	 * Since 1.3: where cribd's [registry.*] config says to pull IMAGE from,
+	 * in order, as references: a mirror's host[:port][/path] in place of the
+	 * registry ("127.0.0.1:5000/library/busybox:latest" for busybox), then
+	 * IMAGE's own normalized reference unless the registry is mirror_only.
+	 * A backend that pulls from a mirror keeps the image under IMAGE's name
+	 * too.  Never empty.
+	 */
+	const char *const *sources;
+	size_t n_sources;
 };
 
 /* An image the backend keeps; every pointer malloc'd and cribd's once set. */

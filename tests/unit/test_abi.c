@@ -29,8 +29,8 @@
 	              " changed size: bump CRIB_BACKEND_ABI_MINOR and pin it here")
 
 static_assert(CRIB_BACKEND_ABI_MAJOR == 1, "a new ABI major needs a new set of pins");
-/* The sizes below are those of ABI 1.2; members marked 1.N were appended in minor N. */
-static_assert(CRIB_BACKEND_ABI_MINOR == 2, "a new ABI minor needs its members pinned here");
+/* The sizes below are those of ABI 1.3; members marked 1.N were appended in minor N. */
+static_assert(CRIB_BACKEND_ABI_MINOR == 3, "a new ABI minor needs its members pinned here");
 static_assert(CRIB_ASYNC == 1, "CRIB_ASYNC is part of the ABI");
 static_assert(CRIB_EXEC_OUTPUT_MAX == 16u * 1024u * 1024u, "CRIB_EXEC_OUTPUT_MAX changed");
 
@@ -211,7 +211,7 @@ PIN(crib_rootfs, path, 0);
 PIN(crib_rootfs, upper, 8);
 
 /* struct crib_image_pull_args (1.1) */
-PIN_SIZE(crib_image_pull_args, 80);
+PIN_SIZE(crib_image_pull_args, 96);
 PIN(crib_image_pull_args, cls, 0);
 PIN(crib_image_pull_args, image, 8);
 PIN(crib_image_pull_args, username, 16);
@@ -222,6 +222,8 @@ PIN(crib_image_pull_args, identity_token, 48);
 PIN(crib_image_pull_args, registry_token, 56);
 PIN(crib_image_pull_args, cri_pod_config, 64);
 PIN(crib_image_pull_args, cri_pod_config_len, 72);
+PIN(crib_image_pull_args, sources, 80); /* 1.3 */
+PIN(crib_image_pull_args, n_sources, 88);
 
 /* struct crib_image_info (1.1) */
 PIN_SIZE(crib_image_info, 72);

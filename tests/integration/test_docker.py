@@ -1,0 +1,347 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The docker backend through CRI, on a dockerd of the tests' own.
+
+The module starts one dockerd (Debian's docker.io) with its own socket, data root and
+containerd namespace, --bridge=none --iptables=false, so that the node's Docker and its
+containers are never touched; images come from the session's registry through cribd's
+mirror setting, as kubelet would ask for them."""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import http.client
+
+import grpc
+import pytest
+
+from conftest import container_config, container_status, pb, pod_config, rpc_error, wait_for
+
+IMAGE = "crib-test/busybox"
+CRI_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (stdout|stderr) ([PF]) (.*)$")
+
+
+class UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("docker")
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(self.path)
+
+
+class Dockerd:
+    """A dockerd of the tests' own, and a small Engine API client for checking on it."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="crib-dockerd-", dir="/tmp")
+        self.socket = os.path.join(self.dir, "docker.sock")
+        self.ns = "crib-test-" + os.urandom(4).hex()
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.logf = open(os.path.join(self.dir, "dockerd.log"), "a")
+        self.proc = subprocess.Popen(
+            ["dockerd", "--host", "unix://" + self.socket,
+             "--data-root", os.path.join(self.dir, "data"),
+             "--exec-root", os.path.join(self.dir, "exec"),
+             "--pidfile", os.path.join(self.dir, "docker.pid"),
+             "--containerd-namespace", self.ns,
+             "--containerd-plugins-namespace", self.ns + "-plugins",
+             "--bridge=none", "--iptables=false", "--ip-forward=false", "--ip-masq=false",
+             "--userland-proxy=false", "--log-level=warn"],
+            stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("dockerd exited:\n" + self.log())
+            try:
+                if self.call("GET", "/_ping")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("dockerd did not come up:\n" + self.log())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+        self.proc = None
+        self.logf.close()
+
+    def log(self):
+        with open(os.path.join(self.dir, "dockerd.log")) as f:
+            return f.read()
+
+    def call(self, method, path, body=None):
+        c = UnixHTTP(self.socket)
+        try:
+            headers = {"Content-Type": "application/json"} if body is not None else {}
+            c.request(method, "/v1.41" + path,
+                      body=json.dumps(body) if body is not None else None, headers=headers)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, (json.loads(data) if data and data[:1] in b"[{" else data)
+        finally:
+            c.close()
+
+    def containers(self):
+        return self.call("GET", "/containers/json?all=1")[1]
+
+    def inspect(self, docker_id):
+        status, doc = self.call("GET", f"/containers/{docker_id}/json")
+        return doc if status == 200 else None
+
+    def by_crib_id(self, crib_id):
+        return [c for c in self.containers() if c["Labels"].get("io.crib.id") == crib_id]
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            for c in self.containers():
+                self.call("DELETE", f"/containers/{c['Id']}?force=1&v=1")
+        self.stop()
+        # The data root's overlay mounts go with dockerd; anything left is detached first.
+        subprocess.run(["umount", "-R", "-l", self.dir], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def dockerd():
+    if os.geteuid() != 0:
+        pytest.skip("dockerd needs root")
+    if not shutil.which("dockerd"):
+        pytest.skip("dockerd is not installed (scripts/deps.sh installs docker.io)")
+    d = Dockerd()
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def dk(make_cribd, dockerd):
+    """A cribd whose default class runs on the tests' dockerd; testproc beside it."""
+    yield make_cribd(default_class="docker", classes={
+        "docker": f"backend = docker\nsocket = {dockerd.socket}",
+        "proc": "backend = testproc",
+    }).start()
+    # Each test starts on an Engine without crib's containers of the tests before.
+    for c in dockerd.containers():
+        if c["Labels"].get("io.crib.managed") == "true":
+            dockerd.call("DELETE", f"/containers/{c['Id']}?force=1&v=1")
+
+
+def run_pod(d, name="pod", handler="docker", **kw):
+    cfg = pod_config(name=name, **kw)
+    pod_id = d.rs().RunPodSandbox(pb.RunPodSandboxRequest(config=cfg, runtime_handler=handler),
+                                  timeout=60).pod_sandbox_id
+    return pod_id, cfg
+
+
+def make_container(d, pod_id, pod_cfg, command, name="ctr", start=True, **kw):
+    d.pull(IMAGE)
+    cfg = container_config(name=name, command=command, **kw)
+    cfg.image.image = IMAGE
+    cid = d.rs().CreateContainer(pb.CreateContainerRequest(
+        pod_sandbox_id=pod_id, config=cfg, sandbox_config=pod_cfg), timeout=60).container_id
+    if start:
+        d.rs().StartContainer(pb.StartContainerRequest(container_id=cid), timeout=60)
+    return cid
+
+
+def cri_lines(path):
+    with open(path) as f:
+        return [CRI_LINE.match(line).groups() for line in f.read().splitlines()]
+
+
+def test_pod_is_a_labelled_sandbox_container(dk, dockerd):
+    pod_id, _ = run_pod(dk, name="web")
+    [sb] = dockerd.by_crib_id(pod_id)
+    assert sb["State"] == "running"
+    assert sb["Labels"]["io.crib.managed"] == "true"
+    assert sb["Labels"]["io.crib.kind"] == "sandbox"
+    assert sb["Labels"]["io.kubernetes.pod.name"] == "web"
+    assert sb["Names"][0].startswith("/k8s_POD_web_default_")
+    st = dk.rs().PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=pod_id))
+    assert st.status.state == pb.SANDBOX_READY
+    assert st.status.runtime_handler == "docker"
+    dk.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    assert dockerd.inspect(sb["Id"])["State"]["Running"] is False
+    st = dk.rs().PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=pod_id))
+    assert st.status.state == pb.SANDBOX_NOTREADY
+    # Stop and remove are idempotent.
+    dk.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    dk.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    dk.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    assert dockerd.inspect(sb["Id"]) is None
+
+
+def test_container_runs_in_the_pod_and_logs_in_cri_format(dk, dockerd):
+    pod_id, pod_cfg = run_pod(dk, log_directory=os.path.join(dk.logs, "p1"))
+    cid = make_container(dk, pod_id, pod_cfg, [
+        "sh", "-c", "echo out1; echo err1 >&2; head -c 20000 /dev/zero | tr '\\0' a; echo; exit 3"],
+        log_path="c.log")
+    wait_for(lambda: container_status(dk, cid).status.state == pb.CONTAINER_EXITED, timeout=30,
+             what="the container to exit")
+    st = container_status(dk, cid).status
+    assert st.exit_code == 3
+    assert st.reason == "Error"
+    assert st.started_at > 0 and st.finished_at >= st.started_at
+    [ctr] = dockerd.by_crib_id(cid)
+    [sb] = dockerd.by_crib_id(pod_id)
+    hc = dockerd.inspect(ctr["Id"])["HostConfig"]
+    assert hc["NetworkMode"] == "container:" + sb["Id"]
+    assert hc["IpcMode"] == "container:" + sb["Id"]
+    path = os.path.join(dk.logs, "p1", "c.log")
+    wait_for(lambda: os.path.exists(path) and len(cri_lines(path)) >= 4, timeout=10,
+             what="the log lines")
+    lines = [(s, t, text) for _, s, t, text in cri_lines(path)]
+    assert ("stdout", "F", "out1") in lines
+    assert ("stderr", "F", "err1") in lines
+    # The Engine cuts lines at 16 KiB into partial messages: P, then the rest F.
+    long = [(t, len(text)) for s, t, text in lines if text.startswith("aaa")]
+    assert long == [("P", 16384), ("F", 20000 - 16384)]
+
+
+def test_exec_sync_and_stats(dk):
+    pod_id, pod_cfg = run_pod(dk)
+    cid = make_container(dk, pod_id, pod_cfg, ["sleep", "3600"])
+    r = dk.rs().ExecSync(pb.ExecSyncRequest(
+        container_id=cid, cmd=["sh", "-c", "echo hi; echo oops >&2; exit 7"], timeout=20))
+    assert (r.stdout, r.stderr, r.exit_code) == (b"hi\n", b"oops\n", 7)
+    s = dk.rs().ContainerStats(pb.ContainerStatsRequest(container_id=cid)).stats
+    assert s.attributes.id == cid
+    assert s.memory.working_set_bytes.value > 0
+    assert s.cpu.usage_core_nano_seconds.value > 0
+    ps = dk.rs().PodSandboxStats(pb.PodSandboxStatsRequest(pod_sandbox_id=pod_id)).stats
+    assert ps.linux.memory.working_set_bytes.value >= s.memory.working_set_bytes.value
+    dk.rs().StopContainer(pb.StopContainerRequest(container_id=cid, timeout=1), timeout=60)
+    st = container_status(dk, cid).status
+    assert st.state == pb.CONTAINER_EXITED
+    # Stop and remove are idempotent.
+    dk.rs().StopContainer(pb.StopContainerRequest(container_id=cid, timeout=1), timeout=60)
+    dk.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+    dk.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+    assert rpc_error(lambda: container_status(dk, cid)).code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_images_live_in_the_engine(dk, dockerd):
+    ref = dk.pull(IMAGE)
+    assert ref.startswith("sha256:")
+    status, doc = dockerd.call("GET", f"/images/{IMAGE}:latest/json")
+    assert status == 200 and doc["Id"] == ref
+    st = dk.images().ImageStatus(pb.ImageStatusRequest(image=pb.ImageSpec(image=IMAGE)))
+    assert st.image.id == ref
+    assert IMAGE + ":latest" in st.image.repo_tags
+    listed = dk.images().ListImages(pb.ListImagesRequest()).images
+    assert ref in [i.id for i in listed]
+    fs = dk.images().ImageFsInfo(pb.ImageFsInfoRequest())
+    assert fs.image_filesystems[0].used_bytes.value > 0
+    missing = rpc_error(lambda: dk.pull("crib-test/no-such-image"))
+    assert missing.code() == grpc.StatusCode.NOT_FOUND
+    assert "no-such-image" in missing.details()
+    dk.images().RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image=IMAGE)))
+    dk.images().RemoveImage(pb.RemoveImageRequest(image=pb.ImageSpec(image=IMAGE)))
+    st = dk.images().ImageStatus(pb.ImageStatusRequest(image=pb.ImageSpec(image=IMAGE)))
+    assert not st.HasField("image")
+
+
+def test_exit_reaches_cribd_through_the_event_stream(dk):
+    pod_id, pod_cfg = run_pod(dk)
+    cid = make_container(dk, pod_id, pod_cfg, ["sh", "-c", "sleep 1; exit 4"])
+    # ListContainers answers from cribd's own state: only the Engine's die event moves it.
+    def exited():
+        [c] = [c for c in dk.rs().ListContainers(pb.ListContainersRequest()).containers
+               if c.id == cid]
+        return c.state == pb.CONTAINER_EXITED
+    wait_for(exited, timeout=20, what="the die event to mark the container exited")
+
+
+def test_logs_survive_a_cribd_restart(dk):
+    pod_id, pod_cfg = run_pod(dk, log_directory=os.path.join(dk.logs, "p2"))
+    cid = make_container(dk, pod_id, pod_cfg, [
+        "sh", "-c", "i=0; while [ $i -lt 60 ]; do echo line$i; i=$((i+1)); sleep 0.05; done"],
+        log_path="c.log")
+    time.sleep(0.8)
+    dk.restart()
+    wait_for(lambda: container_status(dk, cid).status.state == pb.CONTAINER_EXITED, timeout=30,
+             what="the container to exit")
+    path = os.path.join(dk.logs, "p2", "c.log")
+    want = [f"line{i}" for i in range(60)]
+    wait_for(lambda: len(cri_lines(path)) >= 60, timeout=10, what="all 60 lines")
+    assert [text for _, _, _, text in cri_lines(path)] == want
+
+
+def test_reopen_log_writes_to_the_same_path(dk):
+    pod_id, pod_cfg = run_pod(dk, log_directory=os.path.join(dk.logs, "p3"))
+    cid = make_container(dk, pod_id, pod_cfg, [
+        "sh", "-c", "while :; do echo tick; sleep 0.1; done"], log_path="c.log")
+    path = os.path.join(dk.logs, "p3", "c.log")
+    wait_for(lambda: os.path.exists(path) and os.path.getsize(path) > 0, timeout=10,
+             what="the first lines")
+    os.rename(path, path + ".1")
+    dk.rs().ReopenContainerLog(pb.ReopenContainerLogRequest(container_id=cid))
+    wait_for(lambda: os.path.exists(path) and os.path.getsize(path) > 0, timeout=10,
+             what="lines in the reopened file")
+
+
+def test_other_docker_containers_are_never_touched(dk, dockerd):
+    # A container crib did not make, from the same image as crib's sandbox.
+    pod_id, _ = run_pod(dk)
+    [sb] = dockerd.by_crib_id(pod_id)
+    status, doc = dockerd.call("POST", "/containers/create?name=not-cribs",
+                               {"Image": sb["Image"], "Cmd": ["/pause"],
+                                "HostConfig": {"NetworkMode": "none"}})
+    assert status == 201, doc
+    foreign = doc["Id"]
+    dk.restart()
+    names = [p.metadata.name for p in dk.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items]
+    assert names == ["pod"]
+    dk.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    dk.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    assert dockerd.inspect(foreign) is not None
+    dockerd.call("DELETE", f"/containers/{foreign}?force=1")
+
+
+def test_dockerd_down_makes_only_its_class_unhealthy(dk, dockerd):
+    pod_id, pod_cfg = run_pod(dk)
+    dockerd.stop()
+    try:
+        def unhealthy():
+            st = dk.rs().Status(pb.StatusRequest(verbose=True), timeout=10)
+            return any(c.type == "RuntimeReady" and not c.status for c in st.status.conditions) \
+                or "does not answer" in json.dumps(dict(st.info))
+        wait_for(unhealthy, timeout=20, what="the docker class to turn unhealthy")
+        err = rpc_error(lambda: run_pod(dk, name="while-down"))
+        assert err.code() == grpc.StatusCode.UNAVAILABLE, err.details()
+        # The other backend keeps serving.
+        proc_pod, _ = run_pod(dk, name="on-proc", handler="proc")
+        dk.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=proc_pod))
+    finally:
+        dockerd.start()
+    def healthy():
+        st = dk.rs().Status(pb.StatusRequest(verbose=True), timeout=10)
+        return "does not answer" not in json.dumps(dict(st.info))
+    wait_for(healthy, timeout=30, what="the docker class to recover")
+    pod2, _ = run_pod(dk, name="after")
+    dk.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod2), timeout=60)
+
+
+def test_class_keys_are_checked(make_cribd, dockerd):
+    d = make_cribd(classes={
+        "proc": "backend = testproc",
+        "rel": "backend = docker\nsocket = relative/path",
+        "typo": f"backend = docker\nsocket = {dockerd.socket}\npause = x",
+    }).start()
+    conf = os.path.join(d.conf_d, "10-classes.conf")
+    e = rpc_error(lambda: run_pod(d, handler="rel"))
+    assert e.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert f"{conf}:6: socket 'relative/path' is not an absolute path" in e.details()
+    e = rpc_error(lambda: run_pod(d, handler="typo"))
+    assert f"{conf}:11: unknown key 'pause' for backend docker" in e.details()
