@@ -3,7 +3,7 @@
 #   sudo scripts/test.sh
 # Installs what is missing (Debian packages; crictl/critest v1.26.1 built offline from
 # ../shared/conformance, with its offline registry and CNI set-up), checks formatting, then
-# builds and tests: gcc with -Werror (with critest against the runc class), gcc with
+# builds and tests: gcc with -Werror (with critest against the runc and docker classes), gcc with
 # ASan+UBSan, gcc with TSan, and clang (with a bounded libFuzzer run).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,7 +46,7 @@ build_and_test "$top/build-ci-gcc" '^$' -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 step "gcc, ASan+UBSan: the same suites"
 # critest once is enough: the same code runs in the gcc build, and under ASan it is slow.
-build_and_test "$top/build-ci-asan" '^critest$' -DCMAKE_BUILD_TYPE=Debug -DCRIB_SANITIZE=address,undefined
+build_and_test "$top/build-ci-asan" '^critest' -DCMAKE_BUILD_TYPE=Debug -DCRIB_SANITIZE=address,undefined
 
 step "gcc, TSan: the loop / completion-queue / worker boundary (CRI integration)"
 cmake -S "$top" -B "$top/build-ci-tsan" -DCRIB_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \

@@ -20,6 +20,16 @@ for f in "$top"/conf.d/*.conf; do
 	[ -e "/etc/crib/conf.d/$(basename "$f")" ] || install -m 0644 "$f" /etc/crib/conf.d/
 done
 
+# The docker class (conf.d/20-docker.conf) needs a Docker Engine: start one when none
+# answers on its socket.  No bridge and no iptables rules: pods get their network from
+# CNI, through cribd, as on every other class.
+if ! docker info >/dev/null 2>&1; then
+	setsid dockerd --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+		>>/var/log/crib/dockerd.log 2>&1 < /dev/null &
+	for _ in $(seq 1 300); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+	docker info >/dev/null 2>&1 || echo "up.sh: dockerd did not start (see /var/log/crib/dockerd.log); the docker class stays unhealthy" >&2
+fi
+
 # (Re)start.  No init system is assumed: cribd runs detached, its log in /var/log/crib.
 pidfile=/run/crib/cribd.pid
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then

@@ -68,6 +68,12 @@ void docker_copiers_stop(struct docker_state *st)
 	}
 }
 
+/* Where the container's log copier records its position; malloc'd, the caller's. */
+static char *logpos_path(const struct crib_host *host, const char *id)
+{
+	return crib_xasprintf("%s/containers/%s/logpos", host->state_dir, id);
+}
+
 /* <state_dir>/containers/<id>, made if missing; *ret malloc'd, the caller's. */
 static int container_dir(const struct crib_host *host, const char *id, char **ret,
                          struct crib_error **reterr)
@@ -86,7 +92,7 @@ static int container_dir(const struct crib_host *host, const char *id, char **re
 static int copier_start(struct docker_state *st, struct docker_engine *e, const char *id,
                         const struct docker_priv *p, struct crib_error **reterr)
 {
-	_cleanup_free_ char *dir = NULL, *pos = NULL;
+	_cleanup_free_ char *dir = NULL, *pos = logpos_path(st->host, id);
 	struct docker_logcopy *lc = NULL;
 	int r;
 
@@ -95,15 +101,13 @@ static int copier_start(struct docker_state *st, struct docker_engine *e, const 
 	r = container_dir(st->host, id, &dir, reterr);
 	if (r < 0)
 		return r;
-	pos = crib_xasprintf("%s/logpos", dir);
 	r = docker_logcopy_start(st->host, e, p->docker_id, p->log_path, pos, p->tty, &lc, reterr);
 	if (r == 0 && lc)
 		copier_add(st, id, lc);
 	return r;
 }
 
-/* The container's priv and its class's Engine; on success P is the caller's to clear. */
-static int container_engine(struct docker_state *st, const struct crib_container_ref *c,
+int docker_container_engine(const struct docker_state *st, const struct crib_container_ref *c,
                             struct docker_priv *p, struct docker_engine **e,
                             struct crib_error **reterr)
 {
@@ -171,7 +175,9 @@ int docker_container_create(void *state, struct crib_op *op, const struct crib_c
 	                                     .sandbox = x.sandbox.docker_id,
 	                                     .image = spec->image,
 	                                     .class_name = spec->ref.pod.cls->name,
-	                                     .own_oom_score_adj = st->own_oom_score_adj};
+	                                     .own_oom_score_adj = st->own_oom_score_adj,
+	                                     .node_caps = st->node_caps,
+	                                     .n_node_caps = docker_node_caps(st, e)};
 	r = docker_container_body(st->host, &in, &x.body, &x.name, reterr);
 	if (r == 0)
 		r = docker_create_start(st->host, e, x.body, x.name, false, &x.docker_id, reterr);
@@ -198,7 +204,7 @@ int docker_container_start(void *state, struct crib_op *op, const struct crib_co
 	int r;
 
 	(void)op;
-	r = container_engine(st, c, &p, &e, reterr);
+	r = docker_container_engine(st, c, &p, &e, reterr);
 	if (r < 0)
 		return r;
 	r = docker_start(st->host, e, p.docker_id, reterr);
@@ -218,7 +224,7 @@ int docker_container_stop(void *state, struct crib_op *op, const struct crib_con
 	int r;
 
 	(void)op;
-	r = container_engine(st, c, &p, &e, reterr);
+	r = docker_container_engine(st, c, &p, &e, reterr);
 	if (r < 0)
 		return r;
 	r = docker_stop(st->host, e, p.docker_id, timeout_s, reterr);
@@ -231,11 +237,11 @@ int docker_container_stop(void *state, struct crib_op *op, const struct crib_con
 
 static void remove_dir(const struct crib_host *host, const char *id)
 {
-	_cleanup_free_ char *dir = crib_xasprintf("%s/containers/%s", host->state_dir, id);
-	_cleanup_free_ char *pos = crib_xasprintf("%s/logpos", dir);
+	_cleanup_free_ char *pos = logpos_path(host, id);
 
 	(void)unlink(pos);
-	(void)rmdir(dir);
+	*strrchr(pos, '/') = '\0';
+	(void)rmdir(pos);
 }
 
 int docker_container_remove(void *state, struct crib_op *op, const struct crib_container_ref *c,
@@ -253,7 +259,7 @@ int docker_container_remove(void *state, struct crib_op *op, const struct crib_c
 		remove_dir(st->host, c->id);
 		return 0;
 	}
-	r = container_engine(st, c, &p, &e, reterr);
+	r = docker_container_engine(st, c, &p, &e, reterr);
 	if (r < 0)
 		return r;
 	r = docker_remove_container(st->host, e, p.docker_id, reterr);
@@ -273,12 +279,18 @@ int docker_container_status(void *state, struct crib_op *op, const struct crib_c
 	int r;
 
 	(void)op;
-	r = container_engine(st, c, &p, &e, reterr);
+	r = docker_container_engine(st, c, &p, &e, reterr);
 	if (r < 0)
 		return r;
 	r = docker_inspect(e, p.docker_id, &inspect, reterr);
 	if (r == 0)
 		docker_inspect_status(inspect, ret);
+	/* kubelet reads the log once a container exited: it must be all there by then. */
+	if (r == 0 && ret->state == CRIB_CONTAINER_EXITED && p.log_path) {
+		_cleanup_free_ char *pos = logpos_path(st->host, c->id);
+
+		(void)docker_logcopy_drained(pos, LOG_DRAIN_MS);
+	}
 	json_decref(inspect);
 	docker_priv_clear(&p);
 	return r;
@@ -311,7 +323,7 @@ int docker_container_update(void *state, struct crib_op *op, const struct crib_c
 	if (!u)
 		return st->host->error_set(reterr, EBADMSG,
 		                           "the UpdateContainerResourcesRequest does not decode");
-	r = container_engine(st, c, &p, &e, reterr);
+	r = docker_container_engine(st, c, &p, &e, reterr);
 	if (r < 0)
 		goto out;
 	r = docker_resources_body(st->host, u->linux, &body, reterr);

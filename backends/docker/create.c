@@ -6,12 +6,14 @@
  * that a pod behaves as it did on dockershim: the sandbox owns the pod's
  * network, IPC and UTS namespaces, containers join them as
  * "container:<sandbox>", and security contexts become HostConfig members and
- * SecurityOpt strings.  Checks and messages follow the oci backend's spec.c,
- * so that a config is refused for the same reason, naming the same CRI
- * field, on either backend.  What the Engine's API cannot express (ambient
- * capabilities, ID-mapped, image and recursive read-only mounts, CDI
- * devices, the Strict supplemental groups policy) is refused with ENOTSUP
- * rather than dropped: kubelet asks for those only when a runtime claims them.
+ * SecurityOpt strings.  The checks both backends make are shared with the
+ * oci backend (backends/common/crirules.c), and the rest follow spec.c's
+ * messages, so that a config is refused for the same reason, naming the
+ * same CRI field, on either backend.  What the Engine's API cannot express
+ * (ambient capabilities, ID-mapped, image and recursive read-only mounts,
+ * CDI devices, the Strict supplemental groups policy) is refused with
+ * ENOTSUP rather than dropped: kubelet asks for those only when a runtime
+ * claims them.
  *
  * OOM policy (broker/util.h): a body is sized by kubelet's request, so
  * jansson's allocation failures become -ENOMEM; names and copies of short
@@ -28,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crirules.h"
 #include "docker.h"
 #include "util.h"
 
@@ -39,11 +42,6 @@
 #define OWN_LABEL_PREFIX "io.crib."
 /* What dockershim named the sandbox in io.kubernetes.container.name, which cAdvisor reads. */
 #define SANDBOX_CONTAINER_NAME "POD"
-
-/* The sandbox only waits for signals: the last of the pod to be OOM-killed, the least CPU weight.
- */
-#define SANDBOX_OOM_SCORE_ADJ (-998)
-#define SANDBOX_CPU_SHARES    2
 
 /* The kernel's ranges (cpu.shares; CFS period and quota in microseconds). */
 #define CPU_SHARES_MAX 262144
@@ -58,13 +56,11 @@
 #define NS_CONTAINER RUNTIME__V1__NAMESPACE_MODE__CONTAINER
 #define NS_NODE      RUNTIME__V1__NAMESPACE_MODE__NODE
 
-#define PROFILE_RUNTIME_DEFAULT RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault
-#define PROFILE_UNCONFINED      RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined
-#define PROFILE_LOCALHOST       RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost
-
 struct body_ctx {
 	const struct crib_host *host;
 	struct crib_error **reterr;
+	char *const *node_caps; /* see docker_sandbox_input */
+	size_t n_node_caps;
 };
 
 /* ---- errors and JSON building ---- */
@@ -386,13 +382,6 @@ static void container_view(const Runtime__V1__LinuxContainerSecurityContext *sc,
 }
 #pragma GCC diagnostic pop
 
-static int check_id(const struct body_ctx *c, int64_t v, const char *field, const char *what)
-{
-	if (v < 0 || v >= (int64_t)UINT32_MAX)
-		return fail(c, EINVAL, "%s.%s %lld: not a valid id", field, what, (long long)v);
-	return 0;
-}
-
 /* The user as the Engine takes it ("uid", "name", "uid:gid" or "name:gid"), or NULL: the image's.
  */
 static int user_string(const struct body_ctx *c, const struct sec_view *s, char **ret)
@@ -408,7 +397,8 @@ static int user_string(const struct body_ctx *c, const struct sec_view *s, char 
 		            "%s.run_as_group: set without run_as_user or run_as_username",
 		            s->field);
 	if (s->run_as_user) {
-		r = check_id(c, s->run_as_user->value, s->field, "run_as_user");
+		r = crib_cri_check_id(c->host, s->run_as_user->value, s->field, "run_as_user", NULL,
+		                      c->reterr);
 		if (r < 0)
 			return r;
 		user = crib_xasprintf("%lld", (long long)s->run_as_user->value);
@@ -422,7 +412,8 @@ static int user_string(const struct body_ctx *c, const struct sec_view *s, char 
 	if (s->run_as_group) {
 		_cleanup_free_ char *name = TAKE_PTR(user);
 
-		r = check_id(c, s->run_as_group->value, s->field, "run_as_group");
+		r = crib_cri_check_id(c->host, s->run_as_group->value, s->field, "run_as_group",
+		                      NULL, c->reterr);
 		if (r < 0)
 			return r;
 		user = crib_xasprintf("%s:%lld", name, (long long)s->run_as_group->value);
@@ -453,7 +444,8 @@ static int set_user(const struct body_ctx *c, const struct sec_view *s, json_t *
 	for (size_t i = 0; r >= 0 && i < s->n_groups; i++) {
 		char gid[24];
 
-		r = check_id(c, s->groups[i], s->field, "supplemental_groups");
+		r = crib_cri_check_id(c->host, s->groups[i], s->field, "supplemental_groups", NULL,
+		                      c->reterr);
 		(void)snprintf(gid, sizeof(gid), "%lld", (long long)s->groups[i]);
 		if (r >= 0 && arr_add(groups, json_string(gid)) < 0)
 			r = fail(c, ENOMEM, "Out of memory");
@@ -523,11 +515,9 @@ static int seccomp_localhost(const struct body_ctx *c, const char *field, const 
 	_cleanup_(json_decrefp) json_t *doc = NULL;
 	_cleanup_free_ char *text = NULL, *compact = NULL;
 	json_error_t jerr;
-	size_t len;
+	size_t len = 0;
 	int r;
 
-	if (isempty(path))
-		return fail(c, EINVAL, "%s: empty for a Localhost profile", field);
 	r = read_profile(c, field, path, &text, &len);
 	if (r < 0)
 		return r;
@@ -550,31 +540,21 @@ static int seccomp_localhost(const struct body_ctx *c, const char *field, const 
  */
 static int seccomp_opt(const struct body_ctx *c, const struct sec_view *s, json_t *hc)
 {
-	const Runtime__V1__SecurityProfile *p = s->seccomp;
-	const char *old = s->seccomp_path;
 	_cleanup_free_ char *field = NULL;
+	struct crib_cri_seccomp p;
+	int r;
 
-	if (p) {
-		switch (p->profile_type) {
-		case PROFILE_RUNTIME_DEFAULT:
-			return 0;
-		case PROFILE_UNCONFINED:
-			break;
-		case PROFILE_LOCALHOST:
-			field = crib_xasprintf("%s.seccomp.localhost_ref", s->field);
-			return seccomp_localhost(c, field, p->localhost_ref, hc);
-		default:
-			return fail(c, EINVAL, "%s.seccomp.profile_type %d: unknown", s->field,
-			            (int)p->profile_type);
-		}
-	} else if (!isempty(old) && starts_with(old, "localhost/")) {
-		field = crib_xasprintf("%s.seccomp_profile_path", s->field);
-		return seccomp_localhost(c, field, old + strlen("localhost/"), hc);
-	} else if (streq(old, "runtime/default") || streq(old, "docker/default")) {
+	r = crib_cri_seccomp_profile(c->host, s->field, s->seccomp, s->seccomp_path, &p, c->reterr);
+	if (r < 0)
+		return r;
+	switch (p.kind) {
+	case CRIB_CRI_PROFILE_DEFAULT:
 		return 0;
-	} else if (!isempty(old) && !streq(old, "unconfined")) {
-		return fail(c, EINVAL, "%s.seccomp_profile_path '%s': unknown profile", s->field,
-		            old);
+	case CRIB_CRI_PROFILE_LOCALHOST:
+		field = crib_xasprintf("%s.%s", s->field, p.key);
+		return seccomp_localhost(c, field, p.path, hc);
+	case CRIB_CRI_PROFILE_UNCONFINED:
+		break;
 	}
 	return secopt_add(c, hc, "seccomp", "unconfined", s->field);
 }
@@ -586,35 +566,12 @@ static int seccomp_opt(const struct body_ctx *c, const struct sec_view *s, json_
  */
 static int apparmor_opt(const struct body_ctx *c, const struct sec_view *s, json_t *hc)
 {
-	const Runtime__V1__SecurityProfile *p = s->apparmor;
-	const char *old = s->apparmor_name;
 	const char *name;
+	int r = crib_cri_apparmor_profile(c->host, s->field, s->apparmor, s->apparmor_name, &name,
+	                                  c->reterr);
 
-	if (p) {
-		switch (p->profile_type) {
-		case PROFILE_RUNTIME_DEFAULT:
-			return 0;
-		case PROFILE_UNCONFINED:
-			name = "unconfined";
-			break;
-		case PROFILE_LOCALHOST:
-			name = p->localhost_ref;
-			break;
-		default:
-			return fail(c, EINVAL, "%s.apparmor.profile_type %d: unknown", s->field,
-			            (int)p->profile_type);
-		}
-	} else if (isempty(old) || streq(old, "runtime/default")) {
-		return 0;
-	} else if (streq(old, "unconfined")) {
-		name = old;
-	} else if (starts_with(old, "localhost/")) {
-		name = old + strlen("localhost/");
-	} else {
-		return fail(c, EINVAL, "%s.apparmor_profile '%s': unknown profile", s->field, old);
-	}
-	if (isempty(name))
-		return fail(c, EINVAL, "%s.apparmor: a Localhost profile needs a name", s->field);
+	if (r < 0 || !name)
+		return r;
 	return secopt_add(c, hc, "apparmor", name, s->field);
 }
 
@@ -651,6 +608,32 @@ static int selinux_opts(const struct body_ctx *c, const struct sec_view *s, json
 }
 
 /*
+ * Privileged where cribd lacks capabilities the kernel has: what the Engine's
+ * Privileged gives, but with only the capabilities cribd holds (see
+ * docker_sandbox_input): no seccomp, AppArmor or SELinux confinement, no
+ * masked or read-only paths, every device allowed.
+ */
+static int bounded_privileged(const struct body_ctx *c, const struct sec_view *s, json_t *hc)
+{
+	static const char *const unconfined[] = {"seccomp=unconfined", "apparmor=unconfined",
+	                                         "label=disable"};
+	int r;
+
+	r = set_strv(c, hc, "CapAdd", c->node_caps, c->n_node_caps, s->field);
+	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(unconfined); i++)
+		r = secopt_add(c, hc, unconfined[i], NULL, s->field);
+	if (r >= 0)
+		r = put(c, hc, "MaskedPaths", json_array());
+	if (r >= 0)
+		r = put(c, hc, "ReadonlyPaths", json_array());
+	if (r >= 0)
+		r = put(c, hc, "DeviceCgroupRules", json_pack("[s]", "a *:* rwm"));
+	if (r >= 0)
+		r = put(c, hc, "ReadonlyRootfs", json_boolean(s->readonly_rootfs));
+	return r;
+}
+
+/*
  * User, groups and the HostConfig members both kinds share.  A privileged
  * process is confined by neither seccomp, AppArmor nor SELinux (CRI's
  * definition of privileged; the Engine would ignore the options anyway).
@@ -661,6 +644,8 @@ static int apply_security(const struct body_ctx *c, const struct sec_view *s, js
 	int r;
 
 	r = set_user(c, s, body, hc);
+	if (r >= 0 && s->privileged && c->node_caps)
+		return bounded_privileged(c, s, hc);
 	if (r >= 0)
 		r = put(c, hc, "Privileged", json_boolean(s->privileged));
 	if (r >= 0)
@@ -679,37 +664,6 @@ static int apply_security(const struct body_ctx *c, const struct sec_view *s, js
 
 /* ---- namespaces ---- */
 
-struct ns_modes {
-	Runtime__V1__NamespaceMode network;
-	Runtime__V1__NamespaceMode ipc;
-	Runtime__V1__NamespaceMode pid;
-};
-
-/* Network and IPC are the pod's or the node's (kubelet sets nothing else); no user namespaces. */
-static int ns_modes(const struct body_ctx *c, const Runtime__V1__NamespaceOption *o,
-                    const char *field, struct ns_modes *ret)
-{
-	if (!o) {
-		*ret = (struct ns_modes){NS_POD, NS_POD, NS_POD};
-		return 0;
-	}
-	if (o->network != NS_POD && o->network != NS_NODE)
-		return fail(c, ENOTSUP,
-		            "%s.namespace_options.network %d: only POD and NODE are supported",
-		            field, (int)o->network);
-	if (o->ipc != NS_POD && o->ipc != NS_NODE)
-		return fail(c, ENOTSUP,
-		            "%s.namespace_options.ipc %d: only POD and NODE are supported", field,
-		            (int)o->ipc);
-	if (o->userns_options && o->userns_options->mode != NS_NODE)
-		return fail(c, ENOTSUP,
-		            "%s.namespace_options.userns_options.mode %d: user namespaces are "
-		            "not supported",
-		            field, (int)o->userns_options->mode);
-	*ret = (struct ns_modes){o->network, o->ipc, o->pid};
-	return 0;
-}
-
 /*
  * The sandbox owns the pod's namespaces.  Its network is "none": cribd runs
  * CNI in it.  Its IPC namespace is "shareable", which the Engine wants of a
@@ -717,7 +671,7 @@ static int ns_modes(const struct body_ctx *c, const Runtime__V1__NamespaceOption
  * node's network a pod has the node's host name.
  */
 static int sandbox_namespaces(const struct body_ctx *c, const Runtime__V1__PodSandboxConfig *pod,
-                              const struct ns_modes *m, json_t *body, json_t *hc)
+                              const struct crib_cri_ns_modes *m, json_t *body, json_t *hc)
 {
 	bool host_net = m->network == NS_NODE;
 	int r;
@@ -744,7 +698,7 @@ static int sandbox_namespaces(const struct body_ctx *c, const Runtime__V1__PodSa
  * (ClusterFirstWithHostNet), where "host" would copy the node's.
  */
 static int container_namespaces(const struct body_ctx *c, const struct docker_container_input *in,
-                                const struct ns_modes *m, json_t *hc)
+                                const struct crib_cri_ns_modes *m, json_t *hc)
 {
 	_cleanup_free_ char *join = crib_xasprintf("container:%s", in->sandbox);
 	int r;
@@ -776,36 +730,13 @@ static int container_namespaces(const struct body_ctx *c, const struct docker_co
 
 /* ---- the sandbox's sysctls and DNS ---- */
 
-enum sysctl_ns {
-	SYSCTL_NOT_NAMESPACED,
-	SYSCTL_IPC,
-	SYSCTL_NET, /* and kernel.domainname, whose UTS namespace goes with the network */
-};
-
-/* The namespace a sysctl belongs to, as runc (which refuses the others) sees it. */
-static enum sysctl_ns sysctl_ns(const char *key)
-{
-	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
-	                                  "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
-	                                  "kernel.shmmni", "kernel.shm_rmid_forced"};
-
-	if (starts_with(key, "net.") || streq(key, "kernel.domainname"))
-		return SYSCTL_NET;
-	if (starts_with(key, "fs.mqueue."))
-		return SYSCTL_IPC;
-	for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
-		if (streq(key, ipc[i]))
-			return SYSCTL_IPC;
-	return SYSCTL_NOT_NAMESPACED;
-}
-
 /*
  * The pod's sysctls go on the sandbox, whose namespaces the containers join;
  * each must be in a namespace the pod does not share with the node, or it
  * would change the node.
  */
 static int sandbox_sysctls(const struct body_ctx *c, const Runtime__V1__PodSandboxConfig *pod,
-                           const struct ns_modes *m, json_t *hc)
+                           const struct crib_cri_ns_modes *m, json_t *hc)
 {
 	const Runtime__V1__LinuxPodSandboxConfig *lx = pod->linux;
 	json_t *sysctls = NULL;
@@ -816,19 +747,10 @@ static int sandbox_sysctls(const struct body_ctx *c, const Runtime__V1__PodSandb
 		return fail(c, ENOMEM, "Out of memory");
 	for (size_t i = 0; i < lx->n_sysctls; i++) {
 		const char *key = lx->sysctls[i]->key;
-		enum sysctl_ns ns = sysctl_ns(key);
-		int r;
+		int r = crib_cri_sysctl_check(c->host, key, m, c->reterr);
 
-		if (ns == SYSCTL_NOT_NAMESPACED)
-			return fail(c, EINVAL,
-			            "PodSandboxConfig.linux.sysctls '%s': not a namespaced sysctl",
-			            key);
-		if ((ns == SYSCTL_NET && m->network == NS_NODE) ||
-		    (ns == SYSCTL_IPC && m->ipc == NS_NODE))
-			return fail(c, EINVAL,
-			            "PodSandboxConfig.linux.sysctls '%s': the pod shares this "
-			            "namespace with the node",
-			            key);
+		if (r < 0)
+			return r;
 		r = obj_set_str(sysctls, key, lx->sysctls[i]->value);
 		if (r < 0)
 			return fail_json(c, r, "PodSandboxConfig.linux.sysctls '%s'", key);
@@ -856,22 +778,10 @@ static int sandbox_dns(const struct body_ctx *c, const Runtime__V1__DNSConfig *d
 
 /* ---- resources ---- */
 
-/*
- * V clamped to [max(own, -1000), 1000]: lowering a score below one's own
- * needs CAP_SYS_RESOURCE, which root lacks on these nodes, and the start
- * would fail.
- */
-static int oom_clamp(int64_t v, int own)
-{
-	int64_t floor = own > -1000 ? own : -1000;
-
-	if (v < floor)
-		v = floor;
-	return (int)(v > 1000 ? 1000 : v);
-}
-
 static int check_resources(const struct body_ctx *c, const Runtime__V1__LinuxContainerResources *r)
 {
+	int q;
+
 	if (r->cpu_shares < 0 || r->cpu_shares > CPU_SHARES_MAX)
 		return fail(c, EINVAL, RES ".cpu_shares %lld: not within [0, %d]",
 		            (long long)r->cpu_shares, CPU_SHARES_MAX);
@@ -882,12 +792,9 @@ static int check_resources(const struct body_ctx *c, const Runtime__V1__LinuxCon
 	if (r->cpu_quota < -1 || (r->cpu_quota > 0 && r->cpu_quota < CFS_QUOTA_MIN))
 		return fail(c, EINVAL, RES ".cpu_quota %lld: neither -1 (no limit) nor at least %d",
 		            (long long)r->cpu_quota, CFS_QUOTA_MIN);
-	if (r->memory_limit_in_bytes < 0)
-		return fail(c, EINVAL, RES ".memory_limit_in_bytes %lld: negative",
-		            (long long)r->memory_limit_in_bytes);
-	if (r->memory_swap_limit_in_bytes < -1)
-		return fail(c, EINVAL, RES ".memory_swap_limit_in_bytes %lld: negative",
-		            (long long)r->memory_swap_limit_in_bytes);
+	q = crib_cri_check_memory(c->host, r, c->reterr);
+	if (q < 0)
+		return q;
 	/* The Engine refuses a swap limit without a memory limit, or below it. */
 	if (r->memory_swap_limit_in_bytes > 0 &&
 	    r->memory_swap_limit_in_bytes < r->memory_limit_in_bytes)
@@ -899,10 +806,7 @@ static int check_resources(const struct body_ctx *c, const Runtime__V1__LinuxCon
 		            RES ".memory_swap_limit_in_bytes %lld: set without "
 		                "memory_limit_in_bytes",
 		            (long long)r->memory_swap_limit_in_bytes);
-	if (r->oom_score_adj < -1000 || r->oom_score_adj > 1000)
-		return fail(c, EINVAL, RES ".oom_score_adj %lld: not within [-1000, 1000]",
-		            (long long)r->oom_score_adj);
-	return 0;
+	return crib_cri_check_oom_score_adj(c->host, r, c->reterr);
 }
 
 /*
@@ -918,8 +822,6 @@ static int check_resources(const struct body_ctx *c, const Runtime__V1__LinuxCon
 static int resources_fill(const struct body_ctx *c, const Runtime__V1__LinuxContainerResources *r,
                           json_t *res)
 {
-	int64_t swap = r->memory_swap_limit_in_bytes ? r->memory_swap_limit_in_bytes
-	                                             : r->memory_limit_in_bytes;
 	int q;
 
 	q = check_resources(c, r);
@@ -934,7 +836,7 @@ static int resources_fill(const struct body_ctx *c, const Runtime__V1__LinuxCont
 	if (q >= 0 && r->memory_limit_in_bytes > 0)
 		q = put(c, res, "Memory", json_integer(r->memory_limit_in_bytes));
 	if (q >= 0 && r->memory_limit_in_bytes > 0)
-		q = put(c, res, "MemorySwap", json_integer(swap));
+		q = put(c, res, "MemorySwap", json_integer(crib_cri_swap_limit(r)));
 	if (q >= 0 && !isempty(r->cpuset_cpus))
 		q = set_str(c, res, "CpusetCpus", r->cpuset_cpus, RES ".cpuset_cpus");
 	if (q >= 0 && !isempty(r->cpuset_mems))
@@ -962,12 +864,6 @@ int docker_resources_body(const struct crib_host *host,
 }
 
 /* ---- the sandbox ---- */
-
-static const Runtime__V1__LinuxSandboxSecurityContext *
-pod_sc(const Runtime__V1__PodSandboxConfig *pod)
-{
-	return pod->linux ? pod->linux->security_context : NULL;
-}
 
 static const char *pod_cgroup_parent(const Runtime__V1__PodSandboxConfig *pod)
 {
@@ -1020,13 +916,13 @@ static int sandbox_labels(const struct body_ctx *c, const struct docker_sandbox_
 static int sandbox_fill(const struct body_ctx *c, const struct docker_sandbox_input *in,
                         json_t *body, json_t *hc, json_t *labels)
 {
-	const Runtime__V1__LinuxSandboxSecurityContext *sc = pod_sc(in->pod);
+	const Runtime__V1__LinuxSandboxSecurityContext *sc = crib_cri_pod_sc(in->pod);
 	struct sec_view s;
-	struct ns_modes m;
+	struct crib_cri_ns_modes m;
 	int r;
 
 	pod_view(sc, &s);
-	r = ns_modes(c, sc ? sc->namespace_options : NULL, POD_SC, &m);
+	r = crib_cri_ns_modes(c->host, sc ? sc->namespace_options : NULL, POD_SC, &m, c->reterr);
 	if (r >= 0)
 		r = sandbox_namespaces(c, in->pod, &m, body, hc);
 	if (r >= 0)
@@ -1040,10 +936,11 @@ static int sandbox_fill(const struct body_ctx *c, const struct docker_sandbox_in
 	if (r >= 0)
 		r = set_cgroup_parent(c, in->pod, hc);
 	if (r >= 0)
-		r = put(c, hc, "CpuShares", json_integer(SANDBOX_CPU_SHARES));
+		r = put(c, hc, "CpuShares", json_integer(CRIB_CRI_SANDBOX_CPU_SHARES));
 	if (r >= 0)
 		r = put(c, hc, "OomScoreAdj",
-		        json_integer(oom_clamp(SANDBOX_OOM_SCORE_ADJ, in->own_oom_score_adj)));
+		        json_integer(crib_cri_oom_score_adj(CRIB_CRI_SANDBOX_OOM_SCORE_ADJ,
+		                                            in->own_oom_score_adj)));
 	return r;
 }
 
@@ -1060,7 +957,10 @@ static char *sandbox_name(const struct docker_sandbox_input *in)
 int docker_sandbox_body(const struct crib_host *host, const struct docker_sandbox_input *in,
                         json_t **ret, char **ret_name, struct crib_error **reterr)
 {
-	const struct body_ctx c = {.host = host, .reterr = reterr};
+	const struct body_ctx c = {.host = host,
+	                           .reterr = reterr,
+	                           .node_caps = in->node_caps,
+	                           .n_node_caps = in->n_node_caps};
 	_cleanup_(json_decrefp) json_t *body = NULL;
 	json_t *hc, *labels;
 	int r;
@@ -1077,40 +977,15 @@ int docker_sandbox_body(const struct crib_host *host, const struct docker_sandbo
 
 /* ---- the container: process ---- */
 
-static const Runtime__V1__LinuxContainerSecurityContext *
-container_sc(const Runtime__V1__ContainerConfig *cfg)
-{
-	return cfg->linux ? cfg->linux->security_context : NULL;
-}
-
-static const Runtime__V1__LinuxContainerResources *
-container_resources(const Runtime__V1__ContainerConfig *cfg)
-{
-	return cfg->linux ? cfg->linux->resources : NULL;
-}
-
-/* "KEY=value" of a CRI variable, whose value is bytes. */
+/* Appends KV, ContainerConfig.envs[I], to ENV as "KEY=value". */
 static int env_var(const struct body_ctx *c, const Runtime__V1__KeyValue *kv, size_t i, json_t *env)
 {
-	const ProtobufCBinaryData *v = &kv->value;
 	_cleanup_free_ char *var = NULL;
-	size_t key_len = strlen(kv->key);
 	int r;
 
-	if (key_len == 0 || strchr(kv->key, '='))
-		return fail(c, EINVAL, "ContainerConfig.envs[%zu].key '%s': not a variable name", i,
-		            kv->key);
-	if (v->len > 0 && memchr(v->data, '\0', v->len))
-		return fail(c, EINVAL, "ContainerConfig.envs[%zu].value of '%s': holds a NUL byte",
-		            i, kv->key);
-	var = malloc(key_len + 1 + v->len + 1);
-	if (!var)
-		return fail(c, ENOMEM, "Out of memory");
-	memcpy(var, kv->key, key_len);
-	var[key_len] = '=';
-	if (v->len > 0)
-		memcpy(var + key_len + 1, v->data, v->len);
-	var[key_len + 1 + v->len] = '\0';
+	r = crib_cri_env_string(c->host, kv, i, &var, c->reterr);
+	if (r < 0)
+		return r;
 	r = arr_add_str(env, var);
 	return r < 0 ? fail_json(c, r, "ContainerConfig.envs[%zu] '%s'", i, kv->key) : 0;
 }
@@ -1188,46 +1063,12 @@ static int set_stop_signal(const struct body_ctx *c, const Runtime__V1__Containe
 
 /* ---- the container: mounts and devices ---- */
 
-static const char *propagation_name(Runtime__V1__MountPropagation p)
-{
-	switch (p) {
-	case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE:
-		return "rprivate";
-	case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER:
-		return "rslave";
-	case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL:
-		return "rshared";
-	default:
-		return NULL;
-	}
-}
-
 static int check_mount(const struct body_ctx *c, size_t i, const Runtime__V1__Mount *m)
 {
-	if (m->image || !isempty(m->image_sub_path))
-		return fail(c, ENOTSUP,
-		            "ContainerConfig.mounts[%zu].image: image volumes are not supported",
-		            i);
-	if (m->n_uidmappings > 0 || m->n_gidmappings > 0)
-		return fail(c, ENOTSUP,
-		            "ContainerConfig.mounts[%zu].uidMappings: ID-mapped mounts are not "
-		            "supported",
-		            i);
-	if (m->recursive_read_only)
-		return fail(c, ENOTSUP,
-		            "ContainerConfig.mounts[%zu].recursive_read_only: not supported by "
-		            "the Docker Engine's API 1.41",
-		            i);
-	if (m->n_mount_options > 0)
-		return fail(c, ENOTSUP,
-		            "ContainerConfig.mounts[%zu].mount_options: not supported by the "
-		            "Docker Engine's API 1.41",
-		            i);
-	if (!propagation_name(m->propagation))
-		return fail(c, EINVAL, "ContainerConfig.mounts[%zu].propagation %d: unknown", i,
-		            (int)m->propagation);
-	if (isempty(m->host_path))
-		return fail(c, EINVAL, "ContainerConfig.mounts[%zu].host_path: empty", i);
+	int r = crib_cri_check_mount(c->host, i, m, "the Docker Engine's API 1.41", c->reterr);
+
+	if (r < 0)
+		return r;
 	if (!absolute(m->container_path))
 		return fail(c, EINVAL,
 		            "ContainerConfig.mounts[%zu].container_path '%s': not absolute", i,
@@ -1252,7 +1093,7 @@ static int add_mount(const struct body_ctx *c, size_t i, const Runtime__V1__Moun
 	if (r < 0)
 		return r;
 	mj = json_pack("{s:s, s:b, s:{s:s}}", "Type", "bind", "ReadOnly", (int)m->readonly,
-	               "BindOptions", "Propagation", propagation_name(m->propagation));
+	               "BindOptions", "Propagation", crib_cri_propagation(m->propagation));
 	r = arr_add(mounts, mj);
 	if (r >= 0)
 		r = obj_set_str(mj, "Source", m->host_path);
@@ -1261,16 +1102,11 @@ static int add_mount(const struct body_ctx *c, size_t i, const Runtime__V1__Moun
 	return r < 0 ? fail_json(c, r, "ContainerConfig.mounts[%zu]", i) : 0;
 }
 
-static bool permissions_valid(const char *p)
-{
-	return *p && strspn(p, "rwm") == strlen(p);
-}
-
 /* The Engine adds a directory's devices itself, as CRI asks. */
 static int add_device(const struct body_ctx *c, size_t i, const Runtime__V1__Device *d,
                       json_t *devices)
 {
-	const char *perms = isempty(d->permissions) ? "rwm" : d->permissions;
+	const char *perms;
 	json_t *dj = NULL;
 	int r;
 
@@ -1280,10 +1116,9 @@ static int add_device(const struct body_ctx *c, size_t i, const Runtime__V1__Dev
 		return fail(c, EINVAL,
 		            "ContainerConfig.devices[%zu].container_path '%s': not absolute", i,
 		            md_str(d->container_path));
-	if (!permissions_valid(perms))
-		return fail(c, EINVAL,
-		            "ContainerConfig.devices[%zu].permissions '%s': not of r, w, m", i,
-		            perms);
+	r = crib_cri_device_access(c->host, i, d, &perms, c->reterr);
+	if (r < 0)
+		return r;
 	dj = json_object();
 	r = arr_add(devices, dj);
 	if (r >= 0)
@@ -1357,10 +1192,14 @@ static int container_caps(const struct body_ctx *c, const Runtime__V1__Capabilit
 		return fail(c, ENOMEM, "Out of memory");
 	for (size_t i = 0; r >= 0 && i < cap->n_add_capabilities; i++) {
 		const char *name = cap->add_capabilities[i];
+		/* "ALL" is every capability the Engine knows: only cribd's where it lacks some. */
+		bool all = c->node_caps && strcasecmp(name, "ALL") == 0;
+		char *const *names = all ? c->node_caps : (char *const *)&name;
+		size_t n = all ? c->n_node_caps : 1;
 
-		if (caps_have(cap->drop_capabilities, cap->n_drop_capabilities, name))
-			continue;
-		r = arr_add_str(add, name);
+		for (size_t j = 0; r >= 0 && j < n; j++)
+			if (!caps_have(cap->drop_capabilities, cap->n_drop_capabilities, names[j]))
+				r = arr_add_str(add, names[j]);
 		if (r < 0)
 			return fail_json(c, r, CTR_SC ".capabilities.add_capabilities[%zu]", i);
 	}
@@ -1419,7 +1258,7 @@ static int container_labels(const struct body_ctx *c, const struct docker_contai
 static int set_container_resources(const struct body_ctx *c,
                                    const struct docker_container_input *in, json_t *hc)
 {
-	const Runtime__V1__LinuxContainerResources *res = container_resources(in->config);
+	const Runtime__V1__LinuxContainerResources *res = crib_cri_container_resources(in->config);
 	_cleanup_(json_decrefp) json_t *rj = NULL;
 	int r;
 
@@ -1429,7 +1268,8 @@ static int set_container_resources(const struct body_ctx *c,
 	if (json_object_update(hc, rj) < 0)
 		return fail(c, ENOMEM, "Out of memory");
 	r = put(c, hc, "OomScoreAdj",
-	        json_integer(oom_clamp(res ? res->oom_score_adj : 0, in->own_oom_score_adj)));
+	        json_integer(
+	            crib_cri_oom_score_adj(res ? res->oom_score_adj : 0, in->own_oom_score_adj)));
 	if (r >= 0)
 		r = set_cgroup_parent(c, in->pod, hc);
 	return r;
@@ -1445,17 +1285,16 @@ static int set_container_resources(const struct body_ctx *c,
 static int container_fill(const struct body_ctx *c, const struct docker_container_input *in,
                           json_t *body, json_t *hc, json_t *labels)
 {
-	const Runtime__V1__LinuxContainerSecurityContext *sc = container_sc(in->config);
-	const Runtime__V1__LinuxSandboxSecurityContext *psc = pod_sc(in->pod);
+	const Runtime__V1__LinuxContainerSecurityContext *sc = crib_cri_container_sc(in->config);
 	struct sec_view s;
-	struct ns_modes m;
+	struct crib_cri_ns_modes m;
 	int r;
 
-	/* CRI: a privileged container needs a pod that was created expecting one. */
-	if (sc && sc->privileged && !(psc && psc->privileged))
-		return fail(c, EINVAL, CTR_SC ".privileged: the pod is not privileged");
+	r = crib_cri_check_privileged(c->host, in->config, in->pod, c->reterr);
+	if (r < 0)
+		return r;
 	container_view(sc, &s);
-	r = ns_modes(c, sc ? sc->namespace_options : NULL, CTR_SC, &m);
+	r = crib_cri_ns_modes(c->host, sc ? sc->namespace_options : NULL, CTR_SC, &m, c->reterr);
 	if (r >= 0)
 		r = container_namespaces(c, in, &m, hc);
 	if (r >= 0)
@@ -1489,7 +1328,10 @@ static char *container_name(const struct docker_container_input *in)
 int docker_container_body(const struct crib_host *host, const struct docker_container_input *in,
                           json_t **ret, char **ret_name, struct crib_error **reterr)
 {
-	const struct body_ctx c = {.host = host, .reterr = reterr};
+	const struct body_ctx c = {.host = host,
+	                           .reterr = reterr,
+	                           .node_caps = in->node_caps,
+	                           .n_node_caps = in->n_node_caps};
 	_cleanup_(json_decrefp) json_t *body = NULL;
 	_cleanup_(json_decrefp) json_t *log_opts =
 	    json_pack("{s:s s:s}", "max-size", "16m", "max-file", "2");

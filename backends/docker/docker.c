@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "crirules.h"
 #include "docker.h"
 #include "util.h"
 
@@ -44,6 +45,35 @@ static int own_oom_score_adj(void)
 	return v;
 }
 
+/* The capabilities cribd holds, when it lacks some the kernel has (docker_sandbox_input). */
+static void node_caps(struct docker_state *st)
+{
+	uint64_t own = crib_cri_cap_bounding();
+	unsigned last = crib_cri_cap_last_cap();
+	bool lacking = false;
+
+	if (!own)
+		return;
+	for (unsigned i = 0; i <= last && i < crib_cri_cap_count(); i++)
+		lacking = lacking || !(own & (UINT64_C(1) << i));
+	for (unsigned i = 0; lacking && i <= last && i < crib_cri_cap_count(); i++)
+		if (own & (UINT64_C(1) << i)) {
+			st->node_cap_nums = crib_xrealloc(st->node_cap_nums, st->n_node_caps + 1,
+			                                  sizeof(*st->node_cap_nums));
+			st->node_cap_nums[st->n_node_caps] = i;
+			crib_strv_add(&st->node_caps, &st->n_node_caps, crib_cri_cap_name(i));
+		}
+}
+
+size_t docker_node_caps(const struct docker_state *st, const struct docker_engine *e)
+{
+	size_t n = 0;
+
+	while (n < st->n_node_caps && st->node_cap_nums[n] <= docker_engine_last_cap(e))
+		n++;
+	return n;
+}
+
 static void docker_fini(void *state);
 
 static int docker_init(const struct crib_host *host, void **ret_state, struct crib_error **reterr)
@@ -60,6 +90,7 @@ static int docker_init(const struct crib_host *host, void **ret_state, struct cr
 		                       "not readable",
 		                       st->pause_binary);
 	st->own_oom_score_adj = own_oom_score_adj();
+	node_caps(st);
 	return 0;
 }
 
@@ -86,6 +117,8 @@ static void docker_fini(void *state)
 		endpoint_free(ep);
 	}
 	pthread_mutex_destroy(&st->lock);
+	crib_strv_free(st->node_caps, st->n_node_caps);
+	free(st->node_cap_nums);
 	free(st->pause_binary);
 	free(st);
 }
@@ -349,7 +382,7 @@ static const struct crib_backend_ops docker_ops = {
     .version = DOCKER_VERSION,
     .caps = CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_POD_STATS |
             CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_STATUS |
-            CRIB_CAP_HEALTH | CRIB_CAP_OWN_NETNS | CRIB_CAP_OWN_IMAGES,
+            CRIB_CAP_HEALTH | CRIB_CAP_OWN_NETNS | CRIB_CAP_OWN_IMAGES | CRIB_CAP_STREAMS,
     .init = docker_init,
     .fini = docker_fini,
     .class_open = docker_class_open,
@@ -375,6 +408,10 @@ static const struct crib_backend_ops docker_ops = {
     .image_list = docker_image_list,
     .image_remove = docker_image_remove,
     .image_fs_info = docker_image_fs_info,
+    .stream_open = docker_stream_open,
+    .stream_resize = docker_stream_resize,
+    .stream_finish = docker_stream_finish,
+    .stream_close = docker_stream_close,
 };
 
 CRIB_EXPORT const struct crib_backend_ops *crib_backend_entry(uint32_t host_abi_major)

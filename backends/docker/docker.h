@@ -5,7 +5,7 @@
  * containers), container.c (containers), create.c (Engine create bodies from
  * CRI configs), logcopy.c (the Engine's logs into CRI log files), events.c
  * (the Engine's event stream), images.c (images kept by the Engine), exec.c
- * (ExecSync) and stats.c.
+ * (ExecSync), stream.c (Exec and Attach sessions) and stats.c.
  *
  * Mapping.  A pod is a sandbox container running the pause image, which owns
  * the pod's network, IPC and UTS namespaces (network mode "none": cribd runs
@@ -73,6 +73,9 @@ struct docker_state {
 	const struct crib_host *host;
 	char *pause_binary; /* crib-pause, imported as the default sandbox image */
 	int own_oom_score_adj;
+	char **node_caps; /* see docker_sandbox_input; NULL when cribd has every capability */
+	unsigned *node_cap_nums; /* their numbers, ascending */
+	size_t n_node_caps;
 	pthread_mutex_t lock;
 	struct docker_endpoint *endpoints; /* under lock */
 	struct docker_copier *copiers;     /* under lock: containers' log copiers */
@@ -95,6 +98,9 @@ int docker_endpoint_engine(struct docker_endpoint *ep, struct docker_engine **re
 int docker_class_engine(const struct crib_class *cls, struct docker_engine **ret,
                         struct crib_error **reterr);
 
+/* How many of st->node_caps the Engine E knows by name (they come first). */
+size_t docker_node_caps(const struct docker_state *st, const struct docker_engine *e);
+
 /* What crib stores with each pod and container (priv blobs, JSON). */
 struct docker_priv {
 	char *docker_id; /* the Docker container's id */
@@ -111,6 +117,14 @@ int docker_priv_parse(const struct crib_host *host, const void *blob, size_t len
 void docker_priv_encode(const struct docker_priv *p, struct crib_blob *ret);
 void docker_priv_clear(struct docker_priv *p);
 
+/*
+ * A container's priv and its class's Engine, which most container ops start
+ * from; on success P is the caller's to clear (docker_priv_clear).
+ */
+int docker_container_engine(const struct docker_state *st, const struct crib_container_ref *c,
+                            struct docker_priv *p, struct docker_engine **e,
+                            struct crib_error **reterr);
+
 /* create.c: Engine create bodies (POST /containers/create) from the CRI configs. */
 struct docker_sandbox_input {
 	const Runtime__V1__PodSandboxConfig *pod;
@@ -118,6 +132,15 @@ struct docker_sandbox_input {
 	const char *image;      /* the pause image, as the Engine knows it */
 	const char *class_name; /* the runtime class */
 	int own_oom_score_adj;  /* cribd's own: oom_score_adj is clamped to >= this */
+	/*
+	 * The capabilities cribd itself holds, by name, when its bounding set
+	 * lacks some the kernel has (NULL: it has them all).  The Engine gives a
+	 * privileged container every capability it knows of, and "ALL" means
+	 * the same; where root lacks some, the runtime then fails the container
+	 * ("unable to apply caps"), so privileged and "ALL" get these instead.
+	 */
+	char *const *node_caps;
+	size_t n_node_caps;
 };
 
 /*
@@ -137,6 +160,8 @@ struct docker_container_input {
 	const char *image;        /* the image, as the Engine knows it */
 	const char *class_name;
 	int own_oom_score_adj;
+	char *const *node_caps; /* as in docker_sandbox_input */
+	size_t n_node_caps;
 };
 
 /*
@@ -177,6 +202,12 @@ int docker_logcopy_reopen(struct docker_logcopy *lc, struct crib_error **reterr)
  * container's log; true when it did.
  */
 bool docker_logcopy_wait(struct docker_logcopy *lc, long timeout_ms);
+/*
+ * Waits up to TIMEOUT_MS for the copier recording into POS_FILE, wherever it
+ * runs, to reach the end of its container's log; true when it did or when
+ * there is no such file.  Needs no handle: a query op cannot hold one.
+ */
+bool docker_logcopy_drained(const char *pos_file, long timeout_ms);
 /* Ends the copier (at once, wherever it is), joins its thread and frees it.  NULL-safe. */
 void docker_logcopy_stop(struct docker_logcopy *lc);
 
@@ -285,5 +316,25 @@ int docker_image_fs_info(void *state, struct crib_op *op, const struct crib_clas
  */
 int docker_image_ensure(struct docker_engine *e, const struct crib_host *host, const char *image,
                         struct crib_error **reterr);
+
+/*
+ * exec.c, shared with stream.c.  docker_exec_exit_code: the exit code of the
+ * exec instance EXEC_ID once its output ended, asking the Engine again for up
+ * to 5 s (it records the exit a moment later).  docker_exec_kill: kills its
+ * process if it still runs, through a pidfd and only once /proc says the
+ * process is in DOCKER_ID's cgroup; failures are ignored.
+ */
+int docker_exec_exit_code(struct docker_engine *e, const struct crib_host *host,
+                          const char *exec_id, int32_t *ret, struct crib_error **reterr);
+void docker_exec_kill(struct docker_engine *e, const char *docker_id, const char *exec_id);
+
+/* stream.c: Exec and Attach sessions (CRIB_CAP_STREAMS) over hijacked connections. */
+int docker_stream_open(void *state, struct crib_op *op, const struct crib_stream_args *args,
+                       struct crib_stream_result *ret, struct crib_error **reterr);
+int docker_stream_resize(void *state, void *handle, uint16_t width, uint16_t height,
+                         struct crib_error **reterr);
+int docker_stream_finish(void *state, void *handle, int32_t *ret_exit_code,
+                         struct crib_error **reterr);
+void docker_stream_close(void *state, void *handle);
 
 #endif /* CRIB_DOCKER_DOCKER_H */

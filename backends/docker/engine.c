@@ -5,14 +5,20 @@
  * (the event stream, log copiers and ops run side by side).
  */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
+#include <http_parser.h>
 
 #include "engine.h"
 #include "util.h"
@@ -26,6 +32,7 @@ struct docker_engine {
 	char *socket;
 	char *api;     /* negotiated: "1.41" */
 	char *version; /* the Engine's */
+	unsigned last_cap;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -331,6 +338,11 @@ static int negotiate(struct docker_engine *e, struct crib_error **reterr)
 		return r;
 	}
 	e->api = crib_xstrdup(version_cmp(api, DOCKER_API_MAX) > 0 ? DOCKER_API_MAX : api);
+	/*
+	 * Engines before 23.0 (API 1.42) refuse the capabilities after
+	 * CAP_AUDIT_READ (37) by name: their list predates CAP_PERFMON.
+	 */
+	e->last_cap = version_cmp(api, "1.42") < 0 ? 37 : UINT_MAX;
 	e->version = crib_xstrdup(version ? version : "unknown");
 	json_decref(o);
 	return 0;
@@ -376,6 +388,11 @@ const char *docker_engine_api_version(const struct docker_engine *e)
 const char *docker_engine_version(const struct docker_engine *e)
 {
 	return e->version;
+}
+
+unsigned docker_engine_last_cap(const struct docker_engine *e)
+{
+	return e->last_cap;
 }
 
 char *docker_escape(const char *s)
@@ -528,4 +545,210 @@ int64_t docker_parse_time(const char *s)
 		return 0;
 	sign = *p == '+' ? 1 : -1;
 	return (secs - sign * (int64_t)(oh * 3600 + om * 60)) * 1000000000 + ns;
+}
+
+/*
+ * Hijacked connections (the exec and attach streams).  libcurl cannot hand
+ * a connection over once the Engine switched it to a raw stream, so these
+ * requests are written on a socket of their own and the answer's head is read
+ * with http-parser; every byte after the head belongs to the stream.
+ */
+
+/* How long the Engine may take to answer a hijacked request. */
+#define HIJACK_TIMEOUT_MS 30000L
+/* A refusal's body longer than this is not the Engine's {"message"}. */
+#define HIJACK_BODY_MAX (64u * 1024u)
+
+struct hijack_answer {
+	long status;
+	bool switched; /* the head handed the connection over: the stream follows */
+	bool complete; /* a refusal was read to its end */
+	char *body;    /* a refusal's body, NUL-terminated */
+	size_t len;
+};
+
+static int on_hijack_head(http_parser *p)
+{
+	struct hijack_answer *a = p->data;
+
+	a->status = p->status_code;
+	/*
+	 * 101, or 200 from Engines older than upgrades.  Returning 2 says that
+	 * neither a body nor another answer follows: the parser stops here.
+	 */
+	if (a->status == 101 || a->status == 200) {
+		a->switched = true;
+		return 2;
+	}
+	return 0;
+}
+
+static int on_refusal_body(http_parser *p, const char *at, size_t len)
+{
+	struct hijack_answer *a = p->data;
+	char *grown;
+
+	if (a->len + len > HIJACK_BODY_MAX)
+		return 1;
+	grown = realloc(a->body, a->len + len + 1);
+	if (!grown)
+		return 1;
+	a->body = grown;
+	memcpy(a->body + a->len, at, len);
+	a->len += len;
+	a->body[a->len] = '\0';
+	return 0;
+}
+
+static int on_refusal_done(http_parser *p)
+{
+	struct hijack_answer *a = p->data;
+
+	a->complete = true;
+	return 0;
+}
+
+static int hijack_connect(const struct docker_engine *e, int *ret_fd)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = -EBADF;
+
+	if (strlen(e->socket) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(addr.sun_path, e->socket, strlen(e->socket) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int send_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Waits up to the deadline (crib_mono_ns) for FD to be readable. */
+static int wait_readable(int fd, int64_t deadline_ns)
+{
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int64_t left_ms = (deadline_ns - crib_mono_ns()) / 1000000;
+		int r;
+
+		if (left_ms <= 0)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, left_ms > INT32_MAX ? INT32_MAX : (int)left_ms);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/*
+ * Reads the answer to a hijacked request until its head handed the
+ * connection over (RET gets the bytes that came after the head) or a refusal
+ * was read whole (A says which).  -EBADMSG when the answer is not HTTP.
+ */
+static int hijack_read(int fd, struct hijack_answer *a, struct docker_hijacked *ret)
+{
+	int64_t deadline = crib_mono_ns() + HIJACK_TIMEOUT_MS * 1000000;
+	http_parser_settings settings;
+	http_parser parser;
+	char buf[4096];
+
+	http_parser_init(&parser, HTTP_RESPONSE);
+	parser.data = a;
+	http_parser_settings_init(&settings);
+	settings.on_headers_complete = on_hijack_head;
+	settings.on_body = on_refusal_body;
+	settings.on_message_complete = on_refusal_done;
+	for (;;) {
+		size_t parsed;
+		ssize_t n;
+		int r;
+
+		r = wait_readable(fd, deadline);
+		if (r < 0)
+			return r;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		/* A read of 0 tells the parser the connection ended (a body up to EOF). */
+		parsed = http_parser_execute(&parser, &settings, buf, (size_t)n);
+		if (a->switched) {
+			ret->extra_len = (size_t)n - parsed;
+			ret->extra = crib_xmemdup(buf + parsed, ret->extra_len);
+			return 0;
+		}
+		if (a->complete)
+			return 0;
+		if (HTTP_PARSER_ERRNO(&parser) != HPE_OK)
+			return -EBADMSG;
+		if (n == 0)
+			return -ECONNRESET;
+	}
+}
+
+int docker_engine_hijack(struct docker_engine *e, const char *method, const char *path,
+                         json_t *body, const char *what, struct docker_hijacked *ret,
+                         struct crib_error **reterr)
+{
+	_cleanup_free_ char *text = NULL, *rq = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct hijack_answer a = {0};
+	struct docker_hijacked h = {.fd = -EBADF};
+	struct docker_response refusal;
+	int r;
+
+	text = body ? json_dumps(body, JSON_COMPACT) : crib_xstrdup("");
+	if (!text)
+		return e->host->error_set(reterr, ENOMEM, "cannot encode a request body");
+	rq = crib_xasprintf("%s /v%s%s HTTP/1.1\r\nHost: docker\r\n%sContent-Length: %zu\r\n"
+	                    "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n%s",
+	                    method, e->api, path, body ? "Content-Type: application/json\r\n" : "",
+	                    strlen(text), text);
+	r = hijack_connect(e, &fd);
+	if (r < 0)
+		/* As docker_engine_request says it: the Engine is down (UNAVAILABLE). */
+		return e->host->error_set(reterr, ECONNREFUSED, "Docker Engine at %s: %s %s: %s",
+		                          e->socket, method, path, strerror(-r));
+	r = send_all(fd, rq, strlen(rq));
+	if (r == 0)
+		r = hijack_read(fd, &a, &h);
+	if (r < 0) {
+		free(a.body);
+		return e->host->error_set(reterr, -r, "Docker Engine at %s: %s %s: %s", e->socket,
+		                          method, path,
+		                          r == -EBADMSG ? "the answer is not HTTP" : strerror(-r));
+	}
+	if (!a.switched) {
+		refusal =
+		    (struct docker_response){.status = a.status, .body = a.body, .len = a.len};
+		r = docker_status_error(e->host, &refusal, reterr, "%s", what);
+		if (r == 0)
+			r = e->host->error_set(
+			    reterr, EPROTO, "%s: the Engine answered %ld and kept the connection",
+			    what, a.status);
+		free(a.body);
+		return r;
+	}
+	h.fd = TAKE_FD(fd);
+	*ret = h;
+	return 0;
 }

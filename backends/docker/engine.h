@@ -38,6 +38,8 @@ const char *docker_engine_socket(const struct docker_engine *e);
 /* The negotiated API version ("1.41") and the Engine's own ("20.10.24"). */
 const char *docker_engine_api_version(const struct docker_engine *e);
 const char *docker_engine_version(const struct docker_engine *e);
+/* The highest capability number the Engine knows by name (UINT_MAX: all of the kernel's). */
+unsigned docker_engine_last_cap(const struct docker_engine *e);
 
 /* Called with each piece of a streamed response body; nonzero ends the request early. */
 typedef int (*docker_data_fn)(void *userdata, const char *data, size_t len);
@@ -142,5 +144,24 @@ void docker_lines_clear(struct docker_lines *l);
  * text that is not a time stamp.
  */
 int64_t docker_parse_time(const char *s);
+
+/* A connection the Engine handed over: the raw stream of an exec or an attach. */
+struct docker_hijacked {
+	int fd;      /* a connected, blocking socket */
+	char *extra; /* the stream's first extra_len bytes, read with the head; or NULL */
+	size_t extra_len;
+};
+
+/*
+ * Sends METHOD PATH (with the JSON BODY, or none) on a connection of its own,
+ * asking the Engine to hand it over (Connection: Upgrade, Upgrade: tcp), as
+ * POST /exec/{id}/start and /containers/{id}/attach want.  Once the Engine
+ * switched (101, or 200 from older Engines) *ret's fd and extra are the
+ * caller's.  A refusal is docker_status_error's error naming WHAT; an Engine
+ * that is down -ECONNREFUSED; -ETIMEDOUT when no answer came in 30 s.
+ */
+int docker_engine_hijack(struct docker_engine *e, const char *method, const char *path,
+                         json_t *body, const char *what, struct docker_hijacked *ret,
+                         struct crib_error **reterr);
 
 #endif /* CRIB_DOCKER_ENGINE_H */

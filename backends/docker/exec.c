@@ -204,7 +204,7 @@ static void sleep_ms(long ms)
  * containerd's event, and has no call that waits for it: asked again after
  * growing pauses, as dockershim did.
  */
-static int exec_exit_code(struct docker_engine *e, const struct crib_host *host,
+int docker_exec_exit_code(struct docker_engine *e, const struct crib_host *host,
                           const char *exec_id, int32_t *ret, struct crib_error **reterr)
 {
 	long waited = 0, pause = 10;
@@ -252,7 +252,7 @@ static bool pid_in_container(int pid, const char *docker_id)
  * checked, so that the signal reaches the process checked or none: a pid
  * reused meanwhile belongs to a process the pidfd does not name.
  */
-static void exec_kill(struct docker_engine *e, const char *docker_id, const char *exec_id)
+void docker_exec_kill(struct docker_engine *e, const char *docker_id, const char *exec_id)
 {
 	_cleanup_close_ int fd = -EBADF;
 	json_t *o;
@@ -283,10 +283,7 @@ int docker_exec_sync(void *state, struct crib_op *op, const struct crib_exec_syn
 	int r;
 
 	(void)op;
-	r = docker_priv_parse(host, args->ref.priv, args->ref.priv_len, &p, reterr);
-	if (r < 0)
-		return r;
-	r = docker_class_engine(args->ref.pod.cls, &e, reterr);
+	r = docker_container_engine(state, &args->ref, &p, &e, reterr);
 	if (r < 0)
 		return r;
 	r = exec_create(e, host, p.docker_id, args, &exec_id, reterr);
@@ -295,13 +292,13 @@ int docker_exec_sync(void *state, struct crib_op *op, const struct crib_exec_syn
 	io.demux = (struct docker_demux){.fn = on_frame, .userdata = &io};
 	r = exec_start(e, host, exec_id, args->timeout_s, &io, reterr);
 	if (r == -ETIMEDOUT) {
-		exec_kill(e, p.docker_id, exec_id);
+		docker_exec_kill(e, p.docker_id, exec_id);
 		return host->error_set(reterr, ETIMEDOUT, "command timed out after %llds",
 		                       (long long)args->timeout_s);
 	}
 	if (r < 0)
 		return r;
-	r = exec_exit_code(e, host, exec_id, &ret->exit_code, reterr);
+	r = docker_exec_exit_code(e, host, exec_id, &ret->exit_code, reterr);
 	if (r < 0)
 		return r;
 	blob_take(&ret->out, &io.out);

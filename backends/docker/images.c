@@ -295,6 +295,31 @@ static const char *const *pull_sources(const struct crib_host *host,
 	return &args->image;
 }
 
+static int delete_one(struct docker_engine *e, const struct crib_host *host, const char *name,
+                      struct crib_error **reterr);
+
+/* The registry host a reference names, as the distribution grammar reads it; malloc'd. */
+static char *ref_domain(const char *ref)
+{
+	const char *slash = strchr(ref, '/');
+	_cleanup_free_ char *first = slash ? strndup(ref, (size_t)(slash - ref)) : NULL;
+
+	if (first && (strchr(first, '.') || strchr(first, ':') || streq(first, "localhost")))
+		return TAKE_PTR(first);
+	return crib_xstrdup("docker.io");
+}
+
+/*
+ * Whether SOURCE is a mirror's reference rather than IMAGE's own registry's
+ * (cribd's sources end with IMAGE normalized, whose name the Engine shares).
+ */
+static bool from_mirror(const char *source, const char *image)
+{
+	_cleanup_free_ char *a = ref_domain(source), *b = ref_domain(image);
+
+	return !streq(a, b);
+}
+
 int docker_image_pull(void *state, struct crib_op *op, const struct crib_image_pull_args *args,
                       char **ret_image_ref, struct crib_error **reterr)
 {
@@ -318,10 +343,16 @@ int docker_image_pull(void *state, struct crib_op *op, const struct crib_image_p
 		r = pull_one(e, host, sources[i], header, &msg, reterr);
 		if (r == 0) {
 			r = image_id(e, host, sources[i], &id, reterr);
-			/* The image's own normalized name is kubelet's too: tagging it is a no-op.
+			/*
+			 * From a mirror: the image goes by kubelet's name, as with
+			 * a registry that serves it itself, and not the mirror's
+			 * too (ImageStatus lists names kubelet never asked for).
 			 */
 			if (r == 0 && !streq(sources[i], args->image))
 				r = tag_as(e, host, id, args->image, reterr);
+			if (r == 0 && from_mirror(sources[i], args->image) &&
+			    !strchr(sources[i], '@'))
+				r = delete_one(e, host, sources[i], reterr);
 			if (r == 0)
 				*ret_image_ref = TAKE_PTR(id);
 			return r;
@@ -354,31 +385,44 @@ int docker_image_ensure(struct docker_engine *e, const struct crib_host *host, c
 
 /* ---- queries ---- */
 
+/*
+ * IMAGE as the Engine inspects it, into *ret (docker_image_info's).  -ENOENT,
+ * with *reterr untouched, when the Engine has no such image.
+ */
+static int image_inspect(struct docker_engine *e, const struct crib_host *host, const char *image,
+                         bool verbose, struct crib_image_info *ret, struct crib_error **reterr)
+{
+	_cleanup_free_ char *path = image_path(image, "/json");
+	json_t *o;
+	int r;
+
+	r = engine_json_found(e, host, "GET", path, "inspecting image", image, &o, reterr);
+	if (r < 0)
+		return r;
+	r = docker_image_info(o, verbose, ret);
+	json_decref(o);
+	if (r < 0)
+		return host->error_set(reterr, -r, "the Engine's document of image %s has no Id",
+		                       image);
+	return 0;
+}
+
 int docker_image_status(void *state, struct crib_op *op, const struct crib_class *cls,
                         const char *image, int32_t verbose, struct crib_image_info *ret,
                         struct crib_error **reterr)
 {
 	const struct crib_host *host = host_of(state);
-	_cleanup_free_ char *path = image_path(image, "/json");
 	struct docker_engine *e;
-	json_t *o;
 	int r;
 
 	(void)op;
 	r = docker_class_engine(cls, &e, reterr);
 	if (r < 0)
 		return r;
-	r = engine_json_found(e, host, "GET", path, "inspecting image", image, &o, reterr);
+	r = image_inspect(e, host, image, verbose != 0, ret, reterr);
 	if (r == -ENOENT)
 		return host->error_set(reterr, ENOENT, "no image %s", image);
-	if (r < 0)
-		return r;
-	r = docker_image_info(o, verbose != 0, ret);
-	json_decref(o);
-	if (r < 0)
-		return host->error_set(reterr, -r, "the Engine's document of image %s has no Id",
-		                       image);
-	return 0;
+	return r;
 }
 
 int docker_image_list(void *state, struct crib_op *op, const struct crib_class *cls,
@@ -464,26 +508,19 @@ int docker_image_remove(void *state, struct crib_op *op, const struct crib_class
                         const char *image, struct crib_error **reterr)
 {
 	const struct crib_host *host = host_of(state);
-	_cleanup_free_ char *path = image_path(image, "/json");
 	_cleanup_(image_info_clear) struct crib_image_info info = {0};
 	struct docker_engine *e;
-	json_t *o;
 	int r;
 
 	(void)op;
 	r = docker_class_engine(cls, &e, reterr);
 	if (r < 0)
 		return r;
-	r = engine_json_found(e, host, "GET", path, "inspecting image", image, &o, reterr);
+	r = image_inspect(e, host, image, false, &info, reterr);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		return r;
-	r = docker_image_info(o, false, &info);
-	json_decref(o);
-	if (r < 0)
-		return host->error_set(reterr, -r, "the Engine's document of image %s has no Id",
-		                       image);
 	r = image_in_use(e, info.id, reterr);
 	if (r > 0)
 		r = host->error_set(reterr, EBUSY, "image %s is in use by a container", image);

@@ -290,6 +290,24 @@ bool docker_logcopy_wait(struct docker_logcopy *lc, long timeout_ms)
 	return done;
 }
 
+bool docker_logcopy_drained(const char *pos_file, long timeout_ms)
+{
+	for (long waited = 0;; waited += 20) {
+		_cleanup_close_ int fd = open(pos_file, O_RDONLY | O_CLOEXEC);
+		int64_t last;
+		bool done;
+
+		if (fd < 0)
+			return true;
+		pos_read(fd, &last, &done);
+		if (done)
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
+	}
+}
+
 void docker_logcopy_stop(struct docker_logcopy *lc)
 {
 	if (!lc)

@@ -124,7 +124,7 @@ static int pause_import(struct docker_state *st, struct docker_engine *e, const 
 	                            .on_data = on_import_data,
 	                            .userdata = &c};
 	struct docker_response resp;
-	size_t bin_len, tar_len;
+	size_t bin_len = 0, tar_len = 0;
 	int r;
 
 	c.lines.userdata = &c;
@@ -325,7 +325,9 @@ int docker_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *
 	                                   .pod_id = spec->ref.id,
 	                                   .image = image,
 	                                   .class_name = spec->ref.cls->name,
-	                                   .own_oom_score_adj = st->own_oom_score_adj};
+	                                   .own_oom_score_adj = st->own_oom_score_adj,
+	                                   .node_caps = st->node_caps,
+	                                   .n_node_caps = docker_node_caps(st, e)};
 	r = docker_sandbox_body(st->host, &in, &body, &name, reterr);
 	if (r < 0)
 		goto out;
@@ -361,6 +363,27 @@ static int pod_docker_id(const struct crib_host *host, const struct crib_pod_ref
 	return 0;
 }
 
+/*
+ * What every op on an existing pod starts from: the Docker id of its sandbox
+ * (*ret_id malloc'd, the caller's) and the Engine of its class.
+ */
+static int pod_sandbox(const struct crib_host *host, const struct crib_pod_ref *pod, char **ret_id,
+                       struct docker_engine **ret_engine, struct crib_error **reterr)
+{
+	_cleanup_free_ char *id = NULL;
+	struct docker_engine *e;
+	int r;
+
+	r = pod_docker_id(host, pod, &id, reterr);
+	if (r == 0)
+		r = docker_class_engine(pod->cls, &e, reterr);
+	if (r != 0)
+		return r;
+	*ret_id = TAKE_PTR(id);
+	*ret_engine = e;
+	return 0;
+}
+
 int docker_stop(const struct crib_host *host, struct docker_engine *e, const char *docker_id,
                 int64_t timeout_s, struct crib_error **reterr)
 {
@@ -392,9 +415,7 @@ int docker_pod_stop(void *state, struct crib_op *op, const struct crib_pod_ref *
 	int r;
 
 	(void)op;
-	r = pod_docker_id(st->host, pod, &id, reterr);
-	if (r == 0)
-		r = docker_class_engine(pod->cls, &e, reterr);
+	r = pod_sandbox(st->host, pod, &id, &e, reterr);
 	if (r == 0)
 		r = docker_stop(st->host, e, id, SANDBOX_STOP_S, reterr);
 	return r;
@@ -412,9 +433,7 @@ int docker_pod_remove(void *state, struct crib_op *op, const struct crib_pod_ref
 	/* A pod whose run failed before the backend answered has no record: nothing to remove. */
 	if (!pod->priv)
 		return 0;
-	r = pod_docker_id(st->host, pod, &id, reterr);
-	if (r == 0)
-		r = docker_class_engine(pod->cls, &e, reterr);
+	r = pod_sandbox(st->host, pod, &id, &e, reterr);
 	if (r == 0)
 		r = docker_remove_container(st->host, e, id, reterr);
 	return r;
@@ -431,9 +450,7 @@ int docker_pod_status(void *state, struct crib_op *op, const struct crib_pod_ref
 	int r;
 
 	(void)op;
-	r = pod_docker_id(st->host, pod, &id, reterr);
-	if (r == 0)
-		r = docker_class_engine(pod->cls, &e, reterr);
+	r = pod_sandbox(st->host, pod, &id, &e, reterr);
 	if (r == 0)
 		r = docker_inspect(e, id, &inspect, reterr);
 	if (r < 0)

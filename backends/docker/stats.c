@@ -77,10 +77,7 @@ int docker_container_stats(void *state, struct crib_op *op, const struct crib_co
 	int r;
 
 	(void)op;
-	r = docker_priv_parse(host_of(state), c->priv, c->priv_len, &p, reterr);
-	if (r < 0)
-		return r;
-	r = docker_class_engine(c->pod.cls, &e, reterr);
+	r = docker_container_engine(state, c, &p, &e, reterr);
 	if (r < 0)
 		return r;
 	r = add_usage(e, p.docker_id, ret, reterr);

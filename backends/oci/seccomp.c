@@ -17,6 +17,7 @@
 
 #include <crib/backend.h>
 
+#include "crirules.h"
 #include "seccomp.h"
 #include "util.h"
 
@@ -290,49 +291,26 @@ int oci_seccomp_load(const struct crib_host *host, const char *field, const char
 	return parse_profile(host, field, path, fd, ret, reterr);
 }
 
-static int select_localhost(const struct crib_host *host, const char *field, const char *key,
-                            const char *path, json_t **ret, struct crib_error **reterr)
-{
-	_cleanup_free_ char *name = crib_xasprintf("%s.%s", field, key);
-
-	if (isempty(path))
-		return host->error_set(reterr, EINVAL, "%s: empty for a Localhost profile", name);
-	return oci_seccomp_load(host, name, path, ret, reterr);
-}
-
 int oci_seccomp_select(const struct crib_host *host, const char *field,
                        const Runtime__V1__SecurityProfile *profile, const char *deprecated_path,
                        uint64_t caps, json_t **ret, struct crib_error **reterr)
 {
-	const char *localhost = "localhost/";
+	_cleanup_free_ char *name = NULL;
+	struct crib_cri_seccomp p;
 	int r;
 
-	if (profile) {
-		switch (profile->profile_type) {
-		case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault:
-			break;
-		case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined:
-			*ret = NULL;
-			return 0;
-		case RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost:
-			return select_localhost(host, field, "seccomp.localhost_ref",
-			                        profile->localhost_ref, ret, reterr);
-		default:
-			return host->error_set(reterr, EINVAL,
-			                       "%s.seccomp.profile_type %d: unknown", field,
-			                       (int)profile->profile_type);
-		}
-	} else if (isempty(deprecated_path) || streq(deprecated_path, "unconfined")) {
+	r = crib_cri_seccomp_profile(host, field, profile, deprecated_path, &p, reterr);
+	if (r < 0)
+		return r;
+	switch (p.kind) {
+	case CRIB_CRI_PROFILE_UNCONFINED:
 		*ret = NULL;
 		return 0;
-	} else if (strncmp(deprecated_path, localhost, strlen(localhost)) == 0) {
-		return select_localhost(host, field, "seccomp_profile_path",
-		                        deprecated_path + strlen(localhost), ret, reterr);
-	} else if (!streq(deprecated_path, "runtime/default") &&
-	           !streq(deprecated_path, "docker/default")) {
-		return host->error_set(reterr, EINVAL,
-		                       "%s.seccomp_profile_path '%s': unknown profile", field,
-		                       deprecated_path);
+	case CRIB_CRI_PROFILE_LOCALHOST:
+		name = crib_xasprintf("%s.%s", field, p.key);
+		return oci_seccomp_load(host, name, p.path, ret, reterr);
+	case CRIB_CRI_PROFILE_DEFAULT:
+		break;
 	}
 	r = oci_seccomp_default(caps, ret);
 	if (r < 0)

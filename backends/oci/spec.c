@@ -27,18 +27,15 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "crirules.h"
 #include "seccomp.h"
 #include "spec.h"
 #include "user.h"
 #include "util.h"
 
-#define OCI_VERSION  "1.0.2"
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-/* The pod's infra process is the last of the pod the OOM killer should pick. */
-#define SANDBOX_OOM_SCORE_ADJ (-998)
-/* The infra process only sleeps: the smallest useful weight, as containerd gives it. */
-#define SANDBOX_CPU_SHARES 2
-#define ANNOTATION(name)   "io.kubernetes.cri." name
+#define OCI_VERSION      "1.0.2"
+#define DEFAULT_PATH     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define ANNOTATION(name) "io.kubernetes.cri." name
 /* Device directories are walked this deep at most. */
 #define DEVICE_DEPTH_MAX 8
 
@@ -49,10 +46,6 @@
 #define NS_CONTAINER RUNTIME__V1__NAMESPACE_MODE__CONTAINER
 #define NS_NODE      RUNTIME__V1__NAMESPACE_MODE__NODE
 #define NS_TARGET    RUNTIME__V1__NAMESPACE_MODE__TARGET
-
-#define PROFILE_RUNTIME_DEFAULT RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__RuntimeDefault
-#define PROFILE_UNCONFINED      RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Unconfined
-#define PROFILE_LOCALHOST       RUNTIME__V1__SECURITY_PROFILE__PROFILE_TYPE__Localhost
 
 #define STRV(...) ((const char *const[]){__VA_ARGS__, NULL})
 
@@ -221,78 +214,6 @@ static bool starts_with(const char *s, const char *prefix)
 
 /* ---- the node ---- */
 
-#define CAP_NAME(cap) [cap] = #cap
-
-static const char *const cap_names[] = {
-    CAP_NAME(CAP_CHOWN),
-    CAP_NAME(CAP_DAC_OVERRIDE),
-    CAP_NAME(CAP_DAC_READ_SEARCH),
-    CAP_NAME(CAP_FOWNER),
-    CAP_NAME(CAP_FSETID),
-    CAP_NAME(CAP_KILL),
-    CAP_NAME(CAP_SETGID),
-    CAP_NAME(CAP_SETUID),
-    CAP_NAME(CAP_SETPCAP),
-    CAP_NAME(CAP_LINUX_IMMUTABLE),
-    CAP_NAME(CAP_NET_BIND_SERVICE),
-    CAP_NAME(CAP_NET_BROADCAST),
-    CAP_NAME(CAP_NET_ADMIN),
-    CAP_NAME(CAP_NET_RAW),
-    CAP_NAME(CAP_IPC_LOCK),
-    CAP_NAME(CAP_IPC_OWNER),
-    CAP_NAME(CAP_SYS_MODULE),
-    CAP_NAME(CAP_SYS_RAWIO),
-    CAP_NAME(CAP_SYS_CHROOT),
-    CAP_NAME(CAP_SYS_PTRACE),
-    CAP_NAME(CAP_SYS_PACCT),
-    CAP_NAME(CAP_SYS_ADMIN),
-    CAP_NAME(CAP_SYS_BOOT),
-    CAP_NAME(CAP_SYS_NICE),
-    CAP_NAME(CAP_SYS_RESOURCE),
-    CAP_NAME(CAP_SYS_TIME),
-    CAP_NAME(CAP_SYS_TTY_CONFIG),
-    CAP_NAME(CAP_MKNOD),
-    CAP_NAME(CAP_LEASE),
-    CAP_NAME(CAP_AUDIT_WRITE),
-    CAP_NAME(CAP_AUDIT_CONTROL),
-    CAP_NAME(CAP_SETFCAP),
-    CAP_NAME(CAP_MAC_OVERRIDE),
-    CAP_NAME(CAP_MAC_ADMIN),
-    CAP_NAME(CAP_SYSLOG),
-    CAP_NAME(CAP_WAKE_ALARM),
-    CAP_NAME(CAP_BLOCK_SUSPEND),
-    CAP_NAME(CAP_AUDIT_READ),
-    CAP_NAME(CAP_PERFMON),
-    CAP_NAME(CAP_BPF),
-    CAP_NAME(CAP_CHECKPOINT_RESTORE),
-};
-
-_Static_assert(ARRAY_SIZE(cap_names) <= 64, "capability masks are 64 bits");
-
-static unsigned read_cap_last_cap(void)
-{
-	_cleanup_close_ int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-	char buf[16] = {0};
-	unsigned v;
-
-	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0 || sscanf(buf, "%u", &v) != 1)
-		return ARRAY_SIZE(cap_names) - 1;
-	return v;
-}
-
-/* CapBnd of /proc/self/status; 0 when unreadable (then nothing is masked). */
-static uint64_t read_cap_bounding(void)
-{
-	_cleanup_(fclosep) FILE *f = fopen("/proc/self/status", "re");
-	char line[256];
-	unsigned long long v;
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapBnd: %llx", &v) == 1)
-			return v;
-	return 0;
-}
-
 void oci_host_features_probe(struct oci_host_features *ret)
 {
 	struct statfs sfs;
@@ -301,8 +222,8 @@ void oci_host_features_probe(struct oci_host_features *ret)
 	    .apparmor = access("/sys/kernel/security/apparmor", F_OK) == 0,
 	    .selinux = access("/sys/fs/selinux/enforce", F_OK) == 0,
 	    .cgroup2 = statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC,
-	    .cap_last_cap = read_cap_last_cap(),
-	    .cap_bounding = read_cap_bounding(),
+	    .cap_last_cap = crib_cri_cap_last_cap(),
+	    .cap_bounding = crib_cri_cap_bounding(),
 	};
 }
 
@@ -569,25 +490,12 @@ static int env_put_str(struct env_list *e, const char *var)
 static int env_put_cri(const struct spec_ctx *c, struct env_list *e,
                        const Runtime__V1__KeyValue *kv, size_t i)
 {
-	const ProtobufCBinaryData *v = &kv->value;
 	_cleanup_free_ char *var = NULL;
-	size_t key_len = strlen(kv->key);
 	int r;
 
-	if (key_len == 0 || strchr(kv->key, '='))
-		return fail(c, EINVAL, "ContainerConfig.envs[%zu].key '%s': not a variable name", i,
-		            kv->key);
-	if (v->len > 0 && memchr(v->data, '\0', v->len))
-		return fail(c, EINVAL, "ContainerConfig.envs[%zu].value of '%s': holds a NUL byte",
-		            i, kv->key);
-	var = malloc(key_len + 1 + v->len + 1);
-	if (!var)
-		return fail(c, ENOMEM, "Out of memory");
-	memcpy(var, kv->key, key_len);
-	var[key_len] = '=';
-	if (v->len > 0)
-		memcpy(var + key_len + 1, v->data, v->len);
-	var[key_len + 1 + v->len] = '\0';
+	r = crib_cri_env_string(c->host, kv, i, &var, c->reterr);
+	if (r < 0)
+		return r;
 	r = env_put_str(e, var);
 	return r < 0 ? fail_json(c, r, "ContainerConfig.envs[%zu] '%s'", i, kv->key) : 0;
 }
@@ -674,15 +582,6 @@ struct user_fields {
 	bool strict;
 };
 
-static int check_id(const struct spec_ctx *c, int64_t v, const char *field, const char *what,
-                    uint32_t *ret)
-{
-	if (v < 0 || v >= (int64_t)UINT32_MAX)
-		return fail(c, EINVAL, "%s.%s %lld: not a valid id", field, what, (long long)v);
-	*ret = (uint32_t)v;
-	return 0;
-}
-
 static int user_json(const struct spec_ctx *c, const struct oci_user *u, json_t *process)
 {
 	json_t *user = json_pack("{s:I, s:I, s:[]}", "uid", (json_int_t)u->uid, "gid",
@@ -711,7 +610,8 @@ static int user_source(const struct spec_ctx *c, const struct user_fields *f, co
 		return fail(c, EINVAL,
 		            "%s.run_as_group: set without run_as_user or run_as_username", field);
 	if (f->run_as_user) {
-		r = check_id(c, f->run_as_user->value, field, "run_as_user", &uid);
+		r = crib_cri_check_id(c->host, f->run_as_user->value, field, "run_as_user", &uid,
+		                      c->reterr);
 		if (r < 0)
 			return r;
 		*ret_user = crib_xasprintf("%u", uid);
@@ -732,8 +632,8 @@ static int supplemental_gids(const struct spec_ctx *c, const struct user_fields 
 	_cleanup_free_ uint32_t *gids = crib_xcalloc(f->n_supplemental_groups, sizeof(*gids));
 
 	for (size_t i = 0; i < f->n_supplemental_groups; i++) {
-		int r =
-		    check_id(c, f->supplemental_groups[i], field, "supplemental_groups", &gids[i]);
+		int r = crib_cri_check_id(c->host, f->supplemental_groups[i], field,
+		                          "supplemental_groups", &gids[i], c->reterr);
 
 		if (r < 0)
 			return r;
@@ -758,7 +658,8 @@ static int process_user(const struct spec_ctx *c, const char *rootfs, const stru
 
 	r = user_source(c, f, field, image_user, &user, &source);
 	if (r >= 0 && f->run_as_group) {
-		r = check_id(c, f->run_as_group->value, field, "run_as_group", &req.gid);
+		r = crib_cri_check_id(c->host, f->run_as_group->value, field, "run_as_group",
+		                      &req.gid, c->reterr);
 		req.has_gid = true;
 	}
 	if (r >= 0)
@@ -801,8 +702,8 @@ static uint64_t all_caps(const struct spec_ctx *c)
 {
 	unsigned last = c->features.cap_last_cap;
 
-	if (last >= ARRAY_SIZE(cap_names))
-		last = ARRAY_SIZE(cap_names) - 1;
+	if (last >= crib_cri_cap_count())
+		last = crib_cri_cap_count() - 1;
 	return (OCI_CAP(last) - 1) | OCI_CAP(last);
 }
 
@@ -811,8 +712,8 @@ static int cap_parse(const char *name)
 {
 	if (strncasecmp(name, "CAP_", 4) == 0)
 		name += 4;
-	for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
-		if (strcasecmp(cap_names[i] + 4, name) == 0)
+	for (unsigned i = 0; i < crib_cri_cap_count(); i++)
+		if (strcasecmp(crib_cri_cap_name(i) + 4, name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -913,8 +814,8 @@ static json_t *caps_json(uint64_t m)
 {
 	json_t *a = json_array();
 
-	for (size_t i = 0; a && i < ARRAY_SIZE(cap_names); i++)
-		if ((m & OCI_CAP(i)) && arr_add(a, json_string(cap_names[i])) < 0) {
+	for (unsigned i = 0; a && i < crib_cri_cap_count(); i++)
+		if ((m & OCI_CAP(i)) && arr_add(a, json_string(crib_cri_cap_name(i))) < 0) {
 			json_decref(a);
 			return NULL;
 		}
@@ -972,30 +873,19 @@ static const char *pod_seccomp_string(const Runtime__V1__LinuxSandboxSecurityCon
 static int apparmor_profile(const struct spec_ctx *c,
                             const Runtime__V1__LinuxContainerSecurityContext *sc, const char **ret)
 {
-	const Runtime__V1__SecurityProfile *p = sc->apparmor;
-	const char *old = ctr_apparmor_string(sc);
-	const char *name = NULL;
+	const char *name;
+	int r;
 
 	/*
-	 * RuntimeDefault means no profile: Docker's and containerd's default is
-	 * a profile they load into the kernel themselves, and crib loads none
-	 * (that would need apparmor_parser and a policy crib would have to own).
+	 * RuntimeDefault (NULL) means no profile: Docker's and containerd's
+	 * default is a profile they load into the kernel themselves, and crib
+	 * loads none (that would need apparmor_parser and a policy crib would
+	 * have to own).
 	 */
-	if (p && p->profile_type == PROFILE_UNCONFINED)
-		name = "unconfined";
-	else if (p && p->profile_type == PROFILE_LOCALHOST)
-		name = p->localhost_ref;
-	else if (p && p->profile_type != PROFILE_RUNTIME_DEFAULT)
-		return fail(c, EINVAL, CTR_SC ".apparmor.profile_type %d: unknown",
-		            (int)p->profile_type);
-	else if (!p && streq(old, "unconfined"))
-		name = old;
-	else if (!p && !isempty(old) && starts_with(old, "localhost/"))
-		name = old + strlen("localhost/");
-	else if (!p && !isempty(old) && !streq(old, "runtime/default"))
-		return fail(c, EINVAL, CTR_SC ".apparmor_profile '%s': unknown profile", old);
-	if (name && isempty(name))
-		return fail(c, EINVAL, CTR_SC ".apparmor: a Localhost profile needs a name");
+	r = crib_cri_apparmor_profile(c->host, CTR_SC, sc->apparmor, ctr_apparmor_string(sc), &name,
+	                              c->reterr);
+	if (r < 0)
+		return r;
 	/* Without AppArmor "unconfined" is what every process is. */
 	if (name && !c->features.apparmor && !streq(name, "unconfined"))
 		return fail(c, ENOTSUP,
@@ -1153,40 +1043,6 @@ static int add_default_mounts(const struct spec_ctx *c, json_t *mounts, json_t *
 	return 0;
 }
 
-static const char *propagation_option(Runtime__V1__MountPropagation p)
-{
-	switch (p) {
-	case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE:
-		return "rprivate";
-	case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_HOST_TO_CONTAINER:
-		return "rslave";
-	case RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_BIDIRECTIONAL:
-		return "rshared";
-	default:
-		return NULL;
-	}
-}
-
-static int check_cri_mount(const struct spec_ctx *c, size_t i, const Runtime__V1__Mount *m)
-{
-	if (m->image || !isempty(m->image_sub_path))
-		return fail(c, ENOTSUP,
-		            "ContainerConfig.mounts[%zu].image: image volumes are not "
-		            "supported",
-		            i);
-	if (m->n_uidmappings > 0 || m->n_gidmappings > 0)
-		return fail(c, ENOTSUP,
-		            "ContainerConfig.mounts[%zu].uidMappings: ID-mapped mounts "
-		            "are not supported",
-		            i);
-	if (!propagation_option(m->propagation))
-		return fail(c, EINVAL, "ContainerConfig.mounts[%zu].propagation %d: unknown", i,
-		            (int)m->propagation);
-	if (isempty(m->host_path))
-		return fail(c, EINVAL, "ContainerConfig.mounts[%zu].host_path: empty", i);
-	return 0;
-}
-
 /* The options of a CRI mount (selinux_relabel needs none: see cri_mount()). */
 static int cri_mount_options(const struct spec_ctx *c, size_t i, const Runtime__V1__Mount *m,
                              json_t *opts)
@@ -1194,7 +1050,7 @@ static int cri_mount_options(const struct spec_ctx *c, size_t i, const Runtime__
 	int r = arr_add_str(opts, "rbind");
 
 	if (r >= 0)
-		r = arr_add_str(opts, propagation_option(m->propagation));
+		r = arr_add_str(opts, crib_cri_propagation(m->propagation));
 	if (r >= 0)
 		r = arr_add_str(opts, m->readonly ? "ro" : "rw");
 	/* Kubelet sets it only when the class reports recursive read-only mounts. */
@@ -1224,7 +1080,8 @@ static int cri_mount(const struct spec_ctx *c, size_t i, const Runtime__V1__Moun
 	json_t *mj = NULL;
 	int r;
 
-	r = check_cri_mount(c, i, m);
+	/* Recursive read-only mounts and mount options are the runtime's: none refused here. */
+	r = crib_cri_check_mount(c->host, i, m, NULL, c->reterr);
 	if (r < 0)
 		return r;
 	dest = clean_path(m->container_path);
@@ -1330,7 +1187,7 @@ static int set_root_propagation(const struct spec_ctx *c, const Runtime__V1__Con
 			max = cfg->mounts[i]->propagation;
 	if (max == RUNTIME__V1__MOUNT_PROPAGATION__PROPAGATION_PRIVATE)
 		return 0;
-	if (obj_set(linux, "rootfsPropagation", json_string(propagation_option(max))) < 0)
+	if (obj_set(linux, "rootfsPropagation", json_string(crib_cri_propagation(max))) < 0)
 		return fail(c, ENOMEM, "Out of memory");
 	return 0;
 }
@@ -1446,11 +1303,6 @@ static int add_device_dir(struct device_sink *s, const char *host_dir, const cha
 	}
 }
 
-static bool access_valid(const char *access)
-{
-	return *access && strspn(access, "rwm") == strlen(access);
-}
-
 /*
  * A CRI device: a device node, or a directory whose devices are all added
  * (as containerd does).  The host path may be a symbolic link to the node.
@@ -1458,8 +1310,8 @@ static bool access_valid(const char *access)
 static int cri_device(const struct spec_ctx *c, size_t i, const Runtime__V1__Device *dev,
                       struct device_sink *s)
 {
-	const char *access = isempty(dev->permissions) ? "rwm" : dev->permissions;
 	_cleanup_free_ char *ctr = clean_path(dev->container_path);
+	const char *access;
 	struct stat st;
 	int r;
 
@@ -1467,10 +1319,9 @@ static int cri_device(const struct spec_ctx *c, size_t i, const Runtime__V1__Dev
 		return fail(c, EINVAL,
 		            "ContainerConfig.devices[%zu].container_path '%s': not absolute", i,
 		            dev->container_path);
-	if (!access_valid(access))
-		return fail(c, EINVAL,
-		            "ContainerConfig.devices[%zu].permissions '%s': not of r, w, m", i,
-		            access);
+	r = crib_cri_device_access(c->host, i, dev, &access, c->reterr);
+	if (r < 0)
+		return r;
 	if (stat(dev->host_path, &st) < 0)
 		return fail(c, errno, "ContainerConfig.devices[%zu].host_path '%s': %s", i,
 		            dev->host_path, strerror(errno));
@@ -1551,37 +1402,6 @@ static int ns_new(const struct spec_ctx *c, json_t *nss, const char *type)
 	return ns_add(nss, type, NULL) < 0 ? fail(c, ENOMEM, "Out of memory") : 0;
 }
 
-/* The network and IPC modes, which kubelet sets per pod: POD or NODE. */
-struct pod_modes {
-	Runtime__V1__NamespaceMode network;
-	Runtime__V1__NamespaceMode ipc;
-	Runtime__V1__NamespaceMode pid;
-};
-
-static int pod_modes(const struct spec_ctx *c, const Runtime__V1__NamespaceOption *o,
-                     const char *field, struct pod_modes *ret)
-{
-	*ret = (struct pod_modes){NS_POD, NS_POD, NS_POD};
-	if (!o)
-		return 0;
-	if (o->network != NS_POD && o->network != NS_NODE)
-		return fail(c, ENOTSUP,
-		            "%s.namespace_options.network %d: only POD and NODE are "
-		            "supported",
-		            field, (int)o->network);
-	if (o->ipc != NS_POD && o->ipc != NS_NODE)
-		return fail(c, ENOTSUP,
-		            "%s.namespace_options.ipc %d: only POD and NODE are supported", field,
-		            (int)o->ipc);
-	if (o->userns_options && o->userns_options->mode != NS_NODE)
-		return fail(c, ENOTSUP,
-		            "%s.namespace_options.userns_options.mode %d: user "
-		            "namespaces are not supported",
-		            field, (int)o->userns_options->mode);
-	*ret = (struct pod_modes){o->network, o->ipc, o->pid};
-	return 0;
-}
-
 /* The pid namespace of a container; TARGET joins the target's, which the caller found. */
 static int container_pid_ns(const struct spec_ctx *c, const struct oci_container_input *in,
                             Runtime__V1__NamespaceMode mode, json_t *nss)
@@ -1617,7 +1437,7 @@ static int container_pid_ns(const struct spec_ctx *c, const struct oci_container
  * network: with the node's network a pod keeps the node's host name.
  */
 static int container_namespaces(const struct spec_ctx *c, const struct oci_container_input *in,
-                                const struct pod_modes *m, bool privileged, json_t *linux)
+                                const struct crib_cri_ns_modes *m, bool privileged, json_t *linux)
 {
 	json_t *nss = json_object_get(linux, "namespaces");
 	int r = 0;
@@ -1640,7 +1460,7 @@ static int container_namespaces(const struct spec_ctx *c, const struct oci_conta
 }
 
 static int sandbox_namespaces(const struct spec_ctx *c, const struct oci_sandbox_input *in,
-                              const struct pod_modes *m, json_t *linux)
+                              const struct crib_cri_ns_modes *m, json_t *linux)
 {
 	json_t *nss = json_object_get(linux, "namespaces");
 	int r = 0;
@@ -1667,33 +1487,9 @@ static int sandbox_namespaces(const struct spec_ctx *c, const struct oci_sandbox
 
 /* ---- sysctls ---- */
 
-enum sysctl_ns {
-	SYSCTL_NOT_NAMESPACED,
-	SYSCTL_IPC,
-	SYSCTL_NET, /* and kernel.domainname, whose UTS namespace goes with the network */
-};
-
-/* The namespace a sysctl belongs to, as runc (which refuses the others) sees it. */
-static enum sysctl_ns sysctl_ns(const char *key)
-{
-	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",         "kernel.msgmni",
-	                                  "kernel.sem",    "kernel.shmall",         "kernel.shmmax",
-	                                  "kernel.shmmni", "kernel.shm_rmid_forced"};
-
-	if (starts_with(key, "net.") || streq(key, "kernel.domainname"))
-		return SYSCTL_NET;
-	if (starts_with(key, "fs.mqueue."))
-		return SYSCTL_IPC;
-	for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
-		if (streq(key, ipc[i]))
-			return SYSCTL_IPC;
-	/* kernel.hostname included: PodSandboxConfig.hostname sets it. */
-	return SYSCTL_NOT_NAMESPACED;
-}
-
 /* The pod's sysctls, each only in a namespace the pod does not share with the node. */
 static int add_sysctls(const struct spec_ctx *c, const Runtime__V1__PodSandboxConfig *pod,
-                       const struct pod_modes *m, json_t *linux)
+                       const struct crib_cri_ns_modes *m, json_t *linux)
 {
 	const Runtime__V1__LinuxPodSandboxConfig *lx = pod->linux;
 	json_t *sysctl;
@@ -1706,19 +1502,10 @@ static int add_sysctls(const struct spec_ctx *c, const Runtime__V1__PodSandboxCo
 		return fail(c, ENOMEM, "Out of memory");
 	for (size_t i = 0; i < lx->n_sysctls; i++) {
 		const char *key = lx->sysctls[i]->key;
-		enum sysctl_ns ns = sysctl_ns(key);
 
-		if (ns == SYSCTL_NOT_NAMESPACED)
-			return fail(c, EINVAL,
-			            "PodSandboxConfig.linux.sysctls '%s': not a "
-			            "namespaced sysctl",
-			            key);
-		if ((ns == SYSCTL_NET && m->network == NS_NODE) ||
-		    (ns == SYSCTL_IPC && m->ipc == NS_NODE))
-			return fail(c, EINVAL,
-			            "PodSandboxConfig.linux.sysctls '%s': the pod "
-			            "shares this namespace with the node",
-			            key);
+		r = crib_cri_sysctl_check(c->host, key, m, c->reterr);
+		if (r < 0)
+			return r;
 		r = obj_set_str(sysctl, key, lx->sysctls[i]->value);
 		if (r < 0)
 			return fail_json(c, r, "PodSandboxConfig.linux.sysctls '%s'", key);
@@ -1894,20 +1681,13 @@ static int resources_cpu(const struct spec_ctx *c, const Runtime__V1__LinuxConta
 static int resources_memory(const struct spec_ctx *c, const Runtime__V1__LinuxContainerResources *r,
                             json_t *res)
 {
-	int64_t swap = r->memory_swap_limit_in_bytes ? r->memory_swap_limit_in_bytes
-	                                             : r->memory_limit_in_bytes;
+	int q = crib_cri_check_memory(c->host, r, c->reterr);
 
-	if (r->memory_limit_in_bytes < 0)
-		return fail(c, EINVAL, RES ".memory_limit_in_bytes %lld: negative",
-		            (long long)r->memory_limit_in_bytes);
-	if (r->memory_swap_limit_in_bytes < -1)
-		return fail(c, EINVAL, RES ".memory_swap_limit_in_bytes %lld: negative",
-		            (long long)r->memory_swap_limit_in_bytes);
-	if (r->memory_limit_in_bytes == 0)
-		return 0;
+	if (q < 0 || r->memory_limit_in_bytes == 0)
+		return q;
 	if (obj_set(res, "memory",
 	            json_pack("{s:I, s:I}", "limit", (json_int_t)r->memory_limit_in_bytes, "swap",
-	                      (json_int_t)swap)) < 0)
+	                      (json_int_t)crib_cri_swap_limit(r))) < 0)
 		return fail(c, ENOMEM, "Out of memory");
 	return 0;
 }
@@ -1965,12 +1745,10 @@ static int resources_unified(const struct spec_ctx *c,
 static int resources_fill(const struct spec_ctx *c, const Runtime__V1__LinuxContainerResources *r,
                           json_t *res)
 {
-	int q;
+	int q = crib_cri_check_oom_score_adj(c->host, r, c->reterr);
 
-	if (r->oom_score_adj < -1000 || r->oom_score_adj > 1000)
-		return fail(c, EINVAL, RES ".oom_score_adj %lld: not within [-1000, 1000]",
-		            (long long)r->oom_score_adj);
-	q = resources_cpu(c, r, res);
+	if (q >= 0)
+		q = resources_cpu(c, r, res);
 	if (q >= 0)
 		q = resources_memory(c, r, res);
 	if (q >= 0)
@@ -2002,12 +1780,7 @@ int oci_spec_resources(const struct crib_host *host, const Runtime__V1__LinuxCon
 
 int oci_oom_score_adj(const Runtime__V1__LinuxContainerResources *r, int own_oom_score_adj)
 {
-	int64_t v = r ? r->oom_score_adj : 0;
-	int64_t floor = own_oom_score_adj > -1000 ? own_oom_score_adj : -1000;
-
-	if (v < floor)
-		v = floor;
-	return (int)(v > 1000 ? 1000 : v);
+	return crib_cri_oom_score_adj(r ? r->oom_score_adj : 0, own_oom_score_adj);
 }
 
 /* Merges RES (stolen) into linux.resources, which may hold devices already. */
@@ -2021,28 +1794,10 @@ static int set_resources(const struct spec_ctx *c, json_t *linux, json_t *res)
 
 /* ---- the container ---- */
 
-static const Runtime__V1__LinuxContainerSecurityContext *
-container_sc(const Runtime__V1__ContainerConfig *cfg)
-{
-	return cfg->linux ? cfg->linux->security_context : NULL;
-}
-
-static const Runtime__V1__LinuxContainerResources *
-container_resources(const Runtime__V1__ContainerConfig *cfg)
-{
-	return cfg->linux ? cfg->linux->resources : NULL;
-}
-
-static const Runtime__V1__LinuxSandboxSecurityContext *
-pod_sc(const Runtime__V1__PodSandboxConfig *pod)
-{
-	return pod->linux ? pod->linux->security_context : NULL;
-}
-
 static int container_process(const struct spec_ctx *c, const struct oci_container_input *in,
                              const struct image_config *img, json_t *spec, uint64_t *ret_bounding)
 {
-	const Runtime__V1__LinuxContainerSecurityContext *sc = container_sc(in->config);
+	const Runtime__V1__LinuxContainerSecurityContext *sc = crib_cri_container_sc(in->config);
 	json_t *process = spec_process(spec);
 	struct user_fields uf = {0};
 	struct cap_sets caps;
@@ -2077,7 +1832,7 @@ static int container_process(const struct spec_ctx *c, const struct oci_containe
 	if (obj_set(process, "terminal", json_boolean(in->config->tty)) < 0 ||
 	    obj_set(process, "noNewPrivileges", json_boolean(sc && sc->no_new_privs)) < 0 ||
 	    obj_set(process, "oomScoreAdj",
-	            json_integer(oci_oom_score_adj(container_resources(in->config),
+	            json_integer(oci_oom_score_adj(crib_cri_container_resources(in->config),
 	                                           in->own_oom_score_adj))) < 0)
 		return fail(c, ENOMEM, "Out of memory");
 	*ret_bounding = caps.bounding;
@@ -2108,20 +1863,20 @@ static int container_security_paths(const struct spec_ctx *c,
 static int container_linux(const struct spec_ctx *c, const struct oci_container_input *in,
                            uint64_t bounding, json_t *spec)
 {
-	const Runtime__V1__LinuxContainerSecurityContext *sc = container_sc(in->config);
+	const Runtime__V1__LinuxContainerSecurityContext *sc = crib_cri_container_sc(in->config);
 	bool privileged = sc && sc->privileged;
 	json_t *linux = spec_linux(spec);
 	json_t *res = NULL;
-	struct pod_modes m;
+	struct crib_cri_ns_modes m;
 	int r;
 
-	r = pod_modes(c, sc ? sc->namespace_options : NULL, CTR_SC, &m);
+	r = crib_cri_ns_modes(c->host, sc ? sc->namespace_options : NULL, CTR_SC, &m, c->reterr);
 	if (r >= 0)
 		r = container_namespaces(c, in, &m, privileged, linux);
 	if (r >= 0)
 		r = container_devices(c, in->config, privileged, linux);
 	if (r >= 0)
-		r = oci_spec_resources(c->host, container_resources(in->config),
+		r = oci_spec_resources(c->host, crib_cri_container_resources(in->config),
 		                       in->own_oom_score_adj, &res, c->reterr);
 	if (r >= 0)
 		r = set_resources(c, linux, res);
@@ -2137,8 +1892,7 @@ static int container_linux(const struct spec_ctx *c, const struct oci_container_
 int oci_spec_container(const struct crib_host *host, const struct oci_container_input *in,
                        json_t **ret, struct crib_error **reterr)
 {
-	const Runtime__V1__LinuxContainerSecurityContext *sc = container_sc(in->config);
-	const Runtime__V1__LinuxSandboxSecurityContext *psc = pod_sc(in->pod);
+	const Runtime__V1__LinuxContainerSecurityContext *sc = crib_cri_container_sc(in->config);
 	_cleanup_(image_config_clear) struct image_config img = {0};
 	_cleanup_(json_decrefp) json_t *spec = NULL;
 	uint64_t bounding = 0;
@@ -2147,10 +1901,9 @@ int oci_spec_container(const struct crib_host *host, const struct oci_container_
 
 	assert(in->rootfs && in->sandbox_id);
 	ctx_init(&c, host, in->features, reterr);
-	/* CRI: a privileged container needs a pod that was created expecting one. */
-	if (sc && sc->privileged && !(psc && psc->privileged))
-		return fail(&c, EINVAL, CTR_SC ".privileged: the pod is not privileged");
-	r = image_config_parse(&c, in->image_config, &img);
+	r = crib_cri_check_privileged(host, in->config, in->pod, reterr);
+	if (r >= 0)
+		r = image_config_parse(&c, in->image_config, &img);
 	if (r >= 0)
 		r = spec_new(&c, in->rootfs, sc && sc->readonly_rootfs, &spec);
 	if (r >= 0)
@@ -2177,7 +1930,7 @@ int oci_spec_container(const struct crib_host *host, const struct oci_container_
 static int sandbox_process(const struct spec_ctx *c, const struct oci_sandbox_input *in,
                            json_t *spec)
 {
-	const Runtime__V1__LinuxSandboxSecurityContext *sc = pod_sc(in->pod);
+	const Runtime__V1__LinuxSandboxSecurityContext *sc = crib_cri_pod_sc(in->pod);
 	json_t *process = spec_process(spec);
 	struct cap_sets none = {0};
 	struct user_fields uf = {0};
@@ -2201,17 +1954,17 @@ static int sandbox_process(const struct spec_ctx *c, const struct oci_sandbox_in
 	    arr_add_str(json_object_get(process, "env"), DEFAULT_PATH) < 0 ||
 	    obj_set(process, "noNewPrivileges", json_true()) < 0 ||
 	    obj_set(process, "oomScoreAdj",
-	            json_integer(SANDBOX_OOM_SCORE_ADJ > in->own_oom_score_adj
-	                             ? SANDBOX_OOM_SCORE_ADJ
+	            json_integer(CRIB_CRI_SANDBOX_OOM_SCORE_ADJ > in->own_oom_score_adj
+	                             ? CRIB_CRI_SANDBOX_OOM_SCORE_ADJ
 	                             : in->own_oom_score_adj)) < 0)
 		return fail(c, ENOMEM, "Out of memory");
 	return 0;
 }
 
 static int sandbox_linux(const struct spec_ctx *c, const struct oci_sandbox_input *in,
-                         const struct pod_modes *m, json_t *spec)
+                         const struct crib_cri_ns_modes *m, json_t *spec)
 {
-	const Runtime__V1__LinuxSandboxSecurityContext *sc = pod_sc(in->pod);
+	const Runtime__V1__LinuxSandboxSecurityContext *sc = crib_cri_pod_sc(in->pod);
 	json_t *linux = spec_linux(spec);
 	json_t *res = json_object_get(linux, "resources");
 	int r;
@@ -2219,7 +1972,7 @@ static int sandbox_linux(const struct spec_ctx *c, const struct oci_sandbox_inpu
 	r = sandbox_namespaces(c, in, m, linux);
 	if (r >= 0 &&
 	    (obj_set(res, "devices", json_pack("[{s:b, s:s}]", "allow", 0, "access", "rwm")) < 0 ||
-	     obj_set(res, "cpu", json_pack("{s:i}", "shares", SANDBOX_CPU_SHARES)) < 0))
+	     obj_set(res, "cpu", json_pack("{s:i}", "shares", CRIB_CRI_SANDBOX_CPU_SHARES)) < 0))
 		r = fail(c, ENOMEM, "Out of memory");
 	if (r >= 0)
 		r = add_sysctls(c, in->pod, m, linux);
@@ -2237,15 +1990,15 @@ static int sandbox_linux(const struct spec_ctx *c, const struct oci_sandbox_inpu
 int oci_spec_sandbox(const struct crib_host *host, const struct oci_sandbox_input *in, json_t **ret,
                      struct crib_error **reterr)
 {
-	const Runtime__V1__LinuxSandboxSecurityContext *sc = pod_sc(in->pod);
+	const Runtime__V1__LinuxSandboxSecurityContext *sc = crib_cri_pod_sc(in->pod);
 	_cleanup_(json_decrefp) json_t *spec = NULL;
 	struct spec_ctx c;
-	struct pod_modes m;
+	struct crib_cri_ns_modes m;
 	int r;
 
 	assert(in->rootfs && in->sandbox_id);
 	ctx_init(&c, host, in->features, reterr);
-	r = pod_modes(&c, sc ? sc->namespace_options : NULL, POD_SC, &m);
+	r = crib_cri_ns_modes(c.host, sc ? sc->namespace_options : NULL, POD_SC, &m, c.reterr);
 	if (r >= 0)
 		r = spec_new(&c, in->rootfs, true, &spec);
 	if (r >= 0)
@@ -2269,17 +2022,17 @@ int oci_spec_sandbox(const struct crib_host *host, const struct oci_sandbox_inpu
 int oci_spec_pod_sysctls(const struct crib_host *host, const Runtime__V1__PodSandboxConfig *pod,
                          json_t **ret, struct crib_error **reterr)
 {
-	const Runtime__V1__LinuxSandboxSecurityContext *sc = pod_sc(pod);
+	const Runtime__V1__LinuxSandboxSecurityContext *sc = crib_cri_pod_sc(pod);
 	_cleanup_(json_decrefp) json_t *linux = json_object();
 	static const struct oci_host_features unused; /* sysctls depend on no feature */
 	struct spec_ctx c;
-	struct pod_modes m;
+	struct crib_cri_ns_modes m;
 	int r;
 
 	ctx_init(&c, host, &unused, reterr);
 	if (!linux)
 		return fail(&c, ENOMEM, "Out of memory");
-	r = pod_modes(&c, sc ? sc->namespace_options : NULL, POD_SC, &m);
+	r = crib_cri_ns_modes(c.host, sc ? sc->namespace_options : NULL, POD_SC, &m, c.reterr);
 	if (r >= 0)
 		r = add_sysctls(&c, pod, &m, linux);
 	if (r < 0)

@@ -1,25 +1,34 @@
 #!/bin/sh
-# critest v1.26.1 against this build's cribd on the runc class, offline.
-#   tests/conformance/run.sh BUILD_DIR [OUTDIR]
+# critest v1.26.1 against this build's cribd on one runtime class, offline.
+#   tests/conformance/run.sh BUILD_DIR [CLASS [OUTDIR]]    CLASS: runc (default) or docker
 # Needs what ../shared/conformance sets up (scripts/test.sh runs it): crictl and critest
 # on PATH, the local registry on 127.0.0.1:5000 with critest's stand-in images, and the
-# bench-isolated CNI network in /etc/cni/net.d.  Fails when a spec listed in
-# passing-runc.txt does not pass; prints specs that pass beyond the list.
+# bench-isolated CNI network in /etc/cni/net.d.  The docker class runs on a dockerd this
+# script starts with its own socket, data root and containerd namespace (no bridge, no
+# iptables), so that the node's Docker is never touched.  Fails when a spec listed in
+# passing-CLASS.txt does not pass; prints specs that pass beyond the list.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=$(cd "$1" && pwd)
+class=${2:-runc}
 shared=${CRIB_SHARED:-$top/../shared}
 work=$(mktemp -d /tmp/crib-critest-XXXXXX)
-out=${2:-$work/out}
-keep=${2:+yes}
-pid=""
+out=${3:-$work/out}
+keep=${3:+yes}
+pid="" dockerd_pid=""
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	root=$work/run/backends/oci/roots/runc
 	for id in $(runc --root "$root" list -q 2>/dev/null); do
 		runc --root "$root" delete --force "$id" >/dev/null 2>&1 || true
 	done
+	if [ -n "$dockerd_pid" ]; then
+		for id in $(docker -H "unix://$work/docker.sock" ps -aq 2>/dev/null); do
+			docker -H "unix://$work/docker.sock" rm -f "$id" >/dev/null 2>&1 || true
+		done
+		kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null
+	fi
 	awk -v w="$work/" 'index($2, w) == 1 {print length($2), $2}' /proc/self/mounts |
 		sort -rn | cut -d' ' -f2 | xargs -r -n1 umount -l
 	[ -z "$keep" ] && rm -rf "$work"
@@ -35,13 +44,33 @@ run_dir = $work/run
 plugin_dir = $build/plugins
 conf_dir = $work/conf.d
 cni_conf_dir = /etc/cni/net.d
-default_runtime_class = runc
+default_runtime_class = $class
 log_level = info
 CONF
-cat > "$work/conf.d/10.conf" <<CONF
-[runtime.runc]
-backend = oci
-binary = $(command -v runc)
+case $class in
+runc)
+	printf '[runtime.runc]\nbackend = oci\nbinary = %s\n' "$(command -v runc)" > "$work/conf.d/10.conf"
+	;;
+docker)
+	dockerd --host "unix://$work/docker.sock" --data-root "$work/docker" \
+		--exec-root "$work/docker-exec" --pidfile "$work/docker.pid" \
+		--containerd-namespace "crib-critest-$$" --containerd-plugins-namespace "crib-critest-$$-p" \
+		--bridge=none --iptables=false --ip-forward=false --ip-masq=false --userland-proxy=false \
+		>"$work/dockerd.log" 2>&1 &
+	dockerd_pid=$!
+	for _ in $(seq 1 600); do
+		docker -H "unix://$work/docker.sock" version >/dev/null 2>&1 && break
+		kill -0 "$dockerd_pid" 2>/dev/null || { cat "$work/dockerd.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	printf '[runtime.docker]\nbackend = docker\nsocket = %s\n' "$work/docker.sock" > "$work/conf.d/10.conf"
+	;;
+*)
+	echo "run.sh: unknown class '$class' (runc or docker)" >&2
+	exit 2
+	;;
+esac
+cat >> "$work/conf.d/10.conf" <<CONF
 
 [registry.*]
 mirror = http://127.0.0.1:5000
@@ -52,7 +81,7 @@ pid=$!
 for _ in $(seq 1 100); do [ -S "$work/crib.sock" ] && break; sleep 0.05; done
 "$shared/conformance/run-critest.sh" "unix://$work/crib.sock" "$out" >/dev/null
 cat "$out/summary.txt"
-/usr/bin/python3 - "$out/report.json" "$here/passing-runc.txt" <<'PY'
+/usr/bin/python3 - "$out/report.json" "$here/passing-$class.txt" <<'PY'
 import json, sys
 passed = set()
 for suite in json.load(open(sys.argv[1])):
@@ -62,7 +91,7 @@ for suite in json.load(open(sys.argv[1])):
 want = [l.strip() for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")]
 lost = [w for w in want if w not in passed]
 for w in sorted(passed - set(want)):
-    print("NEW PASS (add it to passing-runc.txt):", w)
+    print(f"NEW PASS (add it to {sys.argv[2]}):", w)
 for w in lost:
     print("REGRESSION:", w)
 print(f"critest: {len(want) - len(lost)} of the {len(want)} listed specs pass")

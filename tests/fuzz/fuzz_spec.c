@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include <crib/backend.h>
 
 #include "error.h"
+#include "fake_host.h"
 #include "fuzz.h"
 #include "spec.h"
 #include "util.h"
@@ -35,26 +35,7 @@ enum {
 	FLAG_READONLY = 1 << 5, /* a read-only root */
 };
 
-static int fuzz_error_set(struct crib_error **reterr, int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fuzz_error_set(struct crib_error **reterr, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = crib_error_setv(reterr, errnum, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static const struct crib_host host = {
-    .abi_major = CRIB_BACKEND_ABI_MAJOR,
-    .abi_minor = CRIB_BACKEND_ABI_MINOR,
-    .struct_size = sizeof(struct crib_host),
-    .error_set = fuzz_error_set,
-};
+static const struct crib_host host = FAKE_HOST_INIT("oci");
 
 static const struct oci_host_features features = {.cgroup2 = true, .cap_last_cap = 40};
 

@@ -5,12 +5,10 @@ The module starts one dockerd (Debian's docker.io) with its own socket, data roo
 containerd namespace, --bridge=none --iptables=false, so that the node's Docker and its
 containers are never touched; images come from the session's registry through cribd's
 mirror setting, as kubelet would ask for them."""
-import glob
 import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -21,6 +19,8 @@ import grpc
 import pytest
 
 from conftest import container_config, container_status, pb, pod_config, rpc_error, wait_for
+from test_streaming import (CRICTL, STTY_SIZE, attach_tty_91x13, crictl_env, exec_url,
+                            run_crictl, ws_exec)
 
 IMAGE = "crib-test/busybox"
 CRI_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) (stdout|stderr) ([PF]) (.*)$")
@@ -220,7 +220,9 @@ def test_exec_sync_and_stats(dk):
     assert s.memory.working_set_bytes.value > 0
     assert s.cpu.usage_core_nano_seconds.value > 0
     ps = dk.rs().PodSandboxStats(pb.PodSandboxStatsRequest(pod_sandbox_id=pod_id)).stats
-    assert ps.linux.memory.working_set_bytes.value >= s.memory.working_set_bytes.value
+    # The pod's figures sum its containers' (the sandbox's too), sampled a moment later.
+    assert ps.linux.memory.working_set_bytes.value > 0
+    assert ps.linux.cpu.usage_core_nano_seconds.value >= s.cpu.usage_core_nano_seconds.value
     dk.rs().StopContainer(pb.StopContainerRequest(container_id=cid, timeout=1), timeout=60)
     st = container_status(dk, cid).status
     assert st.state == pb.CONTAINER_EXITED
@@ -345,3 +347,141 @@ def test_class_keys_are_checked(make_cribd, dockerd):
     assert f"{conf}:6: socket 'relative/path' is not an absolute path" in e.details()
     e = rpc_error(lambda: run_pod(d, handler="typo"))
     assert f"{conf}:11: unknown key 'pause' for backend docker" in e.details()
+
+
+# Exec and Attach streams: the streaming server's own clients (test_streaming.py), against
+# the Engine's hijacked connections.
+
+
+
+def docker_top(dockerd, docker_id):
+    """The container's processes' command lines, as GET /containers/{id}/top lists them."""
+    status, doc = dockerd.call("GET", f"/containers/{docker_id}/top")
+    assert status == 200, doc
+    cmd = doc["Titles"].index("CMD")
+    return [p[cmd] for p in doc["Processes"]]
+
+
+def test_exec_stream_stdin_outputs_and_exit_code(dk):
+    pod_id, pod_cfg = run_pod(dk)
+    cid = make_container(dk, pod_id, pod_cfg, ["sleep", "3600"])
+    data = "".join(f"line {i}\n" for i in range(20000))  # 228 KiB: many frames either way
+    r = run_crictl(dk, "exec", "-i", cid, "sh", "-c", "cat; echo err >&2; exit 5", stdin=data)
+    assert r.returncode == 1 and r.stdout == data, r.stderr[-300:]
+    assert "err\n" in r.stderr and "exit code 5" in r.stderr
+    # Over WebSocket: stdout and stderr on channels of their own, then the status.
+    got = ws_exec(exec_url(dk, cid, ["sh", "-c", "echo out; echo err >&2; exit 6"],
+                           stderr=True), "v5.channel.k8s.io")
+    assert got.get(1) == b"out\n" and got.get(2) == b"err\n"
+    status = got.get(3, b"").decode()
+    assert '"ExitCode"' in status and '"6"' in status, status
+    # v5 closes stdin on its own: the end of input reaches the process.
+    got = ws_exec(exec_url(dk, cid, ["sh", "-c", "cat; echo eof"], stdin=True),
+                  "v5.channel.k8s.io", send=[(0, b"abc\n")], close_stdin=True)
+    assert got.get(1) == b"abc\neof\n" and '"Success"' in got.get(3, b"").decode()
+    r = run_crictl(dk, "exec", cid, "/no/such/binary")
+    assert r.returncode != 0
+
+
+def test_exec_stream_tty_and_resize(dk):
+    pod_id, pod_cfg = run_pod(dk)
+    cid = make_container(dk, pod_id, pod_cfg, ["sleep", "3600"])
+    # script(1) gives crictl a terminal of a known size; the resize goes to /exec/{id}/resize.
+    cmd = f"stty cols 91 rows 13; {CRICTL} exec -it {cid} sh -c '{STTY_SIZE}; tty; exit 4'"
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True, text=True,
+                       env=crictl_env(dk), timeout=60)
+    assert "13 91" in r.stdout and "/dev/pts/" in r.stdout, r.stdout
+    assert "exit code 4" in r.stdout, r.stdout
+
+
+def test_attach_stream(dk, dockerd):
+    pod_id, pod_cfg = run_pod(dk, log_directory=os.path.join(dk.logs, "pa"))
+    cid = make_container(dk, pod_id, pod_cfg, ["sh"], name="sh", stdin=True, log_path="sh.log")
+    # The end of crictl's input ends the attach, as with kubelet; the shell runs on.
+    r = run_crictl(dk, "attach", "-i", cid, stdin="echo hello-$((6*7))\n")
+    assert r.returncode == 0, r.stderr
+    assert "hello-42" in r.stdout
+    assert container_status(dk, cid).status.state == pb.CONTAINER_RUNNING
+    path = os.path.join(dk.logs, "pa", "sh.log")
+    wait_for(lambda: os.path.exists(path) and "hello-42" in open(path).read(), timeout=10,
+             what="the attached input's answer in the log")
+    e = rpc_error(lambda: dk.rs().Attach(pb.AttachRequest(container_id=cid, tty=True,
+                                                          stdout=True)))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "tty" in e.details()
+    # A container without stdin takes no input.
+    quiet = make_container(dk, pod_id, pod_cfg, ["sleep", "3600"], name="quiet")
+    e = rpc_error(lambda: dk.rs().Attach(pb.AttachRequest(container_id=quiet, stdin=True,
+                                                          stdout=True)))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "without stdin" in e.details()
+
+
+def test_attach_stream_tty_and_resize(dk):
+    pod_id, pod_cfg = run_pod(dk)
+    cid = make_container(dk, pod_id, pod_cfg, ["sh"], name="sh", stdin=True, tty=True)
+    # The size comes on the resize stream (/containers/{id}/resize).
+    attach_tty_91x13(dk, cid)
+    # Detaching leaves the container running.
+    assert container_status(dk, cid).status.state == pb.CONTAINER_RUNNING
+
+
+def test_exec_stream_needs_a_running_container(dk, dockerd):
+    pod_id, pod_cfg = run_pod(dk)
+    cid = make_container(dk, pod_id, pod_cfg, ["sleep", "3600"])
+    url = exec_url(dk, cid, ["echo", "late"])
+    # Stopped behind cribd's back: the Engine's refusal comes through the session.
+    [ctr] = dockerd.by_crib_id(cid)
+    assert dockerd.call("POST", f"/containers/{ctr['Id']}/stop?t=0")[0] in (204, 304)
+    got = ws_exec(url, "v5.channel.k8s.io")
+    status = got.get(3, b"").decode()
+    assert "Failure" in status and "is not running" in status, status
+    wait_for(lambda: container_status(dk, cid).status.state == pb.CONTAINER_EXITED,
+             what="cribd to see the container exit")
+    e = rpc_error(lambda: exec_url(dk, cid, ["true"]))
+    assert e.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_exec_stream_client_gone_kills_the_command(dk, dockerd):
+    import websocket
+
+    pod_id, pod_cfg = run_pod(dk)
+    cid = make_container(dk, pod_id, pod_cfg, ["sleep", "3600"])
+    [ctr] = dockerd.by_crib_id(cid)
+    running = lambda: any("4242" in p for p in docker_top(dockerd, ctr["Id"]))  # noqa: E731
+    client = subprocess.Popen([CRICTL, "exec", cid, "sleep", "4242"], env=crictl_env(dk),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(running, timeout=20, what="the exec'd sleep")
+        client.kill()
+        client.wait()
+        # The Engine would leave it running: the backend kills it.
+        wait_for(lambda: not running(), timeout=20, what="the exec'd sleep to be killed")
+    finally:
+        if client.poll() is None:
+            client.kill()
+            client.wait()
+    # A command blocked on its output to a client that reads nothing: the Engine forgets an
+    # exec instance (and its pid) once its stream broke, so the kill must come first.
+    url = exec_url(dk, cid, ["yes", "4242"])
+    ws = websocket.create_connection(url.replace("http://", "ws://"),
+                                     subprotocols=["v4.channel.k8s.io"], timeout=10)
+    try:
+        wait_for(running, timeout=20, what="the exec'd yes")
+        time.sleep(1)
+    finally:
+        ws.close()
+    wait_for(lambda: not running(), timeout=20, what="the exec'd yes to be killed")
+    assert container_status(dk, cid).status.state == pb.CONTAINER_RUNNING
+
+
+def test_attach_stream_stdin_once_ends_the_container(dk):
+    pod_id, pod_cfg = run_pod(dk, log_directory=os.path.join(dk.logs, "po"))
+    cid = make_container(dk, pod_id, pod_cfg, ["sh", "-c", "cat; echo bye"], name="cat",
+                         stdin=True, stdin_once=True, log_path="cat.log")
+    r = run_crictl(dk, "attach", "-i", cid, stdin="once\n")
+    assert r.returncode == 0, r.stderr
+    assert "once" in r.stdout
+    wait_for(lambda: container_status(dk, cid).status.state == pb.CONTAINER_EXITED,
+             timeout=20, what="the container to see the end of its stdin")
+    assert container_status(dk, cid).status.exit_code == 0
+    path = os.path.join(dk.logs, "po", "cat.log")
+    wait_for(lambda: "bye" in open(path).read(), timeout=10, what="bye in the log")

@@ -537,29 +537,34 @@ def test_oci_attach_stdin_once_ends_the_container(oci):
         pod.teardown()
 
 
+def attach_tty_91x13(d, cid):
+    """crictl attach -it on a terminal of 91x13: the container's shell sees that size."""
+    # script(1) gives crictl a terminal of a known size; our input is what is typed
+    # there.  Its end would be a ^D to the container's shell: it stays open until the end.
+    cmd = f"stty cols 91 rows 13; {CRICTL} attach -it {cid}"
+    client = subprocess.Popen(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env=crictl_env(d))
+    try:
+        # The size comes on the resize stream, maybe after the command: wait for it.
+        client.stdin.write(f"{STTY_SIZE}; echo hi-$((6*7))\n".encode())
+        client.stdin.flush()
+        out = read_until(client.stdout.fileno(), rb"hi-42", timeout=30)
+        assert b"13 91" in out, out
+    finally:
+        client.terminate()
+        client.wait(timeout=20)
+        client.stdin.close()
+        client.stdout.close()
+
+
 @runtime_param()
 def test_oci_attach_tty(oci, handler):
     skip_missing(handler)
     pod = Pod(oci, handler, name=f"attach-tty-{handler}")
     try:
         cid = pod.create("sh", command=["sh"], stdin=True, tty=True)
-        # script(1) gives crictl a terminal of a known size; our input is what is typed
-        # there.  Its end would be a ^D to the container's shell: it stays open until the end.
-        cmd = f"stty cols 91 rows 13; {CRICTL} attach -it {cid}"
-        client = subprocess.Popen(["script", "-qec", cmd, "/dev/null"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  env=crictl_env(oci))
-        try:
-            # The size comes on the resize stream, maybe after the command: wait for it.
-            client.stdin.write(f"{STTY_SIZE}; echo hi-$((6*7))\n".encode())
-            client.stdin.flush()
-            out = read_until(client.stdout.fileno(), rb"hi-42", timeout=30)
-            assert b"13 91" in out, out
-        finally:
-            client.terminate()
-            client.wait(timeout=20)
-            client.stdin.close()
-            client.stdout.close()
+        attach_tty_91x13(oci, cid)
         attached = [CRICTL, "attach", "-it", cid]
         wait_for(lambda: not proc_with_cmdline(*attached), what="crictl attach to end")
         # Detaching leaves the container running; its terminal was its only output.

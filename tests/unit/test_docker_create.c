@@ -21,6 +21,9 @@
 
 #include "docker.h"
 #include "error.h"
+#include "backend_check.h"
+#include "cri_fixture.h"
+#include "fake_host.h"
 #include "util.h"
 
 #define POD_ID       "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
@@ -28,78 +31,7 @@
 #define SANDBOX      "d0cker5and60x"
 #define JOIN         "'container:" SANDBOX "'"
 
-/* ---- the fake host ---- */
-
-static int fake_error_set(struct crib_error **reterr, int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fake_error_set(struct crib_error **reterr, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = crib_error_setv(reterr, errnum, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static const struct crib_host host = {
-    .abi_major = CRIB_BACKEND_ABI_MAJOR,
-    .abi_minor = CRIB_BACKEND_ABI_MINOR,
-    .struct_size = sizeof(struct crib_host),
-    .backend_name = "docker",
-    .error_set = fake_error_set,
-};
-
-/* ---- JSON checks ---- */
-
-/* Walks ROOT along the keys given as varargs (NULL-terminated): object keys, or "[N]". */
-static json_t *vget(json_t *root, va_list ap)
-{
-	const char *k;
-
-	while (root && (k = va_arg(ap, const char *)))
-		root = k[0] == '[' ? json_array_get(root, strtoul(k + 1, NULL, 10))
-		                   : json_object_get(root, k);
-	return root;
-}
-
-/* EXPECTED is JSON with ' for " (for readable C strings); "absent" checks there is nothing. */
-static void check_json(const char *file, int line, json_t *root, const char *expected, ...)
-{
-	_cleanup_free_ char *text = crib_xstrdup(expected);
-	_cleanup_(json_decrefp) json_t *want = NULL;
-	json_error_t jerr;
-	va_list ap;
-	json_t *v;
-
-	va_start(ap, expected);
-	v = vget(root, ap);
-	va_end(ap);
-	if (streq(expected, "absent")) {
-		if (v) {
-			_cleanup_free_ char *got = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-			fail_msg("%s:%d: expected nothing, got %s", file, line, got);
-		}
-		return;
-	}
-	for (char *p = text; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	want = json_loads(text, JSON_DECODE_ANY, &jerr);
-	if (!want)
-		fail_msg("%s:%d: bad expected JSON %s: %s", file, line, text, jerr.text);
-	if (!v || !json_equal(v, want)) {
-		_cleanup_free_ char *got =
-		    v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : crib_xstrdup("(nothing)");
-
-		fail_msg("%s:%d: expected %s, got %s", file, line, text, got);
-	}
-}
-
-#define CHECK(root, expected, ...) check_json(__FILE__, __LINE__, root, expected, __VA_ARGS__, NULL)
+static const struct crib_host host = FAKE_HOST_INIT("docker");
 
 /* ---- the fixture: a pod and a container of it ---- */
 
@@ -122,19 +54,6 @@ struct fixture {
 	char *name;
 };
 
-/* The INIT macros of these two set their deprecated fields too, which clang warns about. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-static void init_security_contexts(Runtime__V1__LinuxSandboxSecurityContext *pod,
-                                   Runtime__V1__LinuxContainerSecurityContext *ctr)
-{
-	*pod = (Runtime__V1__LinuxSandboxSecurityContext)
-	    RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
-	*ctr = (Runtime__V1__LinuxContainerSecurityContext)
-	    RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
-}
-#pragma GCC diagnostic pop
-
 static int setup(void **state)
 {
 	struct fixture *f = crib_xcalloc(1, sizeof(*f));
@@ -142,35 +61,11 @@ static int setup(void **state)
 	(void)snprintf(f->dir, sizeof(f->dir), "/tmp/crib-dcreate-XXXXXX");
 	if (!mkdtemp(f->dir))
 		return -1;
-	init_security_contexts(&f->pod_sc, &f->sc);
-	f->pod = (Runtime__V1__PodSandboxConfig)RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-	f->pod_md = (Runtime__V1__PodSandboxMetadata)RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-	f->pod_linux =
-	    (Runtime__V1__LinuxPodSandboxConfig)RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-	f->pod_ns = (Runtime__V1__NamespaceOption)RUNTIME__V1__NAMESPACE_OPTION__INIT;
-	f->pod_md.name = "web";
-	f->pod_md.namespace_ = "default";
-	f->pod_md.uid = "uid-1";
+	cri_fixture_pod(&f->pod, &f->pod_md, &f->pod_linux, &f->pod_sc, &f->pod_ns);
 	f->pod_md.attempt = 1;
-	f->pod.metadata = &f->pod_md;
-	f->pod.hostname = "pod-host";
-	f->pod.linux = &f->pod_linux;
 	f->pod_linux.cgroup_parent = "/kubepods/burstable/poduid-1";
-	f->pod_linux.security_context = &f->pod_sc;
-	f->pod_sc.namespace_options = &f->pod_ns;
-
-	f->cfg = (Runtime__V1__ContainerConfig)RUNTIME__V1__CONTAINER_CONFIG__INIT;
-	f->md = (Runtime__V1__ContainerMetadata)RUNTIME__V1__CONTAINER_METADATA__INIT;
-	f->linux = (Runtime__V1__LinuxContainerConfig)RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
-	f->ns = (Runtime__V1__NamespaceOption)RUNTIME__V1__NAMESPACE_OPTION__INIT;
-	f->res = (Runtime__V1__LinuxContainerResources)RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
-	f->md.name = "app";
+	cri_fixture_container(&f->cfg, &f->md, &f->linux, &f->sc, &f->ns, &f->res);
 	f->md.attempt = 2;
-	f->cfg.metadata = &f->md;
-	f->cfg.linux = &f->linux;
-	f->linux.security_context = &f->sc;
-	f->linux.resources = &f->res;
-	f->sc.namespace_options = &f->ns;
 
 	f->sin = (struct docker_sandbox_input){
 	    .pod = &f->pod,
@@ -248,10 +143,7 @@ static void expect_error(struct fixture *f, int r, json_t *body, const char *nam
 {
 	assert_null(body);
 	assert_null(name); /* ret_ untouched on failure */
-	if (r != -errnum || !f->err || !strstr(f->err->msg, needle))
-		fail_msg("expected -%d with '%s', got %d: %s", errnum, needle, r,
-		         crib_error_msg(f->err));
-	f->err = crib_error_free(f->err);
+	check_error(r, &f->err, errnum, needle);
 }
 
 /* The sandbox's body must fail with ERRNUM and a message containing NEEDLE. */
@@ -847,6 +739,39 @@ static void test_capabilities(void **state)
 	CHECK(c, "absent", "HostConfig", "SecurityOpt"); /* not even seccomp=unconfined */
 }
 
+/* Where cribd lacks capabilities, privileged and "ALL" mean the ones it holds. */
+static void test_bounded_privileged(void **state)
+{
+	struct fixture *f = *state;
+	Runtime__V1__Capability cap = RUNTIME__V1__CAPABILITY__INIT;
+	char *node[] = {"CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"};
+	char *all[] = {"ALL"}, *drop[] = {"NET_ADMIN"};
+	_cleanup_(json_decrefp) json_t *a = NULL, *b = NULL, *sb = NULL;
+
+	f->in.node_caps = f->sin.node_caps = node;
+	f->in.n_node_caps = f->sin.n_node_caps = 3;
+	cap.add_capabilities = all;
+	cap.n_add_capabilities = 1;
+	cap.drop_capabilities = drop;
+	cap.n_drop_capabilities = 1;
+	f->sc.capabilities = &cap;
+	a = build(f);
+	CHECK(a, "['CAP_CHOWN', 'CAP_SYS_ADMIN']", "HostConfig", "CapAdd");
+
+	f->sc.privileged = f->pod_sc.privileged = true;
+	b = build(f);
+	CHECK(b, "absent", "HostConfig", "Privileged");
+	CHECK(b, "['CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN']", "HostConfig", "CapAdd");
+	CHECK(b, "['seccomp=unconfined', 'apparmor=unconfined', 'label=disable']", "HostConfig",
+	      "SecurityOpt");
+	CHECK(b, "[]", "HostConfig", "MaskedPaths");
+	CHECK(b, "[]", "HostConfig", "ReadonlyPaths");
+	CHECK(b, "['a *:* rwm']", "HostConfig", "DeviceCgroupRules");
+	sb = build_sandbox(f);
+	CHECK(sb, "absent", "HostConfig", "Privileged");
+	CHECK(sb, "['CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN']", "HostConfig", "CapAdd");
+}
+
 static void test_user(void **state)
 {
 	struct fixture *f = *state;
@@ -1120,6 +1045,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_mounts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bounded_privileged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_user, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seccomp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_apparmor_selinux, setup, teardown),

@@ -23,6 +23,9 @@
 #include <crib/backend.h>
 
 #include "error.h"
+#include "backend_check.h"
+#include "cri_fixture.h"
+#include "fake_host.h"
 #include "seccomp.h"
 #include "spec.h"
 #include "user.h"
@@ -31,128 +34,9 @@
 #define PAUSE_ROOT "/usr/lib/crib/pause-root"
 #define SANDBOX_ID "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
 
-/* ---- the fake host ---- */
+static const struct crib_host host = FAKE_HOST_INIT("oci");
 
-static int fake_error_set(struct crib_error **reterr, int errnum, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fake_error_set(struct crib_error **reterr, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = crib_error_setv(reterr, errnum, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static void fake_log(const struct crib_host *h, int level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fake_log(const struct crib_host *h, int level, const char *fmt, ...)
-{
-	(void)h;
-	(void)level;
-	(void)fmt;
-}
-
-static const struct crib_host host = {
-    .abi_major = CRIB_BACKEND_ABI_MAJOR,
-    .abi_minor = CRIB_BACKEND_ABI_MINOR,
-    .struct_size = sizeof(struct crib_host),
-    .backend_name = "oci",
-    .log = fake_log,
-    .error_set = fake_error_set,
-};
-
-/* ---- JSON checks ---- */
-
-/*
- * Walks ROOT along the keys given as varargs (NULL-terminated): an object
- * key, "[N]" for an array index, or "[key=value]" for the first array
- * element whose string at key is value.
- */
-static json_t *vget(json_t *root, va_list ap)
-{
-	const char *k;
-
-	while (root && (k = va_arg(ap, const char *))) {
-		const char *eq = strchr(k, '=');
-		size_t i;
-		json_t *e;
-
-		if (k[0] != '[') {
-			root = json_object_get(root, k);
-			continue;
-		}
-		if (!eq) {
-			root = json_array_get(root, strtoul(k + 1, NULL, 10));
-			continue;
-		}
-		{
-			_cleanup_free_ char *key = strndup(k + 1, (size_t)(eq - k - 1));
-			_cleanup_free_ char *value = strndup(eq + 1, strlen(eq + 1) - 1);
-			json_t *found = NULL;
-
-			json_array_foreach(root, i, e)
-			{
-				if (!found &&
-				    streq(json_string_value(json_object_get(e, key)), value))
-					found = e;
-			}
-			root = found;
-		}
-	}
-	return root;
-}
-
-static json_t *get(json_t *root, ...)
-{
-	va_list ap;
-	json_t *v;
-
-	va_start(ap, root);
-	v = vget(root, ap);
-	va_end(ap);
-	return v;
-}
-
-/* EXPECTED is JSON with ' for " (for readable C strings); "absent" checks there is nothing. */
-static void check_json(const char *file, int line, json_t *root, const char *expected, ...)
-{
-	_cleanup_free_ char *text = crib_xstrdup(expected);
-	_cleanup_(json_decrefp) json_t *want = NULL;
-	json_error_t jerr;
-	va_list ap;
-	json_t *v;
-
-	va_start(ap, expected);
-	v = vget(root, ap);
-	va_end(ap);
-	if (streq(expected, "absent")) {
-		if (v) {
-			_cleanup_free_ char *got = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-			fail_msg("%s:%d: expected nothing, got %s", file, line, got);
-		}
-		return;
-	}
-	for (char *p = text; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	want = json_loads(text, JSON_DECODE_ANY, &jerr);
-	if (!want)
-		fail_msg("%s:%d: bad expected JSON %s: %s", file, line, text, jerr.text);
-	if (!v || !json_equal(v, want)) {
-		_cleanup_free_ char *got =
-		    v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : crib_xstrdup("(nothing)");
-
-		fail_msg("%s:%d: expected %s, got %s", file, line, text, got);
-	}
-}
-
-#define CHECK(root, expected, ...) check_json(__FILE__, __LINE__, root, expected, __VA_ARGS__, NULL)
+/* ---- seccomp profile checks ---- */
 
 static bool strv_json_has(json_t *a, const char *s)
 {
@@ -256,19 +140,6 @@ static const char *mkdir_in(struct fixture *f, const char *name)
 	return path;
 }
 
-/* The INIT macros of these two set their deprecated fields too, which clang warns about. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-static void init_security_contexts(Runtime__V1__LinuxSandboxSecurityContext *pod,
-                                   Runtime__V1__LinuxContainerSecurityContext *ctr)
-{
-	*pod = (Runtime__V1__LinuxSandboxSecurityContext)
-	    RUNTIME__V1__LINUX_SANDBOX_SECURITY_CONTEXT__INIT;
-	*ctr = (Runtime__V1__LinuxContainerSecurityContext)
-	    RUNTIME__V1__LINUX_CONTAINER_SECURITY_CONTEXT__INIT;
-}
-#pragma GCC diagnostic pop
-
 static int setup(void **state)
 {
 	struct fixture *f = crib_xcalloc(1, sizeof(*f));
@@ -282,36 +153,12 @@ static int setup(void **state)
 	write_file(etc, "passwd", passwd);
 	write_file(etc, "group", group);
 
-	init_security_contexts(&f->pod_sc, &f->sc);
-	f->pod = (Runtime__V1__PodSandboxConfig)RUNTIME__V1__POD_SANDBOX_CONFIG__INIT;
-	f->pod_md = (Runtime__V1__PodSandboxMetadata)RUNTIME__V1__POD_SANDBOX_METADATA__INIT;
-	f->pod_linux =
-	    (Runtime__V1__LinuxPodSandboxConfig)RUNTIME__V1__LINUX_POD_SANDBOX_CONFIG__INIT;
-	f->pod_ns = (Runtime__V1__NamespaceOption)RUNTIME__V1__NAMESPACE_OPTION__INIT;
-	f->pod_md.name = "web";
-	f->pod_md.namespace_ = "default";
-	f->pod_md.uid = "uid-1";
-	f->pod.metadata = &f->pod_md;
-	f->pod.hostname = "pod-host";
+	cri_fixture_pod(&f->pod, &f->pod_md, &f->pod_linux, &f->pod_sc, &f->pod_ns);
 	f->pod.log_directory = "/var/log/pods/default_web_uid-1";
-	f->pod.linux = &f->pod_linux;
-	f->pod_linux.security_context = &f->pod_sc;
-	f->pod_sc.namespace_options = &f->pod_ns;
-
-	f->cfg = (Runtime__V1__ContainerConfig)RUNTIME__V1__CONTAINER_CONFIG__INIT;
-	f->md = (Runtime__V1__ContainerMetadata)RUNTIME__V1__CONTAINER_METADATA__INIT;
+	cri_fixture_container(&f->cfg, &f->md, &f->linux, &f->sc, &f->ns, &f->res);
 	f->image = (Runtime__V1__ImageSpec)RUNTIME__V1__IMAGE_SPEC__INIT;
-	f->linux = (Runtime__V1__LinuxContainerConfig)RUNTIME__V1__LINUX_CONTAINER_CONFIG__INIT;
-	f->ns = (Runtime__V1__NamespaceOption)RUNTIME__V1__NAMESPACE_OPTION__INIT;
-	f->res = (Runtime__V1__LinuxContainerResources)RUNTIME__V1__LINUX_CONTAINER_RESOURCES__INIT;
-	f->md.name = "app";
 	f->image.image = "docker.io/library/busybox:latest";
-	f->cfg.metadata = &f->md;
 	f->cfg.image = &f->image;
-	f->cfg.linux = &f->linux;
-	f->linux.security_context = &f->sc;
-	f->linux.resources = &f->res;
-	f->sc.namespace_options = &f->ns;
 
 	f->features = (struct oci_host_features){.cgroup2 = true, .cap_last_cap = 40};
 	f->in = (struct oci_container_input){
@@ -388,10 +235,7 @@ static void build_fails(struct fixture *f, int errnum, const char *needle)
 	int r = oci_spec_container(&host, &f->in, &spec, &f->err);
 
 	assert_null(spec);
-	if (r != -errnum || !f->err || !strstr(f->err->msg, needle))
-		fail_msg("expected -%d with '%s', got %d: %s", errnum, needle, r,
-		         crib_error_msg(f->err));
-	f->err = crib_error_free(f->err);
+	check_error(r, &f->err, errnum, needle);
 }
 
 static void sandbox_fails(struct fixture *f, int errnum, const char *needle)
@@ -400,10 +244,7 @@ static void sandbox_fails(struct fixture *f, int errnum, const char *needle)
 	int r = oci_spec_sandbox(&host, &f->sin, &spec, &f->err);
 
 	assert_null(spec);
-	if (r != -errnum || !f->err || !strstr(f->err->msg, needle))
-		fail_msg("expected -%d with '%s', got %d: %s", errnum, needle, r,
-		         crib_error_msg(f->err));
-	f->err = crib_error_free(f->err);
+	check_error(r, &f->err, errnum, needle);
 }
 
 /* ---- process ---- */
@@ -799,7 +640,7 @@ static void test_privileged(void **state)
 	cap.n_drop_capabilities = 1;
 	f->sc.capabilities = &cap; /* no effect on a privileged container */
 	spec = build(f);
-	caps = get(spec, "process", "capabilities", "bounding", NULL);
+	caps = json_path_get(spec, "process", "capabilities", "bounding", NULL);
 	assert_int_equal(json_array_size(caps), 41);
 	CHECK(spec, "'CAP_CHECKPOINT_RESTORE'", "process", "capabilities", "effective", "[40]");
 	CHECK(spec, "absent", "linux", "maskedPaths");
@@ -855,7 +696,7 @@ static void test_mounts(void **state)
 	f->cfg.mounts = mounts;
 	f->cfg.n_mounts = 4;
 	spec = build(f);
-	list = get(spec, "mounts", NULL);
+	list = json_path_get(spec, "mounts", NULL);
 	CHECK(spec, "'/proc'", "mounts", "[0]", "destination");
 	CHECK(spec,
 	      "{'destination': '/proc', 'type': 'proc', 'source': 'proc', 'options': ['nosuid', "
@@ -1377,7 +1218,7 @@ static void test_seccomp_default(void **state)
 	json_decref(spec);
 	f->sc.seccomp = &sp; /* RuntimeDefault */
 	spec = build(f);
-	p = get(spec, "linux", "seccomp", NULL);
+	p = json_path_get(spec, "linux", "seccomp", NULL);
 	CHECK(p, "'SCMP_ACT_ERRNO'", "defaultAction");
 	CHECK(p, "1", "defaultErrnoRet");
 #if defined(__x86_64__)
@@ -1413,7 +1254,7 @@ static void test_seccomp_default(void **state)
 	cap.add_capabilities = add;
 	cap.n_add_capabilities = 1;
 	spec = build(f);
-	p = get(spec, "linux", "seccomp", NULL);
+	p = json_path_get(spec, "linux", "seccomp", NULL);
 	assert_true(seccomp_allows(p, "mount"));
 	assert_true(seccomp_allows(p, "clone"));
 	assert_true(seccomp_allows(p, "unshare"));
@@ -1625,7 +1466,7 @@ static void test_sandbox_namespaces(void **state)
 	CHECK(spec, "-500", "process", "oomScoreAdj");
 	/* RuntimeDefault for a process without capabilities: no chroot either. */
 	CHECK(spec, "'SCMP_ACT_ERRNO'", "linux", "seccomp", "defaultAction");
-	assert_false(seccomp_allows(get(spec, "linux", "seccomp", NULL), "chroot"));
+	assert_false(seccomp_allows(json_path_get(spec, "linux", "seccomp", NULL), "chroot"));
 	json_decref(spec);
 	f->pod_sc.run_as_user = NULL;
 	sandbox_fails(f, EINVAL,
