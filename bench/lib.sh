@@ -1,8 +1,8 @@
 # shellcheck shell=sh
 # The sourcing script sets $top and $work and reads $reg_pid.
 # shellcheck disable=SC2154,SC2034
-# What the bench scripts share; sourced, with $top (the source tree) and $work (a temp dir)
-# set.
+# What the bench scripts and tests/conformance/run.sh share; sourced, with $top (the
+# source tree) and $work (a temp dir) set.
 
 http_ok() { /usr/bin/python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1" 2>/dev/null; }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -38,4 +38,33 @@ wait_cribd() {
 	echo "bench: cribd did not start:" >&2
 	cat "$2" >&2
 	exit 1
+}
+
+# start_dockerd: a dockerd of our own (socket, data root, containerd namespace under $work;
+# no bridge, no iptables), so that the node's Docker is never touched.  Sets $dsock and
+# $dockerd_pid; stop_dockerd removes its containers and stops it.
+start_dockerd() {
+	dsock=$work/docker.sock
+	dockerd --host "unix://$dsock" --data-root "$work/docker" --exec-root "$work/docker-exec" \
+		--pidfile "$work/docker.pid" --containerd-namespace "crib-$$" \
+		--containerd-plugins-namespace "crib-$$-p" --bridge=none --iptables=false \
+		--ip-forward=false --ip-masq=false --userland-proxy=false >"$work/dockerd.log" 2>&1 &
+	dockerd_pid=$!
+	for _ in $(seq 1 600); do
+		docker -H "unix://$dsock" version >/dev/null 2>&1 && return 0
+		kill -0 "$dockerd_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "bench: dockerd did not start:" >&2
+	cat "$work/dockerd.log" >&2
+	exit 1
+}
+
+stop_dockerd() {
+	[ -n "${dockerd_pid:-}" ] || return 0
+	for id in $(docker -H "unix://$dsock" ps -aq 2>/dev/null); do
+		docker -H "unix://$dsock" rm -f "$id" >/dev/null 2>&1 || true
+	done
+	kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null
+	dockerd_pid=""
 }

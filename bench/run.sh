@@ -10,7 +10,8 @@
 # Then real pods on the oci backend's runc class: pod-ready latency (RunPodSandbox +
 # CreateContainer + StartContainer) and teardown over 20 pods, 20 pods from 8 parallel
 # clients, ListContainers with 100 live containers, cribd's RSS with 100 pods; the same
-# against containerd when it runs here, and a bare `runc run -d` of the same rootfs.
+# against containerd when it runs here, and a bare `runc run -d` of the same rootfs; then
+# pod-ready on the docker class (a dockerd of the bench's own) next to `docker run -d`.
 # Pods get the CNI network containerd's set-up uses (its plugin is a shell script, tens of
 # ms per pod); pod-ready is measured once more on loopback-only CNI, the network work a
 # bare runc does, for the ratio against it.  The last lines are the ratios.
@@ -34,6 +35,11 @@ if [ -z "${CRIB_BENCH_RESULTS:-}" ]; then
 	bare=$(sed -n 's/^bare runc run -d: p50_ms=\([0-9.]*\).*/\1/p' "$CRIB_BENCH_RESULTS")
 	ratio "pod-ready p50 (loopback CNI) vs bare runc run -d" \
 		"$(get cribd-lo-cni pod-ready p50_ms)" "$bare"
+	bare_docker=$(sed -n 's/^bare docker run -d: p50_ms=\([0-9.]*\).*/\1/p' "$CRIB_BENCH_RESULTS")
+	ratio "pod-ready p50, docker class vs oci class (both loopback CNI)" \
+		"$(get cribd-docker pod-ready p50_ms)" "$(get cribd-lo-cni pod-ready p50_ms)"
+	ratio "pod-ready p50, docker class vs bare docker run -d" \
+		"$(get cribd-docker pod-ready p50_ms)" "$bare_docker"
 	ratio "pod-teardown p50 vs containerd" "$(get cribd pod-teardown p50_ms)" \
 		"$(get containerd pod-teardown p50_ms)"
 	ratio "20 pods / 8 clients wall vs containerd" "$(get cribd parallel-pods wall_ms)" \
@@ -58,6 +64,7 @@ pid="" reg_pid=""
 cleanup() {
 	kill $pid $reg_pid 2>/dev/null || true
 	wait $pid $reg_pid 2>/dev/null || true
+	stop_dockerd
 	for root in "$work/run/backends/oci/roots/runc" "$work/run-lo/backends/oci/roots/runc" \
 		"$work/bare-root"; do
 		for id in $(runc --root "$root" list -q 2>/dev/null); do
@@ -90,7 +97,8 @@ fi
 printf '[runtime.proc]\nbackend = testproc\n\n[runtime.runc]\nbackend = oci\nbinary = %s\n' \
 	"$(command -v runc)" > "$work/conf.d/10.conf"
 
-# start_cribd NAME CNI_DIR: a cribd with its own state on $work/NAME.sock; sets $pid.
+# start_cribd NAME CNI_DIR [CLASS]: a cribd with its own state on $work/NAME.sock, CLASS
+# (default proc) its default runtime class; sets $pid.
 start_cribd() {
 	cat > "$work/$1.conf" <<CONF
 [daemon]
@@ -101,7 +109,7 @@ run_dir = $work/run${1#crib}
 plugin_dir = $build/plugins
 conf_dir = $work/conf.d
 cni_conf_dir = $2
-default_runtime_class = proc
+default_runtime_class = ${3:-proc}
 log_level = warning
 CONF
 	"$build/cribd" --config "$work/$1.conf" 2>"$work/$1.log" &
@@ -136,6 +144,27 @@ start_cribd crib-lo "$lo_cni"
 "$bench" "unix://$work/crib-lo.sock" pod-ready 20 crib-test/busybox runc | sed 's/^/cribd-lo-cni /'
 kill "$pid" && wait "$pid" || true
 pid=""
+
+# The docker class on a dockerd of our own (no bridge, no iptables), loopback CNI: pod-ready
+# next to the oci class's just above, and a plain `docker run -d` of the same image (one
+# container with no network: a pod is a sandbox container, CNI and the app container).
+start_dockerd
+printf '[runtime.docker]\nbackend = docker\nsocket = %s\n' "$dsock" > "$work/conf.d/20.conf"
+start_cribd crib-dk "$lo_cni" docker
+"$bench" "unix://$work/crib-dk.sock" pull 0 crib-test/busybox
+"$bench" "unix://$work/crib-dk.sock" pod-ready 20 crib-test/busybox docker |
+	sed 's/^/cribd-docker /'
+kill "$pid" && wait "$pid" || true
+pid=""
+for i in $(seq 1 20); do
+	t0=$(date +%s%N)
+	docker -H "unix://$dsock" run -d --network none --name "bare$i" crib-test/busybox \
+		sleep 3600 >/dev/null
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000))
+	docker -H "unix://$dsock" rm -f "bare$i" >/dev/null 2>&1
+done | sort -n | awk '{v[NR] = $1} END {printf "bare docker run -d: p50_ms=%.1f p99_ms=%.1f (20 runs)\n", v[int(NR/2)+1]/1000, v[NR]/1000}'
+stop_dockerd
 
 # A bare runc of the same busybox rootfs: create + start, as pod-ready's floor.
 mkdir -p "$work/bare/rootfs/bin" "$work/bare-root"

@@ -143,7 +143,7 @@ static int obj_set(json_t *o, const char *key, json_t *v)
 
 static int obj_set_str(json_t *o, const char *key, const char *s)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int r = str_new(s, &v);
 
 	return r < 0 ? r : obj_set(o, key, v);
@@ -166,7 +166,7 @@ static int arr_add(json_t *a, json_t *v)
 
 static int arr_add_str(json_t *a, const char *s)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int r = str_new(s, &v);
 
 	return r < 0 ? r : arr_add(a, v);

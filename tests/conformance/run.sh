@@ -17,18 +17,15 @@ work=$(mktemp -d /tmp/crib-critest-XXXXXX)
 out=${3:-$work/out}
 keep=${3:+yes}
 pid="" dockerd_pid=""
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	root=$work/run/backends/oci/roots/runc
 	for id in $(runc --root "$root" list -q 2>/dev/null); do
 		runc --root "$root" delete --force "$id" >/dev/null 2>&1 || true
 	done
-	if [ -n "$dockerd_pid" ]; then
-		for id in $(docker -H "unix://$work/docker.sock" ps -aq 2>/dev/null); do
-			docker -H "unix://$work/docker.sock" rm -f "$id" >/dev/null 2>&1 || true
-		done
-		kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null
-	fi
+	stop_dockerd
 	awk -v w="$work/" 'index($2, w) == 1 {print length($2), $2}' /proc/self/mounts |
 		sort -rn | cut -d' ' -f2 | xargs -r -n1 umount -l
 	[ -z "$keep" ] && rm -rf "$work"
@@ -52,18 +49,8 @@ runc)
 	printf '[runtime.runc]\nbackend = oci\nbinary = %s\n' "$(command -v runc)" > "$work/conf.d/10.conf"
 	;;
 docker)
-	dockerd --host "unix://$work/docker.sock" --data-root "$work/docker" \
-		--exec-root "$work/docker-exec" --pidfile "$work/docker.pid" \
-		--containerd-namespace "crib-critest-$$" --containerd-plugins-namespace "crib-critest-$$-p" \
-		--bridge=none --iptables=false --ip-forward=false --ip-masq=false --userland-proxy=false \
-		>"$work/dockerd.log" 2>&1 &
-	dockerd_pid=$!
-	for _ in $(seq 1 600); do
-		docker -H "unix://$work/docker.sock" version >/dev/null 2>&1 && break
-		kill -0 "$dockerd_pid" 2>/dev/null || { cat "$work/dockerd.log" >&2; exit 1; }
-		sleep 0.1
-	done
-	printf '[runtime.docker]\nbackend = docker\nsocket = %s\n' "$work/docker.sock" > "$work/conf.d/10.conf"
+	start_dockerd
+	printf '[runtime.docker]\nbackend = docker\nsocket = %s\n' "$dsock" > "$work/conf.d/10.conf"
 	;;
 *)
 	echo "run.sh: unknown class '$class' (runc or docker)" >&2
