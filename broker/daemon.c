@@ -854,8 +854,9 @@ static void on_stop_poll(uv_timer_t *t)
 	struct crib_daemon *d = container_of(t, struct crib_daemon, stop_timer);
 	int64_t waited = (crib_mono_ns() - d->stop_began) / 1000000;
 
+	/* Image pulls and collections on the workers use the content store free_images() frees. */
 	if (crib_op_in_flight() == 0 && !d->router->reloading && d->stream_sessions == 0 &&
-	    d->admin_threads == 0) {
+	    d->admin_threads == 0 && d->pulls_in_flight == 0 && !d->gc_running) {
 		finish_stop(d);
 		return;
 	}
