@@ -272,19 +272,13 @@ static int docker_reconcile(void *state, struct crib_op *op, struct crib_reconci
 /* One endpoint's health line; false when its Engine does not answer /_ping. */
 static bool endpoint_health(struct docker_endpoint *ep, char **line)
 {
-	struct docker_request rq = {.method = "GET", .path = "/_ping", .timeout_ms = 5000};
-	struct docker_response resp;
 	struct docker_engine *e;
 	int r;
 
 	/* Errors are not kept: the line says what health needs, and the host frees nothing. */
 	r = docker_endpoint_engine(ep, &e, NULL);
 	if (r == 0)
-		r = docker_engine_request(e, &rq, &resp, NULL);
-	if (r == 0) {
-		r = resp.status == 200 ? 0 : -EIO;
-		docker_response_clear(&resp);
-	}
+		r = docker_engine_ping(e);
 	if (r == 0)
 		*line = crib_xasprintf("Docker Engine %s (API %s) at %s", docker_engine_version(e),
 		                       docker_engine_api_version(e), ep->socket);

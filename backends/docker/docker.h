@@ -272,6 +272,19 @@ void docker_copiers_stop(struct docker_state *st);
  */
 void docker_inspect_status(const json_t *inspect, struct crib_container_status *ret);
 
+/* Which streams an exec instance attaches, and whether it gets a terminal. */
+struct docker_exec_io {
+	bool stdin_, stdout_, stderr_, tty;
+};
+
+/*
+ * POST /containers/{id}/exec of ARGV (ARGC entries): *ret (malloc'd, the
+ * caller's) is the instance's id.  WHAT names the request in errors.
+ */
+int docker_exec_create(struct docker_engine *e, const struct crib_host *host, const char *docker_id,
+                       const char *const *argv, size_t argc, const struct docker_exec_io *io,
+                       const char *what, char **ret, struct crib_error **reterr);
+
 int docker_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_args *args,
                      struct crib_exec_sync_result *ret, struct crib_error **reterr);
 

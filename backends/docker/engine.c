@@ -752,3 +752,23 @@ int docker_engine_hijack(struct docker_engine *e, const char *method, const char
 	*ret = h;
 	return 0;
 }
+
+int docker_engine_ping(struct docker_engine *e)
+{
+	struct docker_request rq = {
+	    .method = "GET", .path = "/_ping", .timeout_ms = PING_TIMEOUT_MS};
+	struct docker_response resp;
+	int r = docker_engine_request(e, &rq, &resp, NULL);
+
+	if (r == 0) {
+		r = resp.status == 200 ? 0 : -EIO;
+		docker_response_clear(&resp);
+	}
+	return r;
+}
+
+void docker_pause_unless(const atomic_bool *stop, long ms)
+{
+	for (long waited = 0; waited < ms && !atomic_load(stop); waited += 100)
+		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
+}

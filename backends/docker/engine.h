@@ -164,4 +164,16 @@ int docker_engine_hijack(struct docker_engine *e, const char *method, const char
                          json_t *body, const char *what, struct docker_hijacked *ret,
                          struct crib_error **reterr);
 
+/*
+ * GET /_ping (within 5 s): 0 when the Engine answers 200, else the transport's
+ * -errno (-ECONNREFUSED when it is down) or -EIO for another answer.
+ */
+int docker_engine_ping(struct docker_engine *e);
+
+/*
+ * Sleeps MS milliseconds, or less once *STOP is set: the retry pause of the
+ * backend's threads (event stream, log copiers), which stop must not wait out.
+ */
+void docker_pause_unless(const atomic_bool *stop, long ms);
+
 #endif /* CRIB_DOCKER_ENGINE_H */

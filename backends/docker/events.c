@@ -131,41 +131,21 @@ static void stream_once(struct docker_events *ev, struct docker_engine *e)
 	docker_lines_clear(&lines);
 }
 
-static void pause_ms(struct docker_events *ev, long ms)
-{
-	for (long waited = 0; waited < ms && !atomic_load(&ev->stop); waited += 100)
-		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
-}
-
-/* Whether /_ping answers: the stream's headers do not come before an event on every Engine. */
-static bool engine_answers(struct docker_engine *e)
-{
-	struct docker_request rq = {.method = "GET", .path = "/_ping", .timeout_ms = 5000};
-	struct docker_response resp;
-	bool ok = false;
-
-	if (docker_engine_request(e, &rq, &resp, NULL) == 0) {
-		ok = resp.status == 200;
-		docker_response_clear(&resp);
-	}
-	return ok;
-}
-
 static void *events_main(void *arg)
 {
 	struct docker_events *ev = arg;
 	struct docker_engine *e;
 
 	while (!atomic_load(&ev->stop)) {
-		if (docker_endpoint_engine(ev->ep, &e, NULL) < 0 || !engine_answers(e)) {
+		if (docker_endpoint_engine(ev->ep, &e, NULL) < 0 || docker_engine_ping(e) < 0) {
 			set_up(ev, 0);
-			pause_ms(ev, RECONNECT_MS);
+			docker_pause_unless(&ev->stop, RECONNECT_MS);
 			continue;
 		}
 		set_up(ev, 1);
 		stream_once(ev, e);
 		if (!atomic_load(&ev->stop))
-			pause_ms(ev, 100);
+			docker_pause_unless(&ev->stop, 100);
 	}
 	return NULL;
 }

@@ -114,35 +114,32 @@ static void blob_take(struct crib_blob *b, struct capped *c)
 }
 
 /* POST /containers/{id}/exec: the exec instance's id in *ret. */
-static int exec_create(struct docker_engine *e, const struct crib_host *host, const char *docker_id,
-                       const struct crib_exec_sync_args *args, char **ret,
-                       struct crib_error **reterr)
+int docker_exec_create(struct docker_engine *e, const struct crib_host *host, const char *docker_id,
+                       const char *const *argv, size_t argc, const struct docker_exec_io *io,
+                       const char *what, char **ret, struct crib_error **reterr)
 {
 	_cleanup_free_ char *path = crib_xasprintf("/containers/%s/exec", docker_id);
 	json_t *cmd = json_array(), *body, *o = NULL;
-	const char *id;
 	int r;
 
 	if (!cmd)
 		abort();
-	for (size_t i = 0; i < args->argc; i++)
-		json_array_append_new(cmd, json_string(args->argv[i]));
-	body = json_pack("{s:b s:b s:b s:b s:o}", "AttachStdin", 0, "AttachStdout", 1,
-	                 "AttachStderr", 1, "Tty", 0, "Cmd", cmd);
+	for (size_t i = 0; i < argc; i++)
+		json_array_append_new(cmd, json_string(argv[i]));
+	body = json_pack("{s:b s:b s:b s:b s:o}", "AttachStdin", io->stdin_, "AttachStdout",
+	                 io->stdout_, "AttachStderr", io->stderr_, "Tty", io->tty, "Cmd", cmd);
 	if (!body)
 		abort();
 	/* 409 (EBUSY, FAILED_PRECONDITION): the container does not run. */
-	r = docker_engine_json(e, "POST", path, body, DOCKER_CALL_TIMEOUT_MS, &o,
-	                       "starting a command in the container", reterr);
+	r = docker_engine_json(e, "POST", path, body, DOCKER_CALL_TIMEOUT_MS, &o, what, reterr);
 	json_decref(body);
 	if (r < 0)
 		return r;
-	id = json_string_value(json_object_get(o, "Id"));
-	*ret = crib_xstrdup(id);
+	*ret = crib_xstrdup(json_string_value(json_object_get(o, "Id")));
 	json_decref(o);
 	if (!*ret)
-		return host->error_set(reterr, EBADMSG,
-		                       "the Engine made an exec instance with no Id");
+		return host->error_set(reterr, EBADMSG, "%s: the Engine made no exec instance",
+		                       what);
 	return 0;
 }
 
@@ -286,7 +283,9 @@ int docker_exec_sync(void *state, struct crib_op *op, const struct crib_exec_syn
 	r = docker_container_engine(state, &args->ref, &p, &e, reterr);
 	if (r < 0)
 		return r;
-	r = exec_create(e, host, p.docker_id, args, &exec_id, reterr);
+	r = docker_exec_create(e, host, p.docker_id, args->argv, args->argc,
+	                       &(struct docker_exec_io){.stdout_ = true, .stderr_ = true},
+	                       "starting a command in the container", &exec_id, reterr);
 	if (r < 0)
 		return r;
 	io.demux = (struct docker_demux){.fn = on_frame, .userdata = &io};

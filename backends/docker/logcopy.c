@@ -180,12 +180,6 @@ static bool still_running(struct docker_logcopy *lc)
 	return running;
 }
 
-static void pause_ms(struct docker_logcopy *lc, long ms)
-{
-	for (long waited = 0; waited < ms && !atomic_load(&lc->stop); waited += 100)
-		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000000L}, NULL);
-}
-
 static void *copy_main(void *arg)
 {
 	struct docker_logcopy *lc = arg;
@@ -204,7 +198,7 @@ static void *copy_main(void *arg)
 			pthread_mutex_unlock(&lc->lock);
 			break;
 		}
-		pause_ms(lc, RETRY_MS);
+		docker_pause_unless(&lc->stop, RETRY_MS);
 	}
 	return NULL;
 }

@@ -360,30 +360,12 @@ static struct docker_stream *stream_new(const struct crib_host *host, struct doc
 static int exec_create(struct docker_stream *s, const struct crib_stream_args *a,
                        struct crib_error **reterr)
 {
-	_cleanup_free_ char *path = crib_xasprintf("/containers/%s/exec", s->docker_id);
 	_cleanup_free_ char *what = crib_xasprintf("exec in container '%s'", s->id);
-	json_t *cmd = json_array(), *body, *o = NULL;
-	int r;
+	const struct docker_exec_io io = {
+	    .stdin_ = a->stdin_, .stdout_ = a->stdout_, .stderr_ = a->stderr_, .tty = a->tty};
 
-	if (!cmd)
-		abort();
-	for (size_t i = 0; i < a->argc; i++)
-		json_array_append_new(cmd, json_string(a->argv[i]));
-	body = json_pack("{s:b s:b s:b s:b s:o}", "AttachStdin", a->stdin_, "AttachStdout",
-	                 a->stdout_, "AttachStderr", a->stderr_, "Tty", a->tty, "Cmd", cmd);
-	if (!body)
-		abort();
-	/* 409 (EBUSY, FAILED_PRECONDITION): the container does not run. */
-	r = docker_engine_json(s->e, "POST", path, body, DOCKER_CALL_TIMEOUT_MS, &o, what, reterr);
-	json_decref(body);
-	if (r < 0)
-		return r;
-	s->exec_id = crib_xstrdup(json_string_value(json_object_get(o, "Id")));
-	json_decref(o);
-	if (!s->exec_id)
-		return s->host->error_set(reterr, EBADMSG, "%s: the Engine made no exec instance",
-		                          what);
-	return 0;
+	return docker_exec_create(s->e, s->host, s->docker_id, a->argv, a->argc, &io, what,
+	                          &s->exec_id, reterr);
 }
 
 static int exec_connect(struct docker_stream *s, const struct crib_stream_args *a,
