@@ -10,12 +10,12 @@
 #  - throughput: wrk alone on /v1/pods, then on /metrics, $WRK_SECS s each (30), with
 #    requests/s and p50/p90/p99 (wrk --latency);
 #  - CRI latency in $ROUNDS rounds (9) of four short windows side by side: idle, under
-#    wrk on /v1/pods, under wrk on /metrics, and beside a CPU hog (a shell loop, no admin
-#    traffic) for reference.  A window is Version over $V_CALLS calls (3000) and
+#    wrk on /v1/pods, under wrk on /metrics, and beside CPU hogs (a shell loop per CPU, no
+#    admin traffic) for reference.  A window is Version over $V_CALLS calls (3000) and
 #    ListPodSandbox (1000 items) over $L_CALLS (300), one call at a time (cri-bench);
 #  - the last lines: per condition the median over rounds of the windows' p50 and p99,
 #    and its ratio to idle's (the issue's bound: within 20%, <= 1.20).
-# WRK_NICE=N runs wrk (and the hog) at nice N, 19 by default: they yield the CPU to cribd
+# WRK_NICE=N runs wrk (and the hogs) at nice N, 19 by default: they yield the CPU to cribd
 # and cri-bench, as a scraper on another machine would not compete for it at all; with
 # 0 the figures mostly show two processes sharing 2 CPUs.
 # cribd's RSS is printed before and after the load, the load average (the figures mean
@@ -167,7 +167,7 @@ for path in /v1/pods /metrics; do
 done
 
 # CRI latency, in $rounds rounds of four windows each: idle, under wrk on /v1/pods, under
-# wrk on /metrics, and beside a CPU hog (a shell loop, no admin traffic) for reference.
+# wrk on /metrics, and beside CPU hogs (a shell loop per CPU, no admin traffic) for reference.
 # One window is a few seconds; on a shared machine a whole phase of minutes catches
 # whatever else ran then, and two idle phases differed by 2.75x in p99 here.  Short
 # windows side by side, and the median over rounds of each condition's figures, compare
@@ -184,12 +184,17 @@ while [ "$i" -lt "$rounds" ]; do
 		window "$path"
 		wrk_stop > /dev/null
 	done
-	nice -n "$wrk_nice" sh -c 'while :; do :; done' &
-	hog_pid=$!
+	# One hog per CPU: every CPU busy, as under wrk and the admin thread.
+	for _ in $(seq 1 "$(nproc)"); do
+		nice -n "$wrk_nice" sh -c 'while :; do :; done' &
+		hog_pid="$hog_pid $!"
+	done
 	sleep 1
 	window hog
-	kill "$hog_pid"
-	wait "$hog_pid" 2>/dev/null || true
+	# shellcheck disable=SC2086
+	kill $hog_pid
+	# shellcheck disable=SC2086
+	wait $hog_pid 2>/dev/null || true
 	hog_pid=""
 done
 echo "cribd RSS after load: $(rss)"
