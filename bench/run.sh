@@ -11,7 +11,8 @@
 # CreateContainer + StartContainer) and teardown over 20 pods, 20 pods from 8 parallel
 # clients, ListContainers with 100 live containers, cribd's RSS with 100 pods; the same
 # against containerd when it runs here, and a bare `runc run -d` of the same rootfs; then
-# pod-ready on the docker class (a dockerd of the bench's own) next to `docker run -d`.
+# pod-ready on the docker class (a dockerd of the bench's own) next to `docker run -d`,
+# and on the lxc class next to the oci class.
 # Pods get the CNI network containerd's set-up uses (its plugin is a shell script, tens of
 # ms per pod); pod-ready is measured once more on loopback-only CNI, the network work a
 # bare runc does, for the ratio against it.  The last lines are the ratios.
@@ -40,6 +41,10 @@ if [ -z "${CRIB_BENCH_RESULTS:-}" ]; then
 		"$(get cribd-docker pod-ready p50_ms)" "$(get cribd-lo-cni pod-ready p50_ms)"
 	ratio "pod-ready p50, docker class vs bare docker run -d" \
 		"$(get cribd-docker pod-ready p50_ms)" "$bare_docker"
+	ratio "pod-ready p50, lxc class vs oci class (both loopback CNI)" \
+		"$(get cribd-lxc pod-ready p50_ms)" "$(get cribd-lo-cni pod-ready p50_ms)"
+	ratio "pod-ready p50, lxc class vs oci class with infra containers" \
+		"$(get cribd-lxc pod-ready p50_ms)" "$(get cribd-runc-infra pod-ready p50_ms)"
 	ratio "pod-teardown p50 vs containerd" "$(get cribd pod-teardown p50_ms)" \
 		"$(get containerd pod-teardown p50_ms)"
 	ratio "20 pods / 8 clients wall vs containerd" "$(get cribd parallel-pods wall_ms)" \
@@ -70,6 +75,11 @@ cleanup() {
 		for id in $(runc --root "$root" list -q 2>/dev/null); do
 			runc --root "$root" delete --force "$id" 2>/dev/null || true
 		done
+	done
+	# LXC containers outlive cribd, each held by its liblxc monitor.
+	for d in "$work"/run-lxc/backends/lxc/lxcpath/lxc/*/; do
+		[ -d "$d" ] && "$build/plugins/crib-lxc" --root "${d%/*/}" delete --force \
+			"$(basename "$d")" 2>/dev/null
 	done
 	for k in $(cat "$work"/state/backends/testproc/containers/*/keeper.pid 2>/dev/null); do
 		kill -USR2 "$k" 2>/dev/null || true
@@ -165,6 +175,20 @@ for i in $(seq 1 20); do
 	docker -H "unix://$dsock" rm -f "bare$i" >/dev/null 2>&1
 done | sort -n | awk '{v[NR] = $1} END {printf "bare docker run -d: p50_ms=%.1f p99_ms=%.1f (20 runs)\n", v[int(NR/2)+1]/1000, v[NR]/1000}'
 stop_dockerd
+
+# The lxc class (every pod an LXC infra container plus one per CRI container), loopback CNI:
+# pod-ready next to the oci class's, whose pods pin their namespaces without an infra
+# container, and next to the oci class with pod_sandbox = container (infra containers too).
+printf '[runtime.lxc]\nbackend = lxc\n[runtime.runc-infra]\nbackend = oci\nbinary = %s\npod_sandbox = container\n' \
+	"$(command -v runc)" > "$work/conf.d/30.conf"
+start_cribd crib-lxc "$lo_cni" lxc
+"$bench" "unix://$work/crib-lxc.sock" pull 0 crib-test/busybox
+"$bench" "unix://$work/crib-lxc.sock" pod-ready 20 crib-test/busybox lxc | sed 's/^/cribd-lxc /'
+"$bench" "unix://$work/crib-lxc.sock" pod-ready 20 crib-test/busybox runc-infra |
+	sed 's/^/cribd-runc-infra /'
+kill "$pid" && wait "$pid" || true
+pid=""
+rm -f "$work/conf.d/30.conf"
 
 # A bare runc of the same busybox rootfs: create + start, as pod-ready's floor.
 mkdir -p "$work/bare/rootfs/bin" "$work/bare-root"

@@ -78,7 +78,7 @@ static const char **shim_argv(const struct oci_state *st, const struct oci_runti
                               unsigned flags)
 {
 	size_t n;
-	const char **argv = oci_shim_argv(st, rt, NULL, id, dir, 8, &n);
+	const char **argv = oci_shim_argv(st, rt, NULL, id, dir, 9, &n);
 
 	argv[n++] = "--bundle";
 	argv[n++] = dir;
@@ -93,6 +93,8 @@ static const char **shim_argv(const struct oci_state *st, const struct oci_runti
 	/* runc, crun and runsc alike: run's --console-socket, and config.json asks for the tty. */
 	if (flags & OCI_SHIM_TTY)
 		argv[n++] = "--tty";
+	if (rt->monitor_exit)
+		argv[n++] = "--monitor-exit";
 	return argv;
 }
 

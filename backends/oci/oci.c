@@ -29,8 +29,7 @@ static const char *backend_key(const struct crib_host *host, const char *key)
 	return v;
 }
 
-/* crib-shim and crib-pause live next to this module, as installed and in the build tree. */
-static char *helper_path(const struct crib_host *host, const char *key, const char *name)
+char *oci_helper_path(const struct crib_host *host, const char *key, const char *name)
 {
 	const char *v = backend_key(host, key);
 	Dl_info info;
@@ -95,8 +94,8 @@ static int oci_init(const struct crib_host *host, void **ret_state, struct crib_
 	st->epfd = st->wake_fd = -EBADF;
 	pthread_mutex_init(&st->lock, NULL);
 	*ret_state = st;
-	st->shim = helper_path(host, "shim", "crib-shim");
-	pause = helper_path(host, "pause", "crib-pause");
+	st->shim = oci_helper_path(host, "shim", "crib-shim");
+	pause = oci_helper_path(host, "pause", "crib-pause");
 	if (access(st->shim, X_OK) < 0)
 		return host->error_set(reterr, errno, "the container monitor %s is not executable",
 		                       st->shim);
@@ -122,36 +121,6 @@ static void oci_fini(void *state)
 	free(st->shim);
 	free(st->pause_root);
 	free(st);
-}
-
-/* Splits a runtime_args value at blanks into the class's global arguments. */
-static void add_words(struct oci_runtime *rt, const char *value)
-{
-	_cleanup_free_ char *copy = crib_xstrdup(value);
-	char *save = NULL;
-
-	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-		crib_strv_add(&rt->global, &rt->n_global, w);
-}
-
-static int check_keys(struct oci_state *st, const struct crib_class *cls,
-                      struct crib_error **reterr)
-{
-	static const char *const known[] = {"binary", "root", "runtime_args", "pod_sandbox", NULL};
-
-	for (size_t i = 0; i < cls->n_kv; i++) {
-		bool ok = false;
-
-		for (const char *const *k = known; *k; k++)
-			ok = ok || streq(cls->kv[i].key, *k);
-		if (!ok)
-			return st->host->class_error(
-			    cls, cls->kv[i].key, reterr, EINVAL,
-			    "unknown key '%s' for backend oci (known: binary, "
-			    "root, runtime_args, pod_sandbox)",
-			    cls->kv[i].key);
-	}
-	return 0;
 }
 
 static int probe(struct oci_state *st, const struct crib_class *cls, const struct oci_runtime *rt,
@@ -196,45 +165,12 @@ static int oci_class_open(void *state, const struct crib_class *cls, uint64_t *r
                           void **ret_data, struct crib_error **reterr)
 {
 	struct oci_state *st = state;
-	const char *binary = st->host->class_get(cls, "binary");
-	const char *root = st->host->class_get(cls, "root");
-	const char *extra = st->host->class_get(cls, "runtime_args");
-	const char *sandbox = st->host->class_get(cls, "pod_sandbox");
-	struct oci_class *c;
-	_cleanup_free_ char *default_root = NULL;
+	struct oci_class *c = crib_xcalloc(1, sizeof(*c));
 	int r;
 
-	r = check_keys(st, cls, reterr);
-	if (r < 0)
-		return r;
-	if (isempty(binary))
-		return st->host->class_error(
-		    cls, NULL, reterr, EINVAL,
-		    "runtime class '%s' needs 'binary = PATH' (the OCI runtime)", cls->name);
-	if (binary[0] != '/')
-		return st->host->class_error(cls, "binary", reterr, EINVAL,
-		                             "binary '%s' is not an absolute path", binary);
-	if (access(binary, X_OK) < 0)
-		return st->host->class_error(cls, "binary", reterr, errno, "binary '%s': %s",
-		                             binary, strerror(errno));
-	if (sandbox && !streq(sandbox, "namespaces") && !streq(sandbox, "container"))
-		return st->host->class_error(cls, "pod_sandbox", reterr, EINVAL,
-		                             "pod_sandbox '%s' is not namespaces or container",
-		                             sandbox);
-	if (root && root[0] != '/')
-		return st->host->class_error(cls, "root", reterr, EINVAL,
-		                             "root '%s' is not an absolute path", root);
-	/* Each class its own runtime state: two classes on one binary never see each other's. */
-	if (!root)
-		root = default_root = crib_xasprintf("%s/roots/%s", st->host->run_dir, cls->name);
-	c = crib_xcalloc(1, sizeof(*c));
-	c->rt.binary = crib_xstrdup(binary);
-	c->infra = sandbox && streq(sandbox, "container");
-	crib_strv_add(&c->rt.global, &c->rt.n_global, "--root");
-	crib_strv_add(&c->rt.global, &c->rt.n_global, root);
-	if (extra)
-		add_words(&c->rt, extra);
-	r = probe(st, cls, &c->rt, reterr);
+	r = oci_flavor_class(st, cls, c, reterr);
+	if (r >= 0)
+		r = probe(st, cls, &c->rt, reterr);
 	if (r < 0) {
 		oci_runtime_clear(&c->rt);
 		free(c);
@@ -282,7 +218,7 @@ static const struct crib_backend_ops oci_ops = {
     .abi_major = CRIB_BACKEND_ABI_MAJOR,
     .abi_minor = CRIB_BACKEND_ABI_MINOR,
     .struct_size = sizeof(struct crib_backend_ops),
-    .name = "oci",
+    .name = oci_flavor_name,
     .version = OCI_VERSION,
     .caps = CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_POD_STATS |
             CRIB_CAP_REOPEN_LOG | CRIB_CAP_UPDATE_RESOURCES | CRIB_CAP_POD_STATUS |

@@ -61,6 +61,23 @@ struct oci_class {
 	bool infra;
 };
 
+/*
+ * The flavor the module is built as: oci (flavor.c: any OCI runtime binary a
+ * class names) or lxc (backends/lxc/flavor.c: crib-lxc, liblxc's containers).
+ * oci_flavor_class checks CLS's keys and fills C's runtime and infra from
+ * them; its errors name the key.
+ */
+extern const char oci_flavor_name[];
+int oci_flavor_class(struct oci_state *st, const struct crib_class *cls, struct oci_class *c,
+                     struct crib_error **reterr);
+
+/*
+ * Where helper NAME (crib-shim, crib-pause, crib-lxc) is: the [backend.NAME]
+ * KEY setting, else next to this module, as installed and in the build tree.
+ * The caller frees it.
+ */
+char *oci_helper_path(const struct crib_host *host, const char *key, const char *name);
+
 /* What cribd keeps for us in each object's priv blob. */
 struct oci_priv {
 	pid_t shim;                    /* the monitor process */

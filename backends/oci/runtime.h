@@ -24,6 +24,11 @@ struct oci_runtime {
 	 * (runsc).  runc, crun and kata-runtime take --tty with it.
 	 */
 	bool exec_console_only;
+	/*
+	 * Its run leaves a monitor of its own as the init's parent, which exits as
+	 * the init did (crib-lxc: liblxc's monitor): crib-shim --monitor-exit.
+	 */
+	bool monitor_exit;
 };
 
 /* What a finished process left. */

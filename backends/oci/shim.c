@@ -3,7 +3,7 @@
  * crib-shim: the monitor process of one oci container (conmon's role).
  *
  *   crib-shim --runtime BIN [--runtime-arg ARG]... --id ID --bundle DIR --dir SHIMDIR
- *             --ready-fd N [--log PATH] [--stdin] [--tty]
+ *             --ready-fd N [--log PATH] [--stdin] [--tty] [--monitor-exit]
  *
  * Detaches from its caller (fork, setsid, fork), becomes a child subreaper, and
  * runs "BIN ARGS... run --detach --bundle DIR --pid-file SHIMDIR/pid ID" with
@@ -25,6 +25,9 @@
  * own output, and the master is the container's only output (logged as
  * stdout) and, with --stdin, its input.  The shim never holds the slave, so
  * reads of the master end (EIO) once the container's processes let go of it.
+ * With --monitor-exit the runtime leaves a monitor of its own as the init's
+ * parent (liblxc's, for crib-lxc), which becomes ours and exits as the init
+ * did: its status is the container's.
  *
  *   crib-shim exec --runtime BIN [--runtime-arg ARG]... --id ID --dir SHIMDIR
  *             --ctl-fd N [--tty [--console-only]] -- ARGV...
@@ -98,6 +101,7 @@ struct shim {
 	bool exec;
 	bool tty;          /* run mode: the container's terminal; exec mode: the process's */
 	bool console_only; /* the runtime's exec takes no --tty (runsc) */
+	bool monitor_exit; /* the runtime's monitor exits as the init did (see proxy) */
 	char **exec_argv;  /* the rest of argv, NULL-terminated */
 
 	int sfd;      /* signalfd */
@@ -124,6 +128,12 @@ struct shim {
 	} early[3]; /* by CRIB_STREAM_STDOUT, CRIB_STREAM_STDERR */
 
 	pid_t pid; /* the container's init */
+	/*
+	 * With --monitor-exit, the runtime's monitor that stays the init's parent
+	 * (crib-lxc: liblxc's monitor), left to us, which exits as the init did:
+	 * its status is the container's.  0 when the init is ours to reap.
+	 */
+	pid_t proxy;
 	bool exited;
 	bool exit_unknown;
 	int exit_code;
@@ -311,6 +321,10 @@ static int parse_args(struct shim *s, int argc, char **argv)
 		}
 		if (streq(opt, "--console-only")) {
 			s->console_only = true;
+			continue;
+		}
+		if (streq(opt, "--monitor-exit")) {
+			s->monitor_exit = true;
 			continue;
 		}
 		if (streq(opt, "--")) {
@@ -532,7 +546,7 @@ static void reap(struct shim *s)
 			continue;
 		if (pid <= 0)
 			return;
-		if (pid == s->pid && !s->exited)
+		if ((pid == s->pid || (s->proxy > 0 && pid == s->proxy)) && !s->exited)
 			record_exit(s, status);
 	}
 }
@@ -547,8 +561,8 @@ static void on_pidfd(struct shim *s)
 		record_exit(s, status);
 		return;
 	}
-	if (pid == 0)
-		return; /* our child, and its SIGCHLD is on the way */
+	if (pid == 0 || (s->proxy > 0 && kill(s->proxy, 0) == 0))
+		return; /* our child, or a proxy's, and a SIGCHLD is on the way */
 	s->exited = true;
 	s->exit_unknown = true;
 	s->exit_code = 255;
@@ -783,16 +797,75 @@ static int read_pid_file(const char *path, pid_t *ret)
  * Watches the init with a pidfd as well: a runtime may leave it outside our
  * descendants, where waitpid never reports it.
  */
+/* The parent of PID from /proc, or 0. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], buf[512], *end;
+	_cleanup_close_ int fd = -EBADF;
+	ssize_t n;
+	int ppid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "PID (COMM) STATE PPID ...": COMM may hold anything, so from its last ')'. */
+	end = strrchr(buf, ')');
+	if (!end || sscanf(end + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+/* Our only child, or 0: none, or several. */
+static pid_t only_child(void)
+{
+	char path[64], buf[256], *end;
+	_cleanup_close_ int fd = -EBADF;
+	ssize_t n;
+	long child;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	child = strtol(buf, &end, 10);
+	while (*end == ' ' || *end == '\n')
+		end++;
+	return *end ? 0 : (pid_t)child;
+}
+
+/*
+ * An init that is not our child (or is gone already) was left to a monitor of
+ * the runtime's that is: our only child once the runtime is done.
+ */
+static pid_t find_proxy(const struct shim *s)
+{
+	pid_t parent = parent_of(s->pid), child;
+
+	if (parent == getpid())
+		return 0;
+	if (parent > 0 && parent_of(parent) == getpid())
+		return parent;
+	child = only_child();
+	return child != s->pid ? child : 0;
+}
+
 static void watch_pid(struct shim *s)
 {
 	int fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+
+	s->proxy = s->monitor_exit ? find_proxy(s) : 0;
 
 	if (fd >= 0) {
 		/* pidfds are close-on-exec from birth. */
 		s->pidfd = fd;
 		return;
 	}
-	if (errno == ESRCH)
+	if (errno == ESRCH || errno == ENOENT)
 		on_pidfd(s); /* already gone: reaped here, or lost */
 	else
 		shim_diag(s, "Failed to open a pidfd for %d: %s", (int)s->pid, strerror(errno));
@@ -1395,7 +1468,8 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr,
 		        "usage: crib-shim --runtime BIN [--runtime-arg ARG]... --id ID "
-		        "--bundle DIR --dir SHIMDIR --ready-fd N [--log PATH] [--stdin] [--tty]\n"
+		        "--bundle DIR --dir SHIMDIR --ready-fd N [--log PATH] [--stdin] [--tty] "
+		        "[--monitor-exit]\n"
 		        "       crib-shim exec --runtime BIN [--runtime-arg ARG]... --id ID "
 		        "--dir SHIMDIR --ctl-fd N [--tty [--console-only]] -- ARGV...\n");
 		if (s.ready_fd >= 0 && fcntl(s.ready_fd, F_GETFD) >= 0)

@@ -1,6 +1,6 @@
 #!/bin/sh
 # critest v1.26.1 against this build's cribd on one runtime class, offline.
-#   tests/conformance/run.sh BUILD_DIR [CLASS [OUTDIR]]    CLASS: runc (default) or docker
+#   tests/conformance/run.sh BUILD_DIR [CLASS [OUTDIR]]    CLASS: runc (default), docker or lxc
 # Needs what ../shared/conformance sets up (scripts/test.sh runs it): crictl and critest
 # on PATH, the local registry on 127.0.0.1:5000 with critest's stand-in images, and the
 # bench-isolated CNI network in /etc/cni/net.d.  The docker class runs on a dockerd this
@@ -24,6 +24,12 @@ cleanup() {
 	root=$work/run/backends/oci/roots/runc
 	for id in $(runc --root "$root" list -q 2>/dev/null); do
 		runc --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+	done
+	# LXC containers outlive cribd too (each held by its own liblxc monitor).
+	lxcpath=$work/run/backends/lxc/lxcpath/lxc
+	for d in "$lxcpath"/*/; do
+		[ -d "$d" ] && "$build/plugins/crib-lxc" --root "$lxcpath" delete --force \
+			"$(basename "$d")" >/dev/null 2>&1
 	done
 	stop_dockerd
 	awk -v w="$work/" 'index($2, w) == 1 {print length($2), $2}' /proc/self/mounts |
@@ -52,8 +58,11 @@ docker)
 	start_dockerd
 	printf '[runtime.docker]\nbackend = docker\nsocket = %s\n' "$dsock" > "$work/conf.d/10.conf"
 	;;
+lxc)
+	printf '[runtime.lxc]\nbackend = lxc\n' > "$work/conf.d/10.conf"
+	;;
 *)
-	echo "run.sh: unknown class '$class' (runc or docker)" >&2
+	echo "run.sh: unknown class '$class' (runc, docker or lxc)" >&2
 	exit 2
 	;;
 esac

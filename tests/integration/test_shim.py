@@ -53,6 +53,7 @@ class Ctr:
         self.tty = tty
         self.runtime_args = ["--root", self.runc_root, *runtime_args]
         self.runtime = RUNC
+        self.monitor_exit = False
         self.shim_pid = None
         self.spawner = None
         os.makedirs(self.dir)
@@ -123,6 +124,8 @@ exec {RUNC} "$@"
             cmd.append("--stdin")
         if self.tty:
             cmd.append("--tty")
+        if self.monitor_exit:
+            cmd.append("--monitor-exit")
         try:
             # Copies numbered above the ready fd, so that leaks land on both sides of it.
             above = [os.dup(fd) for fd in extra_fds]
@@ -465,24 +468,30 @@ def test_run_error_carries_the_runtime_message_not_its_chatter(ctr_factory):
         assert f.read().split("\n")[0].split()[:3] == ["--root", c.runc_root, "run"]
 
 
-SUBREAPER_RUNTIME = """#!/usr/bin/python3
-# A runtime whose container init ends up outside the caller's descendants: a
-# daemonized subreaper of its own runs run and keeps (and reaps) the init.
-import ctypes, os, subprocess, sys
+# A runtime whose run forks a subreaper of its own that runs runc's run and stays: the
+# container's init ends up its child, outside the caller's descendants.  The subreaper
+# reports runc's exit code to its parent, which exits with it, and then does TAIL.
+RUNTIME_WITH_SUBREAPER = """#!/usr/bin/python3
+import ctypes, os, signal, subprocess, sys
 r, w = os.pipe()
 if os.fork() > 0:
     os.close(w)
     rc = os.read(r, 1)
     sys.exit(rc[0] if rc else 1)
 os.close(r)
-os.setsid()
+[SETSID]
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 rc = subprocess.call([RUNC] + sys.argv[1:])
+args = sys.argv[1:]
 null = os.open("/dev/null", os.O_RDWR)
 for fd in (0, 1, 2):
     os.dup2(null, fd)
 os.write(w, bytes([rc]))
 os.close(w)
+"""
+
+# It keeps and reaps the init, and exits 0 whatever the init did.
+SUBREAPER_RUNTIME = RUNTIME_WITH_SUBREAPER.replace("[SETSID]", "os.setsid()") + """
 try:
     while True:
         os.wait()
@@ -504,6 +513,37 @@ def test_init_outside_descendants_exit_unknown(ctr_factory):
     assert (code, rest) == (255, ["unknown"])
     assert finished > 0
     assert [r[3] for r in read_cri_log(c.log)] == ["out"]
+    wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
+
+
+# A runtime whose run leaves a monitor of its own as the init's parent, as crib-lxc leaves
+# liblxc's: the subreaper waits for the init and exits as it did.
+MONITOR_RUNTIME = RUNTIME_WITH_SUBREAPER.replace("[SETSID]", "") + """
+pid = int(open(args[args.index("--pid-file") + 1]).read())
+while True:
+    p, status = os.wait()
+    if p == pid:
+        break
+if os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+sys.exit(os.WEXITSTATUS(status))
+"""
+
+
+def test_monitor_exit_is_the_containers(ctr_factory):
+    c = ctr_factory(["sh", "-c", "echo out; sleep 0.3; exit 3"])
+    path = os.path.join(c.base, "monitor-runtime")
+    with open(path, "w") as f:
+        f.write(MONITOR_RUNTIME.replace("[RUNC]", repr([RUNC])))
+    os.chmod(path, 0o755)
+    c.runtime = path
+    c.monitor_exit = True
+    c.start()
+    # The init is the monitor's child, not the shim's: the monitor's status is the exit.
+    code, finished, rest = parse_exit(c.wait_exit())
+    assert (code, rest) == (3, [])
+    assert finished > 0
     wait_for(lambda: not alive(c.shim_pid), 3, "shim exit")
 
 
