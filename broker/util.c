@@ -272,7 +272,7 @@ bool crib_strv_sorted_contains(char *const *v, size_t n, const char *s)
 	return n > 0 && bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
 }
 
-unsigned long long crib_proc_start_time(pid_t pid)
+unsigned long long crib_proc_stat_field(pid_t pid, int field)
 {
 	char path[64], buf[1024];
 	unsigned long long t = 0;
@@ -292,9 +292,9 @@ unsigned long long crib_proc_start_time(pid_t pid)
 	p = strrchr(buf, ')');
 	if (!p)
 		return 0;
-	/* Field 22 is starttime; field 3 follows ") ". */
+	/* Field 3 follows ") ". */
 	p += 2;
-	for (int field = 3; p && field < 22; field++) {
+	for (int i = 3; p && i < field; i++) {
 		p = strchr(p, ' ');
 		if (p)
 			p++;

@@ -154,10 +154,19 @@ int64_t crib_mono_ns(void);
 int64_t crib_thread_cpu_ns(void);
 
 /*
+ * Field FIELD (counted from 1, as proc(5) does; 3 or more) of /proc/PID/stat
+ * as a number; 0 when PID is gone.
+ */
+unsigned long long crib_proc_stat_field(pid_t pid, int field);
+
+/*
  * PID's start time in clock ticks since boot (/proc/PID/stat field 22); 0 when
  * it is gone.  With the pid it names a process: a reused pid has another.
  */
-unsigned long long crib_proc_start_time(pid_t pid);
+static inline unsigned long long crib_proc_start_time(pid_t pid)
+{
+	return crib_proc_stat_field(pid, 22);
+}
 
 /* Fills buf with a new random id of CRIB_ID_LEN hex digits and a NUL. */
 int crib_new_id(char buf[CRIB_ID_LEN + 1]);

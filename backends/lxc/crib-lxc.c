@@ -32,6 +32,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -54,6 +55,7 @@
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 
+#include "cgstats.h"
 #include "lxcconf.h"
 #include "lxcseccomp.h"
 #include "sock.h"
@@ -164,12 +166,27 @@ static char *lxc_log_error(const char *id)
 	return crib_xstrdup(line ? line + 3 : found);
 }
 
+/* The host's cgroup layout, as the oci backend's code detects it. */
+static struct oci_cg_layout host_layout(void)
+{
+	struct oci_cg_layout layout;
+	int r = oci_cg_detect(NULL, &layout);
+
+	if (r < 0)
+		die("cannot tell how cgroups are mounted: %s", strerror(-r));
+	return layout;
+}
+
 static enum crib_lxc_cgroups host_cgroups(void)
 {
-	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 &&
-	               access("/sys/fs/cgroup/memory", F_OK) != 0
-	           ? CRIB_LXC_CGROUP_V2
-	           : CRIB_LXC_CGROUP_V1;
+	return host_layout().mode == OCI_CG_V2 ? CRIB_LXC_CGROUP_V2 : CRIB_LXC_CGROUP_V1;
+}
+
+/* The container's cgroup as the spec's cgroupsPath ("/crib/..."); false without one. */
+static bool container_cgroup(struct lxc_container *c, char *buf, size_t size)
+{
+	buf[0] = '/';
+	return c->get_config_item(c, "lxc.cgroup.dir.container", buf + 1, (int)size - 1) > 0;
 }
 
 /* Terminals: the master goes to the console socket, the slave becomes stdio. */
@@ -529,15 +546,15 @@ static int parse_signal(const char *s)
 /* Every process in the container's cgroup gets SIG: the shared-PID-namespace case. */
 static void kill_cgroup(struct lxc_container *c, int sig)
 {
+	struct oci_cg_layout layout = host_layout();
 	_cleanup_free_ char *procs = NULL, *text = NULL;
-	char dir[4096], *line, *save = NULL;
+	char cgroup[4096], dir[PATH_MAX], *line, *save = NULL;
 	size_t len;
 
-	if (c->get_config_item(c, "lxc.cgroup.dir.container", dir, sizeof(dir)) <= 0)
+	if (!container_cgroup(c, cgroup, sizeof(cgroup)) ||
+	    oci_cg_path(&layout, "pids", cgroup, dir, sizeof(dir)) < 0)
 		return;
-	procs = host_cgroups() == CRIB_LXC_CGROUP_V1
-	            ? crib_xasprintf("/sys/fs/cgroup/pids/%s/cgroup.procs", dir)
-	            : crib_xasprintf("/sys/fs/cgroup/%s/cgroup.procs", dir);
+	procs = crib_xasprintf("%s/cgroup.procs", dir);
 	if (crib_read_file(procs, 1 << 22, &text, &len) < 0)
 		return;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -608,11 +625,11 @@ static void remove_cgroup(const char *rel)
  */
 static void remove_cgroups(struct lxc_container *c, const char *id)
 {
-	char dir[4096];
+	char cgroup[4096];
 	_cleanup_free_ char *monitor = crib_xasprintf("crib.lxc/%s.monitor", id);
 
-	if (c->get_config_item(c, "lxc.cgroup.dir.container", dir, sizeof(dir)) > 0)
-		remove_cgroup(dir);
+	if (container_cgroup(c, cgroup, sizeof(cgroup)))
+		remove_cgroup(cgroup + 1);
 	remove_cgroup(monitor);
 }
 

@@ -90,6 +90,15 @@ static bool has_space(const char *s)
 	return false;
 }
 
+/* Appends WORD to the blank-separated *LIST (malloc'd, NULL for empty). */
+static void append_word(char **list, const char *word)
+{
+	char *joined = crib_xasprintf("%s%s%s", *list ? *list : "", *list ? " " : "", word);
+
+	free(*list);
+	*list = joined;
+}
+
 /*
  * The member KEY of OBJ (FIELD names OBJ in messages) when it has TYPE: 1 and
  * *RET; 0 when absent or null; else a type error naming it (WHAT: "an integer").
@@ -367,11 +376,7 @@ static int conv_mount(struct conv *v, json_t *m, size_t i, char **ret_auto)
 	else if (streq(dest, "/sys/fs/cgroup") && streq(type, "cgroup"))
 		piece = strings_contain(options, "ro") ? "cgroup:ro" : "cgroup:rw";
 	if (piece) {
-		char *joined = crib_xasprintf("%s%s%s", *ret_auto ? *ret_auto : "",
-		                              *ret_auto ? " " : "", piece);
-
-		free(*ret_auto);
-		*ret_auto = joined;
+		append_word(ret_auto, piece);
 		return 0;
 	}
 	if (!source)
@@ -461,9 +466,12 @@ struct ns_name {
 	const char *oci, *lxc;
 };
 
+enum { NS_NET, NS_UTS, NS_IPC, NS_PID, NS_MNT, NS_CGROUP, NS_USER };
+
 static const struct ns_name namespaces[] = {
-    {"network", "net"}, {"uts", "uts"},       {"ipc", "ipc"},   {"pid", "pid"},
-    {"mount", "mnt"},   {"cgroup", "cgroup"}, {"user", "user"},
+    [NS_NET] = {"network", "net"}, [NS_UTS] = {"uts", "uts"},   [NS_IPC] = {"ipc", "ipc"},
+    [NS_PID] = {"pid", "pid"},     [NS_MNT] = {"mount", "mnt"}, [NS_CGROUP] = {"cgroup", "cgroup"},
+    [NS_USER] = {"user", "user"},
 };
 
 /* The index of OCI namespace type OCI in namespaces[], or -1. */
@@ -529,7 +537,7 @@ static int conv_namespaces(struct conv *v, json_t *spec, json_t *linux_)
 		present[k] = true;
 		if (!path || !*path)
 			continue;
-		if (streq(name, "mnt"))
+		if (k == NS_MNT)
 			return fail(v, "linux.namespaces[%zu]: LXC cannot join a mount namespace",
 			            i);
 		shared[k] = true;
@@ -543,31 +551,24 @@ static int conv_namespaces(struct conv *v, json_t *spec, json_t *linux_)
 	 * without an idmap among them.  Not named and not shared: the host's.
 	 * A cgroup namespace always, as LXC's cgroup mounts expect.
 	 */
-	if (!present[4])
+	if (!present[NS_MNT])
 		return fail(v, "linux.namespaces has no mount namespace, which LXC always makes");
-	for (i = 0; i < ARRAY_SIZE(namespaces); i++) {
-		const char *name = namespaces[i].lxc;
-		char *joined;
-
-		if (shared[i] || (!present[i] && !streq(name, "cgroup")))
-			continue;
-		joined = crib_xasprintf("%s%s%s", clone ? clone : "", clone ? " " : "", name);
-		free(clone);
-		clone = joined;
-	}
+	for (i = 0; i < ARRAY_SIZE(namespaces); i++)
+		if (!shared[i] && (present[i] || i == NS_CGROUP))
+			append_word(&clone, namespaces[i].lxc);
 	add(v, "lxc.namespace.clone", clone);
 	/* A new network namespace from LXC has lo down; the spec's has it up. */
-	if (present[0] && !shared[0]) {
+	if (present[NS_NET] && !shared[NS_NET]) {
 		add(v, "lxc.net.0.type", "empty");
 		add(v, "lxc.net.0.flags", "up");
 	}
 	if (hostname && *hostname) {
-		if (!present[1] || shared[1])
+		if (!present[NS_UTS] || shared[NS_UTS])
 			return fail(v, "hostname is set, but the container has no UTS namespace "
 			               "of its own");
 		add(v, "lxc.uts.name", hostname);
 	}
-	if (present[6]) {
+	if (present[NS_USER]) {
 		if ((r = conv_idmaps(v, linux_, "uidMappings", 'u')) < 0 ||
 		    (r = conv_idmaps(v, linux_, "gidMappings", 'g')) < 0)
 			return r;

@@ -793,46 +793,24 @@ static int read_pid_file(const char *path, pid_t *ret)
 	return 0;
 }
 
-/*
- * Watches the init with a pidfd as well: a runtime may leave it outside our
- * descendants, where waitpid never reports it.
- */
-/* The parent of PID from /proc, or 0. */
+/* The parent of PID (/proc/PID/stat field 4), or 0. */
 static pid_t parent_of(pid_t pid)
 {
-	char path[64], buf[512], *end;
-	_cleanup_close_ int fd = -EBADF;
-	ssize_t n;
-	int ppid = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* "PID (COMM) STATE PPID ...": COMM may hold anything, so from its last ')'. */
-	end = strrchr(buf, ')');
-	if (!end || sscanf(end + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return (pid_t)ppid;
+	return (pid_t)crib_proc_stat_field(pid, 4);
 }
 
 /* Our only child, or 0: none, or several. */
 static pid_t only_child(void)
 {
-	char path[64], buf[256], *end;
-	_cleanup_close_ int fd = -EBADF;
-	ssize_t n;
+	char path[64], *end;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
 	long child;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-	if (n <= 0)
+	if (crib_read_file(path, 256, &text, &len) < 0 || len == 0)
 		return 0;
-	buf[n] = '\0';
-	child = strtol(buf, &end, 10);
+	child = strtol(text, &end, 10);
 	while (*end == ' ' || *end == '\n')
 		end++;
 	return *end ? 0 : (pid_t)child;
@@ -854,6 +832,10 @@ static pid_t find_proxy(const struct shim *s)
 	return child != s->pid ? child : 0;
 }
 
+/*
+ * Watches the init with a pidfd as well: a runtime may leave it outside our
+ * descendants, where waitpid never reports it.
+ */
 static void watch_pid(struct shim *s)
 {
 	int fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
