@@ -6,8 +6,8 @@
  * container and every pod's infra container is an LXC container, named by its
  * id under the class's lxcpath (--root):
  *
- *   crib-lxc [--root DIR] [--log FILE] run --detach --bundle DIR --pid-file F
- *            [--console-socket S] ID
+ *   crib-lxc [--root DIR] [--log FILE] [--system] [--template NAME | --rootfs DIR]
+ *            run --detach --bundle DIR --pid-file F [--console-socket S] ID
  *   crib-lxc ... exec [--detach] --pid-file F [--tty --console-socket S] ID ARGV...
  *   crib-lxc ... kill [--all] ID SIGNAL
  *   crib-lxc ... delete [--force] ID
@@ -26,6 +26,15 @@
  * with its pid in the pid file.  exec attaches a process (liblxc's attach: the
  * init's namespaces, cgroup, capabilities, LSM) with the spec's environment,
  * user and working directory.
+ *
+ * --system, --template and --rootfs are the runtime class's: they change what
+ * run makes of a CRI container (never of a pod's infra container, whose spec
+ * says io.kubernetes.cri.container-type = sandbox).  --system runs /sbin/init
+ * (a system container: halted by SIGPWR, which kill sends for SIGTERM, and a
+ * halt is exit code 0); --template runs LXC template NAME to make the
+ * container's root filesystem at DIR/ID/rootfs; --rootfs mounts an overlay of
+ * DIR, writable in DIR/ID/delta0, so DIR itself stays as it is.  Both replace
+ * the image's snapshot.
  *
  * Errors: one line on stderr and in --log's file, exit code 1.
  */
@@ -66,8 +75,11 @@
 #define START_TIMEOUT_MS 60000
 
 struct opts {
-	const char *root; /* the lxcpath */
-	const char *log;  /* errors go here too */
+	const char *root;     /* the lxcpath */
+	const char *log;      /* errors go here too */
+	bool system;          /* CRI containers are system containers */
+	const char *template; /* their root filesystem is this LXC template's */
+	const char *rootfs;   /* their root filesystem is an overlay of this directory */
 };
 
 static struct opts g = {.root = "/run/crib/lxc"};
@@ -97,6 +109,16 @@ static void die(const char *fmt, ...)
 static char *container_dir(const char *id)
 {
 	return crib_xasprintf("%s/%s", g.root, id);
+}
+
+/* DIR/ID, made if need be; the caller frees it. */
+static char *make_container_dir(const char *id)
+{
+	char *dir = container_dir(id);
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		die("cannot create %s: %s", dir, strerror(errno));
+	return dir;
 }
 
 static bool valid_id(const char *id)
@@ -244,6 +266,9 @@ static void exit_like(int status)
 struct run_args {
 	const char *bundle, *pid_file, *console, *id;
 	bool detach;
+	/* From the class, for a CRI container (not an infra one). */
+	bool system;
+	char *rootfs; /* lxc.rootfs.path, or NULL for the spec's root.path */
 };
 
 static void set_items(struct lxc_container *c, const struct crib_lxc_conf *conf)
@@ -289,7 +314,7 @@ static char *write_seccomp(json_t *spec, const char *dir)
 static void prepare(struct lxc_container *c, const struct run_args *a, json_t *spec,
                     struct crib_lxc_conf *conf)
 {
-	_cleanup_free_ char *dir = container_dir(a->id), *log = NULL, *seccomp = NULL;
+	_cleanup_free_ char *dir = make_container_dir(a->id), *log = NULL, *seccomp = NULL;
 	_cleanup_free_ char *hook = NULL, *self = self_exe(), *devices = NULL, *link = NULL;
 	_cleanup_free_ char *started = NULL, *init_pid_file = crib_xasprintf("%s/init.pid", dir);
 	_cleanup_free_ char *abs_bundle = realpath(a->bundle, NULL), *err = NULL;
@@ -298,8 +323,6 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
 
 	if (!abs_bundle)
 		die("bundle %s: %s", a->bundle, strerror(errno));
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		die("cannot create %s: %s", dir, strerror(errno));
 	log = crib_xasprintf("%s/lxc.log", dir);
 	devices = crib_xasprintf("%s/devices", dir);
 	hook = crib_xasprintf("%s hook %s", self, abs_bundle);
@@ -313,7 +336,9 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
 	                               .hook = hook,
 	                               .started_hook = started,
 	                               .devices_dir = devices,
-	                               .cgroups = host_cgroups()};
+	                               .cgroups = host_cgroups(),
+	                               .rootfs = a->rootfs,
+	                               .system = a->system};
 	r = crib_lxc_conf_from_oci(spec, &in, conf, &err);
 	if (r < 0)
 		die("%s", err);
@@ -331,7 +356,7 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
 
 /* The monitor: liblxc's start in the foreground, then leave as the init did. */
 static void monitor_main(struct lxc_container *c, const struct crib_lxc_conf *conf, int tty,
-                         const char *init_pid_file)
+                         bool system, const char *init_pid_file)
 {
 	int e;
 
@@ -349,6 +374,9 @@ static void monitor_main(struct lxc_container *c, const struct crib_lxc_conf *co
 	 */
 	(void)c->start(c, 0, conf->argv);
 	e = c->error_num;
+	/* reboot(2)'s halt or power-off ends the init of a PID namespace with SIGINT. */
+	if (system && e == ((SIGINT << 8) | 0x7f))
+		_exit(0);
 	if ((e & 0xff) == 0x7f)
 		exit_like((e >> 8) & 0x7f);
 	if (e >= 0 && (e & 0xff) == 0)
@@ -390,7 +418,93 @@ static pid_t wait_running(struct lxc_container *c, const char *id, pid_t monitor
 	die("the container did not start within %d s", START_TIMEOUT_MS / 1000);
 }
 
-static int cmd_run(const struct run_args *a)
+static bool is_infra(json_t *spec)
+{
+	const char *type = json_string_value(json_object_get(json_object_get(spec, "annotations"),
+	                                                     "io.kubernetes.cri.container-type"));
+
+	return type && streq(type, "sandbox");
+}
+
+/* The last non-empty line of FILE (malloc'd), or NULL. */
+static char *last_line(const char *file)
+{
+	_cleanup_free_ char *text = NULL;
+	char *line, *save = NULL, *last = NULL;
+	size_t len;
+
+	if (crib_read_file(file, 1 << 20, &text, &len) < 0)
+		return NULL;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		last = line;
+	return last ? crib_xstrdup(last) : NULL;
+}
+
+/*
+ * Runs the class's LXC template for container ID: the root filesystem at
+ * DIR/ID/rootfs, the template's output in DIR/ID/template.log rather than on
+ * our stdout, which is the container's log.  Returns the lxc.rootfs.path
+ * (malloc'd).  The config the template writes is dropped: crib's replaces it.
+ */
+static char *template_rootfs(struct lxc_container *c, const char *id)
+{
+	_cleanup_free_ char *dir = make_container_dir(id), *log = NULL, *why = NULL;
+	_cleanup_free_ char *log_fd = NULL;
+	_cleanup_close_ int fd = -EBADF, out = -EBADF, err = -EBADF;
+	bool ok;
+
+	log = crib_xasprintf("%s/template.log", dir);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		die("cannot create %s: %s", log, strerror(errno));
+	fflush(NULL);
+	out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (out < 0 || err < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+		die("cannot redirect the template's output to %s: %s", log, strerror(errno));
+	ok = c->create(c, g.template, "dir", NULL, 0, (char *const[]){NULL});
+	fflush(NULL);
+	(void)dup2(out, STDOUT_FILENO);
+	(void)dup2(err, STDERR_FILENO);
+	if (!ok) {
+		/* Through the descriptor: liblxc removed DIR/ID, the log with it. */
+		log_fd = crib_xasprintf("/proc/self/fd/%d", fd);
+		why = last_line(log_fd);
+		die("LXC template '%s' failed: %s", g.template, why ? why : "it printed nothing");
+	}
+	c->clear_config(c);
+	return crib_xasprintf("dir:%s/rootfs", dir);
+}
+
+/* An overlay of the class's root filesystem, writable in DIR/ID/delta0. */
+static char *overlay_rootfs(const char *id)
+{
+	_cleanup_free_ char *dir = make_container_dir(id), *upper = NULL;
+	struct stat st;
+
+	if (stat(g.rootfs, &st) < 0)
+		die("rootfs %s: %s", g.rootfs, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		die("rootfs %s is not a directory", g.rootfs);
+	upper = crib_xasprintf("%s/delta0", dir);
+	if (mkdir(upper, 0755) < 0 && errno != EEXIST)
+		die("cannot create %s: %s", upper, strerror(errno));
+	return crib_xasprintf("overlay:%s:%s", g.rootfs, upper);
+}
+
+/* What the class makes of a CRI container; a pod's infra container stays as it is. */
+static void class_settings(struct lxc_container *c, json_t *spec, struct run_args *a)
+{
+	if (is_infra(spec))
+		return;
+	a->system = g.system;
+	if (g.template)
+		a->rootfs = template_rootfs(c, a->id);
+	else if (g.rootfs)
+		a->rootfs = overlay_rootfs(a->id);
+}
+
+static int cmd_run(struct run_args *a)
 {
 	struct lxc_container *c = open_container(a->id);
 	json_t *spec;
@@ -406,6 +520,7 @@ static int cmd_run(const struct run_args *a)
 		die("container %s already exists", a->id);
 	config = crib_xasprintf("%s/config.json", a->bundle);
 	spec = load_json(config);
+	class_settings(c, spec, a);
 	prepare(c, a, spec, &conf);
 	if (conf.terminal) {
 		if (!a->console)
@@ -416,13 +531,14 @@ static int cmd_run(const struct run_args *a)
 	if (monitor < 0)
 		die("cannot fork: %s", strerror(errno));
 	if (monitor == 0)
-		monitor_main(c, &conf, tty, init_pid_file);
+		monitor_main(c, &conf, tty, a->system, init_pid_file);
 	init = wait_running(c, a->id, monitor);
 	if (init <= 0) {
 		why = lxc_log_error(a->id);
 		die("container %s did not start: %s", a->id, why ? why : "see its lxc.log");
 	}
 	write_pid_file(a->pid_file, init);
+	free(a->rootfs);
 	crib_lxc_conf_clear(&conf);
 	json_decref(spec);
 	lxc_container_put(c);
@@ -562,10 +678,24 @@ static void kill_cgroup(struct lxc_container *c, int sig)
 			(void)kill(atoi(line), sig);
 }
 
+/*
+ * A system container's init takes SIGTERM as a reboot (busybox, sysvinit),
+ * which LXC's monitor would answer with a new start: Stop's SIGTERM becomes
+ * the halt signal run set.
+ */
+static int stop_signal(struct lxc_container *c, int sig)
+{
+	char halt[32] = "";
+
+	if (sig != SIGTERM || c->get_config_item(c, "lxc.signal.halt", halt, sizeof(halt)) <= 0)
+		return sig;
+	return atoi(halt) > 0 ? atoi(halt) : sig;
+}
+
 static int cmd_kill(const char *id, const char *signame, bool all)
 {
 	struct lxc_container *c = open_container(id);
-	int sig = parse_signal(signame);
+	int sig = stop_signal(c, parse_signal(signame));
 	pid_t pid;
 
 	if (!c->is_running(c) || (pid = c->init_pid(c)) <= 0)
@@ -961,6 +1091,12 @@ int main(int argc, char **argv)
 			g.log = value_of(argc, argv, &i);
 		} else if (streq(argv[i], "--log-format")) {
 			(void)value_of(argc, argv, &i);
+		} else if (streq(argv[i], "--system")) {
+			g.system = true;
+		} else if (streq(argv[i], "--template")) {
+			g.template = value_of(argc, argv, &i);
+		} else if (streq(argv[i], "--rootfs")) {
+			g.rootfs = value_of(argc, argv, &i);
 		} else {
 			die("unknown option %s", argv[i]);
 		}

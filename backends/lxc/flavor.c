@@ -2,12 +2,16 @@
 /*
  * The lxc flavor of the oci backend's code: the runtime is crib-lxc, so every
  * pod's infra container and every CRI container is an LXC container under the
- * class's lxcpath, started, attached to and stopped through liblxc.
+ * class's lxcpath, started, attached to and stopped through liblxc.  A class
+ * can make its CRI containers system containers (system = true: /sbin/init)
+ * and give them a root filesystem of an LXC template's or an overlay of a
+ * directory (template, rootfs) instead of the image's.
  * api/BACKENDS.md says why the lxc backend is built this way.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "oci.h"
@@ -18,20 +22,88 @@ const char oci_flavor_name[] = "lxc";
 static int check_keys(struct oci_state *st, const struct crib_class *cls,
                       struct crib_error **reterr)
 {
-	for (size_t i = 0; i < cls->n_kv; i++) {
-		const char *key = cls->kv[i].key;
+	static const char *const known[] = {"lxcpath", "system", "template", "rootfs", NULL};
 
-		if (streq(key, "lxcpath"))
-			continue;
-		/* Named by the issue that brings them; refused until they work. */
-		if (streq(key, "system") || streq(key, "template"))
+	for (size_t i = 0; i < cls->n_kv; i++) {
+		bool ok = false;
+
+		for (const char *const *k = known; *k; k++)
+			ok = ok || streq(cls->kv[i].key, *k);
+		if (!ok)
 			return st->host->class_error(
-			    cls, key, reterr, ENOTSUP,
-			    "'%s' (system containers) is not supported by this lxc backend yet",
-			    key);
-		return st->host->class_error(cls, key, reterr, EINVAL,
-		                             "unknown key '%s' for backend lxc (known: lxcpath)",
-		                             key);
+			    cls, cls->kv[i].key, reterr, EINVAL,
+			    "unknown key '%s' for backend lxc (known: lxcpath, system, template, "
+			    "rootfs)",
+			    cls->kv[i].key);
+	}
+	return 0;
+}
+
+/* NAME is LXC's template lxc-NAME, or the template script at an absolute path. */
+static int check_template(struct oci_state *st, const struct crib_class *cls, const char *name,
+                          struct crib_error **reterr)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (isempty(name) || (strchr(name, '/') && name[0] != '/'))
+		return st->host->class_error(cls, "template", reterr, EINVAL,
+		                             "template '%s' is neither a name nor an absolute path",
+		                             name);
+	path = name[0] == '/' ? crib_xstrdup(name)
+	                      : crib_xasprintf("%s/lxc-%s", CRIB_LXC_TEMPLATE_DIR, name);
+	if (access(path, X_OK) < 0)
+		return st->host->class_error(cls, "template", reterr, errno,
+		                             "template '%s': no LXC template at %s (%s)", name,
+		                             path, strerror(errno));
+	return 0;
+}
+
+static int check_rootfs(struct oci_state *st, const struct crib_class *cls, const char *dir,
+                        struct crib_error **reterr)
+{
+	struct stat sb;
+
+	if (dir[0] != '/')
+		return st->host->class_error(cls, "rootfs", reterr, EINVAL,
+		                             "rootfs '%s' is not an absolute path", dir);
+	if (stat(dir, &sb) < 0)
+		return st->host->class_error(cls, "rootfs", reterr, errno, "rootfs '%s': %s", dir,
+		                             strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return st->host->class_error(cls, "rootfs", reterr, ENOTDIR,
+		                             "rootfs '%s' is not a directory", dir);
+	return 0;
+}
+
+/* system, template and rootfs become crib-lxc's global options of the same names. */
+static int system_keys(struct oci_state *st, const struct crib_class *cls, struct oci_class *c,
+                       struct crib_error **reterr)
+{
+	const char *sys = st->host->class_get(cls, "system");
+	const char *template = st->host->class_get(cls, "template");
+	const char *rootfs = st->host->class_get(cls, "rootfs");
+	int r;
+
+	if (sys && !streq(sys, "true") && !streq(sys, "false"))
+		return st->host->class_error(cls, "system", reterr, EINVAL,
+		                             "system '%s' is not one of true, false", sys);
+	if (template && rootfs)
+		return st->host->class_error(cls, "rootfs", reterr, EINVAL,
+		                             "rootfs and template both name the root filesystem: "
+		                             "keep one");
+	if (template && (r = check_template(st, cls, template, reterr)) < 0)
+		return r;
+	if (rootfs && (r = check_rootfs(st, cls, rootfs, reterr)) < 0)
+		return r;
+	if (sys && streq(sys, "true"))
+		crib_strv_add(&c->rt.global, &c->rt.n_global, "--system");
+	if (template) {
+		crib_strv_add(&c->rt.global, &c->rt.n_global, "--template");
+		crib_strv_add(&c->rt.global, &c->rt.n_global, template);
+	}
+	if (rootfs) {
+		crib_strv_add(&c->rt.global, &c->rt.n_global, "--rootfs");
+		crib_strv_add(&c->rt.global, &c->rt.n_global, rootfs);
 	}
 	return 0;
 }
@@ -63,5 +135,5 @@ int oci_flavor_class(struct oci_state *st, const struct crib_class *cls, struct 
 	c->rt.monitor_exit = true;
 	crib_strv_add(&c->rt.global, &c->rt.n_global, "--root");
 	crib_strv_add(&c->rt.global, &c->rt.n_global, lxcpath);
-	return 0;
+	return system_keys(st, cls, c, reterr);
 }

@@ -253,6 +253,14 @@ static int conv_argv(struct conv *v, json_t *args)
 
 	if (!args || json_array_size(args) == 0)
 		return fail(v, "process.args is empty: nothing to run");
+	if (v->in->system) {
+		/* The image's init runs the system; the command is not its to choose. */
+		crib_strv_add(&v->out->argv, &n, "/sbin/init");
+		crib_strv_add(&v->out->argv, &n, NULL);
+		/* What LXC's own shutdown sends: busybox, sysvinit and OpenRC halt on it. */
+		add(v, "lxc.signal.halt", "SIGPWR");
+		return 0;
+	}
 	json_array_foreach(args, i, e)
 	{
 		if (!json_is_string(e))
@@ -839,8 +847,11 @@ static int conv_root(struct conv *v, json_t *spec)
 	if (!path || !*path)
 		return fail(v, "root.path is missing");
 	abs = path[0] == '/' ? crib_xstrdup(path) : crib_xasprintf("%s/%s", v->in->bundle, path);
-	addf(v, "lxc.rootfs.path", "dir:%s", abs);
-	/* Never LXC's to delete: the snapshot service owns it. */
+	if (v->in->rootfs)
+		add(v, "lxc.rootfs.path", v->in->rootfs);
+	else
+		addf(v, "lxc.rootfs.path", "dir:%s", abs);
+	/* Never LXC's to delete: the snapshot service or crib-lxc delete owns it. */
 	add(v, "lxc.rootfs.managed", "0");
 	/* root.readonly is the mount hook's: mounted read-only, LXC could not make mount points. */
 	return 0;

@@ -26,6 +26,10 @@ struct crib_lxc_conf_in {
 	const char *started_hook; /* "CRIB_LXC_PATH started DIR": records the init's pid */
 	const char *devices_dir;  /* where device nodes for linux.devices are made */
 	enum crib_lxc_cgroups cgroups;
+	/* lxc.rootfs.path instead of root.path's snapshot: a template's or the class's, or NULL */
+	const char *rootfs;
+	/* A system container: /sbin/init instead of process.args, halted with SIGPWR */
+	bool system;
 };
 
 struct crib_lxc_conf {

@@ -15,6 +15,8 @@ Images (each also tagged under library/ for Docker Hub-style names through a mir
   crib-test/named:latest      busybox whose config says User nobody
   crib-test/big:latest        busybox plus ~5 MB of incompressible data (pull timing)
   crib-test/escape:latest     a layer with a '../' entry (must be refused)
+  crib-test/system:latest     busybox plus /sbin/init and an inittab with two services:
+                              httpd on 127.0.0.1:8080 and a shell writing /tmp/ticker
   library/busybox:latest      = crib-test/busybox
 Prints "name digest" for every image pushed.
 """
@@ -22,7 +24,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import random
 import subprocess
 import sys
@@ -186,6 +187,19 @@ def main():
         add(tar, "../escaped", b"out\n")
     bad = tar_bytes(escape)
     image("crib-test/escape", busybox + [(bad, gz(bad), OCI_GZIP)], oci=True)
+
+    def system(tar):
+        add(tar, "sbin", mode=0o755, kind=tarfile.DIRTYPE)
+        add(tar, "sbin/init", kind=tarfile.SYMTYPE, link="/bin/busybox", mode=0o777)
+        add(tar, "etc/inittab", b"::sysinit:/bin/echo crib-test system up\n"
+            b"::respawn:/bin/httpd -f -p 127.0.0.1:8080 -h /srv/www\n"
+            b"::respawn:/bin/sh -c 'while :; do date +%s > /tmp/ticker; sleep 1; done'\n"
+            b"::shutdown:/bin/echo crib-test system down\n")
+        add(tar, "srv", mode=0o755, kind=tarfile.DIRTYPE)
+        add(tar, "srv/www", mode=0o755, kind=tarfile.DIRTYPE)
+        add(tar, "srv/www/index.html", b"served by the system container\n")
+    sys_layer = tar_bytes(system)
+    image("crib-test/system", busybox + [(sys_layer, gz(sys_layer), OCI_GZIP)], oci=True)
 
     # A multi-arch index: amd64 is the real image, arm64 a stub never run here.
     stub = tar_bytes(lambda t: add(t, "arm64", b"not for this host\n"))

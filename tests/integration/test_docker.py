@@ -20,6 +20,7 @@ import grpc
 import pytest
 
 from conftest import container_config, container_status, pb, pod_config, rpc_error, wait_for
+from test_lxc import lxc_delete_all, lxcpath, need_lxc
 from test_streaming import (CRICTL, STTY_SIZE, attach_tty_91x13, crictl_env, exec_url,
                             run_crictl, ws_exec)
 
@@ -385,37 +386,55 @@ def test_resources_read_back_through_inspect(dk, dockerd):
     assert (hc["CpuShares"], hc["Memory"], hc["MemorySwap"]) == (256, 128 << 20, 128 << 20)
 
 
-def test_docker_and_oci_pods_side_by_side(make_cribd, dockerd):
-    """One node, two runtimes: crictl sees both pods, each with its own logs and stats."""
+def test_oci_lxc_and_docker_pods_side_by_side(make_cribd, dockerd):
+    """One node, three runtimes: crictl sees every pod, each with its own logs and stats."""
     if not os.access("/usr/sbin/runc", os.X_OK):
         pytest.skip("runc is not installed")
+    need_lxc()
     d = make_cribd(default_class="runc", classes={
         "runc": "backend = oci\nbinary = /usr/sbin/runc",
+        "lxc": "backend = lxc",
         "docker": f"backend = docker\nsocket = {dockerd.socket}",
     }).start()
+    handlers = ("runc", "lxc", "docker")
     cids = {}
-    for handler in ("runc", "docker"):
-        # Each class's images are its backend's: the docker class's live in the Engine.
-        d.images().PullImage(pb.PullImageRequest(
-            image=pb.ImageSpec(image=IMAGE, runtime_handler=handler)), timeout=120)
-        pod_id, pod_cfg = run_pod(d, name=f"on-{handler}", handler=handler,
-                                  log_directory=os.path.join(d.logs, handler))
-        cids[handler] = make_container(d, pod_id, pod_cfg, [
-            "sh", "-c", f"echo hello from {handler}; sleep 3600"], log_path="c.log")
-    pods = json.loads(run_crictl(d, "pods", "-o", "json").stdout)["items"]
-    assert sorted((p["metadata"]["name"], p["runtimeHandler"]) for p in pods) \
-        == [("on-docker", "docker"), ("on-runc", "runc")]
-    ps = json.loads(run_crictl(d, "ps", "-o", "json").stdout)["containers"]
-    assert sorted(c["id"] for c in ps) == sorted(cids.values())
-    for handler, cid in cids.items():
-        path = os.path.join(d.logs, handler, "c.log")
-        wait_for(lambda: os.path.exists(path) and cri_lines(path), what=f"{handler}'s log")
-        assert cri_lines(path)[0][1:] == ("stdout", "F", f"hello from {handler}")
-        s = d.rs().ContainerStats(pb.ContainerStatsRequest(container_id=cid)).stats
-        assert s.memory.working_set_bytes.value > 0, handler
-    for c in dockerd.containers():
-        if c["Labels"].get("io.crib.managed") == "true":
-            dockerd.call("DELETE", f"/containers/{c['Id']}?force=1&v=1")
+    try:
+        for handler in handlers:
+            # Each class's images are its backend's: the docker class's live in the Engine.
+            d.images().PullImage(pb.PullImageRequest(
+                image=pb.ImageSpec(image=IMAGE, runtime_handler=handler)), timeout=120)
+            pod_id, pod_cfg = run_pod(d, name=f"on-{handler}", handler=handler,
+                                      log_directory=os.path.join(d.logs, handler))
+            cids[handler] = make_container(d, pod_id, pod_cfg, [
+                "sh", "-c", f"echo hello from {handler}; sleep 3600"], log_path="c.log")
+        pods = json.loads(run_crictl(d, "pods", "-o", "json").stdout)["items"]
+        assert sorted((p["metadata"]["name"], p["runtimeHandler"]) for p in pods) \
+            == sorted((f"on-{h}", h) for h in handlers)
+        ps = json.loads(run_crictl(d, "ps", "-o", "json").stdout)["containers"]
+        assert sorted(c["id"] for c in ps) == sorted(cids.values())
+        # Each on its own runtime.
+        assert cids["lxc"] in os.listdir(lxcpath(d))
+        assert [c["Labels"]["io.crib.id"] for c in dockerd.containers()
+                if c["Labels"].get("io.crib.kind") == "container"] == [cids["docker"]]
+        for handler, cid in cids.items():
+            path = os.path.join(d.logs, handler, "c.log")
+            wait_for(lambda: os.path.exists(path) and cri_lines(path), what=f"{handler}'s log")
+            assert cri_lines(path)[0][1:] == ("stdout", "F", f"hello from {handler}")
+            s = d.rs().ContainerStats(pb.ContainerStatsRequest(container_id=cid)).stats
+            assert s.memory.working_set_bytes.value > 0, handler
+            assert s.cpu.usage_core_nano_seconds.value > 0, handler
+        listed = d.rs().ListContainerStats(pb.ListContainerStatsRequest()).stats
+        assert sorted(x.attributes.id for x in listed) == sorted(cids.values())
+        for p in d.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items:
+            d.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=p.id), timeout=120)
+            d.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=p.id),
+                                    timeout=120)
+        assert os.listdir(lxcpath(d)) == []
+    finally:
+        lxc_delete_all(d)
+        for c in dockerd.containers():
+            if c["Labels"].get("io.crib.managed") == "true":
+                dockerd.call("DELETE", f"/containers/{c['Id']}?force=1&v=1")
 
 
 def test_class_keys_are_checked(make_cribd, dockerd):

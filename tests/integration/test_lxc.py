@@ -104,20 +104,22 @@ def ctr_pid(d, cid):
 
 
 class LxcPod(Pod):
-    """test_oci's Pod on the lxc class, whose containers can have a working directory."""
+    """test_oci's Pod on the lxc class, whose containers can have a working directory and
+    another image."""
 
     def __init__(self, d, handler="lxc", **kw):
         super().__init__(d, handler, **kw)
 
-    def create(self, name="ctr", command=None, start=True, linux=None, working_dir="", **kw):
-        if not working_dir:
+    def create(self, name="ctr", command=None, start=True, linux=None, working_dir="",
+               image=IMAGE, **kw):
+        if not working_dir and image == IMAGE:
             return super().create(name=name, command=command, start=start, linux=linux, **kw)
-        cfg = container_config(name=name, command=command, image=IMAGE,
+        cfg = container_config(name=name, command=command, image=image,
                                log_path=f"{name}.log", **kw)
         cfg.working_dir = working_dir
         cfg.linux.security_context.namespace_options.pid = \
             self.cfg.linux.security_context.namespace_options.pid
-        self.d.pull(IMAGE)
+        self.d.pull(image)
         cid = self.d.rs().CreateContainer(pb.CreateContainerRequest(
             pod_sandbox_id=self.id, config=cfg, sandbox_config=self.cfg), timeout=120).container_id
         if start:
@@ -337,8 +339,10 @@ def test_class_keys_are_checked(make_cribd):
     own = os.path.join(d.base, "own-lxcpath")
     d.write_classes({
         "lxc": "backend = lxc",
-        "sys": "backend = lxc\nsystem = true",
-        "tmpl": "backend = lxc\ntemplate = busybox",
+        "badsys": "backend = lxc\nsystem = yes",
+        "tmpl": "backend = lxc\ntemplate = nosuch",
+        "both": "backend = lxc\ntemplate = busybox\nrootfs = /",
+        "norootfs": "backend = lxc\nrootfs = /nonexistent/rootfs",
         "typo": "backend = lxc\nlxcpth = /tmp/x",
         "rel": "backend = lxc\nlxcpath = relative/dir",
         "own": f"backend = lxc\nlxcpath = {own}",
@@ -346,16 +350,17 @@ def test_class_keys_are_checked(make_cribd):
     d.start()
     try:
         conf = os.path.join(d.conf_d, "10-classes.conf")
-        e = rpc_error(lambda: LxcPod(d, "sys", name="sys"))
-        assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e.details()
-        assert f"{conf}:6: 'system' (system containers) is not supported" in e.details()
-        e = rpc_error(lambda: LxcPod(d, "tmpl", name="tmpl"))
-        assert f"{conf}:10: 'template' (system containers) is not supported" in e.details()
-        e = rpc_error(lambda: LxcPod(d, "typo", name="typo"))
-        assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e.details()
-        assert f"{conf}:14: unknown key 'lxcpth' for backend lxc" in e.details()
-        e = rpc_error(lambda: LxcPod(d, "rel", name="rel"))
-        assert f"{conf}:18: lxcpath 'relative/dir' is not an absolute path" in e.details()
+        for cls, line, text in [
+                ("badsys", 6, "system 'yes' is not one of true, false"),
+                ("tmpl", 10, "template 'nosuch': no LXC template at "
+                             "/usr/share/lxc/templates/lxc-nosuch"),
+                ("both", 15, "rootfs and template both name the root filesystem"),
+                ("norootfs", 19, "rootfs '/nonexistent/rootfs': No such file or directory"),
+                ("typo", 23, "unknown key 'lxcpth' for backend lxc"),
+                ("rel", 27, "lxcpath 'relative/dir' is not an absolute path")]:
+            e = rpc_error(lambda: LxcPod(d, cls, name=cls))
+            assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e.details()
+            assert f"{conf}:{line}: {text}" in e.details()
         assert list(d.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items) == []
         # The refused classes take nothing down: a class with its own lxcpath serves.
         pod = LxcPod(d, "own", name="own")
@@ -367,6 +372,154 @@ def test_class_keys_are_checked(make_cribd):
         for cid in os.listdir(own) if os.path.isdir(own) else []:
             subprocess.run([CRIB_LXC, "--root", own, "delete", "--force", cid],
                            capture_output=True, timeout=60)
+
+
+SYSTEM_IMAGE = "crib-test/system"
+
+
+def test_system_container_runs_init_and_its_services(make_cribd):
+    """system = true: the image's /sbin/init (busybox init) is the container's init, runs
+    the two services of its inittab, and Stop halts it: no SIGKILL, exit code 0."""
+    need_lxc()
+    d = make_cribd(default_class="sys", classes={"sys": "backend = lxc\nsystem = true"}).start()
+    try:
+        pod = LxcPod(d, "sys", name="sys")
+        # The command is not the system's: init runs whatever it says.
+        cid = pod.create(image=SYSTEM_IMAGE, command=["sleep", "1"])
+        assert pod.status(cid).state == pb.CONTAINER_RUNNING
+        assert lxc_state(d, cid, "sys")["status"] == "running"
+        # The infra container stays crib-pause: only CRI containers are systems.
+        assert "lxc.signal.halt" not in dict(lxc_config(d, pod.id, "sys"))
+
+        def services():
+            out = pod.exec(cid, ["ps", "-o", "pid,args"]).stdout.decode()
+            return out if "httpd" in out and "ticker" in out else None
+        ps = wait_for(services, timeout=20, what="init's two services")
+        assert any(line.split(None, 1) == ["1", "init"] for line in ps.splitlines()), ps
+        r = pod.exec(cid, ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/"])
+        assert (r.exit_code, r.stdout) == (0, b"served by the system container\n")
+        t1 = int(wait_for(lambda: pod.exec(cid, ["cat", "/tmp/ticker"]).stdout.strip(),
+                          what="the ticker"))
+        wait_for(lambda: int(pod.exec(cid, ["cat", "/tmp/ticker"]).stdout) > t1,
+                 what="the ticker to tick")
+        # A service init respawns: kill httpd, it comes back.
+        pod.exec(cid, ["killall", "httpd"])
+        wait_for(lambda: pod.exec(cid, ["wget", "-q", "-O", "-",
+                                        "http://127.0.0.1:8080/"]).exit_code == 0,
+                 timeout=20, what="httpd respawned")
+        wait_for(lambda: "crib-test system up" in log_text(pod), what="init's sysinit line")
+
+        t0 = time.time()
+        d.rs().StopContainer(pb.StopContainerRequest(container_id=cid, timeout=30), timeout=90)
+        # Halted (SIGPWR), not SIGTERM's reboot nor the SIGKILL 30 s later.
+        assert time.time() - t0 < 15
+        st = pod.status(cid)
+        assert (st.state, st.exit_code, st.reason) == (pb.CONTAINER_EXITED, 0, "Completed")
+        assert "crib-test system down" in log_text(pod)
+        d.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+        pod.teardown()
+        assert_gone(d, pod.id, [cid], "sys")
+    finally:
+        lxc_delete_all(d)
+
+
+def test_template_makes_the_root_filesystem(make_cribd):
+    """template = busybox: LXC's busybox template makes each container's root filesystem
+    (the image is pulled as kubelet does, but not used), deleted with the container; a
+    template that fails makes Start fail with its words and leaves nothing."""
+    need_lxc()
+    d = make_cribd(default_class="tmpl", classes={"tmpl": "backend = lxc"})
+    failing = os.path.join(d.base, "failing-template")
+    with open(failing, "w") as f:
+        f.write("#!/bin/sh\necho 'preparing...'\necho 'no rootfs for you' >&2\nexit 3\n")
+    os.chmod(failing, 0o755)
+    d.write_classes({"tmpl": "backend = lxc\ntemplate = busybox",
+                     "bad": f"backend = lxc\ntemplate = {failing}"})
+    d.start()
+    try:
+        pod = LxcPod(d, "tmpl", name="tmpl")
+        cid = pod.create(command=["sh", "-c", "cat /etc/inittab; exec sleep 600"])
+        root = lxcpath(d, "tmpl")
+        assert os.path.isfile(os.path.join(root, cid, "rootfs", "etc", "inittab"))
+        assert dict(lxc_config(d, cid, "tmpl"))["lxc.rootfs.path"] == \
+            "dir:" + os.path.join(root, cid, "rootfs")
+        wait_for(lambda: "tty1::respawn:/bin/getty" in log_text(pod), what="the template's inittab")
+        # The template's own output is not the container's.
+        assert "Copying" not in log_text(pod) and "busybox" not in log_text(pod, stream="stderr")
+        assert pod.exec(cid, ["cat", "/etc/hostname"]).exit_code == 0
+        d.rs().StopContainer(pb.StopContainerRequest(container_id=cid, timeout=1), timeout=60)
+        d.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+        assert not os.path.exists(os.path.join(root, cid))
+        pod.teardown()
+        assert_gone(d, pod.id, [cid], "tmpl")
+
+        bad = LxcPod(d, "bad", name="bad")
+        cid = bad.create(start=False)
+        e = rpc_error(lambda: d.rs().StartContainer(pb.StartContainerRequest(container_id=cid),
+                                                    timeout=60))
+        assert f"LXC template '{failing}' failed" in e.details(), e.details()
+        assert "no rootfs for you" in e.details()
+        st = bad.status(cid)
+        assert (st.state, st.reason) == (pb.CONTAINER_EXITED, "StartError")
+        assert not os.path.exists(os.path.join(lxcpath(d, "bad"), cid))
+        assert log_text(bad) == ""
+        d.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+        bad.teardown()
+        assert_gone(d, bad.id, [cid], "bad")
+    finally:
+        lxc_delete_all(d)
+
+
+def busybox_tree(path, marker):
+    """A root filesystem of busybox's applets in PATH, with /marker."""
+    os.makedirs(os.path.join(path, "bin"))
+    for sub in ("etc", "proc", "sys", "dev", "tmp"):
+        os.makedirs(os.path.join(path, sub))
+    subprocess.run(["cp", "/bin/busybox", os.path.join(path, "bin", "busybox")], check=True)
+    for applet in ("sh", "cat", "echo", "sleep", "ls"):
+        os.symlink("busybox", os.path.join(path, "bin", applet))
+    with open(os.path.join(path, "marker"), "w") as f:
+        f.write(marker)
+
+
+def test_rootfs_directory_is_shared_read_only_underneath(make_cribd):
+    """rootfs = DIR: every container runs on an overlay of DIR, writes to its own layer,
+    and DIR never changes; DIR gone makes Start fail clearly and leaves nothing."""
+    need_lxc()
+    d = make_cribd(default_class="dir", classes={"dir": "backend = lxc"})
+    tree = os.path.join(d.base, "tree")
+    busybox_tree(tree, "from the class's directory\n")
+    d.write_classes({"dir": f"backend = lxc\nrootfs = {tree}"})
+    d.start()
+    try:
+        pod = LxcPod(d, "dir", name="dir")
+        cids = [pod.create(name=f"c{i}", command=[
+            "sh", "-c", f"cat /marker; echo {i} > /marker; echo {i} > /tmp/mine; exec sleep 600"])
+            for i in range(2)]
+        for i, cid in enumerate(cids):
+            wait_for(lambda: log_text(pod, f"c{i}"), what=f"c{i}'s log")
+            assert log_text(pod, f"c{i}") == "from the class's directory\n"
+            assert pod.exec(cid, ["cat", "/marker"]).stdout == f"{i}\n".encode()
+            assert pod.exec(cid, ["ls", "/tmp"]).stdout == b"mine\n"
+        with open(os.path.join(tree, "marker")) as f:
+            assert f.read() == "from the class's directory\n"
+        assert os.listdir(os.path.join(tree, "tmp")) == []
+        for cid in cids:
+            d.rs().StopContainer(pb.StopContainerRequest(container_id=cid, timeout=1), timeout=60)
+            d.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+
+        # The directory goes away under the class: Start says so, and nothing is left.
+        subprocess.run(["rm", "-rf", tree], check=True)
+        cid = pod.create(name="late", start=False)
+        e = rpc_error(lambda: d.rs().StartContainer(pb.StartContainerRequest(container_id=cid),
+                                                    timeout=60))
+        assert f"rootfs {tree}: No such file or directory" in e.details(), e.details()
+        assert not os.path.exists(os.path.join(lxcpath(d, "dir"), cid))
+        d.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+        pod.teardown()
+        assert_gone(d, pod.id, [*cids, cid], "dir")
+    finally:
+        lxc_delete_all(d)
 
 
 def test_missing_command_fails_start_and_leaves_nothing(lx):

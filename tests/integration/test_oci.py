@@ -121,8 +121,9 @@ class Pod:
 def read_log(path):
     """The CRI log as (stream, tag, text) tuples; every line must parse."""
     out = []
-    with open(path) as f:
-        for line in f.read().splitlines():
+    # Split at "\n" only, as kubelet does: a "\r" is part of a line's text.
+    with open(path, newline="") as f:
+        for line in f.read().split("\n")[:-1]:
             m = CRI_LINE.match(line)
             assert m, f"not a CRI log line: {line!r}"
             out.append((m.group(2), m.group(3), m.group(4)))

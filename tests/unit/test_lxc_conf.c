@@ -229,6 +229,36 @@ static void test_host_namespaces_and_v2(void **state)
 	json_decref(spec);
 }
 
+/* A system class: /sbin/init whatever process.args says, and the class's root filesystem. */
+static void test_system_container(void **state)
+{
+	json_t *spec = load(APP_SPEC);
+	struct crib_lxc_conf_in in = in_v1;
+	struct crib_lxc_conf c;
+	_cleanup_free_ char *err = NULL;
+
+	(void)state;
+	in.system = true;
+	in.rootfs = "overlay:/srv/sys:/l/delta0";
+	assert_int_equal(crib_lxc_conf_from_oci(spec, &in, &c, &err), 0);
+	assert_string_equal(c.argv[0], "/sbin/init");
+	assert_null(c.argv[1]);
+	assert_key(&c, "lxc.signal.halt", "SIGPWR");
+	assert_key(&c, "lxc.rootfs.path", "overlay:/srv/sys:/l/delta0");
+	assert_key(&c, "lxc.rootfs.managed", "0");
+	/* The rest of the spec still applies. */
+	assert_key(&c, "lxc.init.cwd", "/work");
+	assert_key(&c, "lxc.environment", "PATH=/bin|FOO=bar");
+	crib_lxc_conf_clear(&c);
+	/* Not a system class: the spec's command and snapshot, no halt signal. */
+	assert_int_equal(crib_lxc_conf_from_oci(spec, &in_v1, &c, &err), 0);
+	assert_string_equal(c.argv[0], "sh");
+	assert_key(&c, "lxc.signal.halt", NULL);
+	assert_key(&c, "lxc.rootfs.path", "dir:/b/rootfs");
+	crib_lxc_conf_clear(&c);
+	json_decref(spec);
+}
+
 static void test_update_resources(void **state)
 {
 	json_t *res = load("{'memory':{'limit':2000000},'cpu':{'shares':100,'quota':20000}}");
@@ -332,9 +362,8 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_app_container),
-	    cmocka_unit_test(test_host_namespaces_and_v2),
-	    cmocka_unit_test(test_update_resources),
+	    cmocka_unit_test(test_app_container),    cmocka_unit_test(test_host_namespaces_and_v2),
+	    cmocka_unit_test(test_system_container), cmocka_unit_test(test_update_resources),
 	    cmocka_unit_test(test_refused),
 	};
 
