@@ -88,6 +88,13 @@ static void set_exited(const json_t *state, struct crib_container_status *ret)
 
 	ret->exit_code = (int32_t)code;
 	ret->finished_at = docker_parse_time(str_of(state, "FinishedAt"));
+	/*
+	 * The Engine stamps StartedAt once its runtime's start returns: a process
+	 * that exits at once may have "finished" before that.  kubelet gets
+	 * the start for both rather than a negative run time.
+	 */
+	if (ret->finished_at && ret->finished_at < ret->started_at)
+		ret->finished_at = ret->started_at;
 	if (json_is_true(json_object_get(state, "OOMKilled")))
 		ret->reason = crib_xstrdup("OOMKilled");
 	else

@@ -7,7 +7,7 @@
  * id under the class's lxcpath (--root):
  *
  *   crib-lxc [--root DIR] [--log FILE] [--system] [--template NAME | --rootfs DIR]
- *            run --detach --bundle DIR --pid-file F [--console-socket S] ID
+ *            [--attach] run --detach --bundle DIR --pid-file F [--console-socket S] ID
  *   crib-lxc ... exec [--detach] --pid-file F [--tty --console-socket S] ID ARGV...
  *   crib-lxc ... kill [--all] ID SIGNAL
  *   crib-lxc ... delete [--force] ID
@@ -34,7 +34,9 @@
  * halt is exit code 0); --template runs LXC template NAME to make the
  * container's root filesystem at DIR/ID/rootfs; --rootfs mounts an overlay of
  * DIR, writable in DIR/ID/delta0, so DIR itself stays as it is.  Both replace
- * the image's snapshot.
+ * the image's snapshot.  --attach turns this round: the pod's infra container
+ * is the system (those options apply to it), and each CRI container is a
+ * process attached into it (attached.c).
  *
  * Errors: one line on stderr and in --log's file, exit code 1.
  */
@@ -64,7 +66,10 @@
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 
+#include "attached.h"
 #include "cgstats.h"
+#include "cgwrite.h"
+#include "crib-lxc.h"
 #include "lxcconf.h"
 #include "lxcseccomp.h"
 #include "sock.h"
@@ -74,18 +79,9 @@
 /* How long run waits for the init to be running. */
 #define START_TIMEOUT_MS 60000
 
-struct opts {
-	const char *root;     /* the lxcpath */
-	const char *log;      /* errors go here too */
-	bool system;          /* CRI containers are system containers */
-	const char *template; /* their root filesystem is this LXC template's */
-	const char *rootfs;   /* their root filesystem is an overlay of this directory */
-};
+struct crib_lxc_opts crib_lxc_g = {.root = "/run/crib/lxc"};
 
-static struct opts g = {.root = "/run/crib/lxc"};
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
+void crib_lxc_die(const char *fmt, ...)
 {
 	va_list ap;
 	char *msg = NULL;
@@ -95,8 +91,8 @@ static void die(const char *fmt, ...)
 		msg = NULL;
 	va_end(ap);
 	fprintf(stderr, "crib-lxc: %s\n", msg ? msg : fmt);
-	if (g.log) {
-		FILE *f = fopen(g.log, "ae");
+	if (crib_lxc_g.log) {
+		FILE *f = fopen(crib_lxc_g.log, "ae");
 
 		if (f) {
 			fprintf(f, "%s\n", msg ? msg : fmt);
@@ -106,18 +102,18 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
-static char *container_dir(const char *id)
+char *crib_lxc_container_dir(const char *id)
 {
-	return crib_xasprintf("%s/%s", g.root, id);
+	return crib_xasprintf("%s/%s", crib_lxc_g.root, id);
 }
 
 /* DIR/ID, made if need be; the caller frees it. */
-static char *make_container_dir(const char *id)
+char *crib_lxc_make_container_dir(const char *id)
 {
-	char *dir = container_dir(id);
+	char *dir = crib_lxc_container_dir(id);
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		die("cannot create %s: %s", dir, strerror(errno));
+		crib_lxc_die("cannot create %s: %s", dir, strerror(errno));
 	return dir;
 }
 
@@ -127,43 +123,43 @@ static bool valid_id(const char *id)
 	       !streq(id, "..");
 }
 
-static struct lxc_container *open_container(const char *id)
+struct lxc_container *crib_lxc_open_container(const char *id)
 {
 	struct lxc_container *c;
 
 	if (!valid_id(id))
-		die("'%s' is not a container id", id ? id : "");
-	c = lxc_container_new(id, g.root);
+		crib_lxc_die("'%s' is not a container id", id ? id : "");
+	c = lxc_container_new(id, crib_lxc_g.root);
 	if (!c)
-		die("liblxc cannot open container %s under %s", id, g.root);
+		crib_lxc_die("liblxc cannot open container %s under %s", id, crib_lxc_g.root);
 	return c;
 }
 
 static bool exists(const char *id)
 {
-	_cleanup_free_ char *dir = container_dir(id);
+	_cleanup_free_ char *dir = crib_lxc_container_dir(id);
 
 	return access(dir, F_OK) == 0;
 }
 
-static json_t *load_json(const char *path)
+json_t *crib_lxc_load_json(const char *path)
 {
 	json_error_t jerr;
 	json_t *j = json_load_file(path, 0, &jerr);
 
 	if (!j)
-		die("cannot read %s: %s (line %d)", path, jerr.text, jerr.line);
+		crib_lxc_die("cannot read %s: %s (line %d)", path, jerr.text, jerr.line);
 	return j;
 }
 
 /* Atomically, so that a reader never sees a half-written pid. */
-static void write_pid_file(const char *path, pid_t pid)
+void crib_lxc_write_pid_file(const char *path, pid_t pid)
 {
 	_cleanup_free_ char *tmp = crib_xasprintf("%s.tmp", path);
 	FILE *f = fopen(tmp, "we");
 
 	if (!f || fprintf(f, "%d", (int)pid) < 0 || fclose(f) != 0 || rename(tmp, path) < 0)
-		die("cannot write the pid file %s: %s", path, strerror(errno));
+		crib_lxc_die("cannot write the pid file %s: %s", path, strerror(errno));
 }
 
 /*
@@ -172,7 +168,8 @@ static void write_pid_file(const char *path, pid_t pid)
  */
 static char *lxc_log_error(const char *id)
 {
-	_cleanup_free_ char *path = crib_xasprintf("%s/%s/lxc.log", g.root, id), *text = NULL;
+	_cleanup_free_ char *path = crib_xasprintf("%s/%s/lxc.log", crib_lxc_g.root, id),
+	                    *text = NULL;
 	char *line, *save = NULL, *found = NULL;
 	size_t len;
 
@@ -195,11 +192,11 @@ static struct oci_cg_layout host_layout(void)
 	int r = oci_cg_detect(NULL, &layout);
 
 	if (r < 0)
-		die("cannot tell how cgroups are mounted: %s", strerror(-r));
+		crib_lxc_die("cannot tell how cgroups are mounted: %s", strerror(-r));
 	return layout;
 }
 
-static enum crib_lxc_cgroups host_cgroups(void)
+enum crib_lxc_cgroups crib_lxc_host_cgroups(void)
 {
 	return host_layout().mode == OCI_CG_V2 ? CRIB_LXC_CGROUP_V2 : CRIB_LXC_CGROUP_V1;
 }
@@ -220,22 +217,23 @@ static void send_master(const char *socket_path, int master)
 	int r;
 
 	if (strlen(socket_path) >= sizeof(sa.sun_path))
-		die("console socket path '%s' is too long", socket_path);
+		crib_lxc_die("console socket path '%s' is too long", socket_path);
 	memcpy(sa.sun_path, socket_path, strlen(socket_path));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		die("cannot connect to the console socket %s: %s", socket_path, strerror(errno));
+		crib_lxc_die("cannot connect to the console socket %s: %s", socket_path,
+		             strerror(errno));
 	r = oci_sock_send(fd, "console", &master, 1);
 	if (r < 0)
-		die("cannot send the terminal to %s: %s", socket_path, strerror(-r));
+		crib_lxc_die("cannot send the terminal to %s: %s", socket_path, strerror(-r));
 }
 
 /* A terminal whose master went to SOCKET_PATH; returns the slave. */
-static int open_terminal(const char *socket_path)
+int crib_lxc_open_terminal(const char *socket_path)
 {
 	int master, slave;
 
 	if (openpty(&master, &slave, NULL, NULL, NULL) < 0)
-		die("cannot open a terminal: %s", strerror(errno));
+		crib_lxc_die("cannot open a terminal: %s", strerror(errno));
 	(void)fcntl(master, F_SETFD, FD_CLOEXEC);
 	(void)fcntl(slave, F_SETFD, FD_CLOEXEC);
 	send_master(socket_path, master);
@@ -243,9 +241,14 @@ static int open_terminal(const char *socket_path)
 	return slave;
 }
 
-/* Leaves as the waited-for process did: its code, or killed by its signal. */
-static void exit_like(int status) __attribute__((noreturn));
-static void exit_like(int status)
+void crib_lxc_take_terminal(int tty)
+{
+	if (setsid() < 0 || dup2(tty, 0) < 0 || dup2(tty, 1) < 0 || dup2(tty, 2) < 0)
+		_exit(255);
+	(void)ioctl(0, TIOCSCTTY, 0);
+}
+
+void crib_lxc_exit_like(int status)
 {
 	if (WIFSIGNALED(status)) {
 		struct rlimit none = {0, 0};
@@ -275,7 +278,7 @@ static void set_items(struct lxc_container *c, const struct crib_lxc_conf *conf)
 {
 	for (size_t i = 0; i < conf->n; i++)
 		if (!c->set_config_item(c, conf->keys[i], conf->values[i]))
-			die("liblxc refused %s = %s", conf->keys[i], conf->values[i]);
+			crib_lxc_die("liblxc refused %s = %s", conf->keys[i], conf->values[i]);
 }
 
 static char *self_exe(void)
@@ -284,7 +287,7 @@ static char *self_exe(void)
 	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
 
 	if (n <= 0)
-		die("cannot tell where crib-lxc is: %s", strerror(errno));
+		crib_lxc_die("cannot tell where crib-lxc is: %s", strerror(errno));
 	buf[n] = '\0';
 	return crib_xstrdup(buf);
 }
@@ -301,20 +304,30 @@ static char *write_seccomp(json_t *spec, const char *dir)
 	path = crib_xasprintf("%s/seccomp", dir);
 	f = fopen(path, "we");
 	if (!f)
-		die("cannot write %s: %s", path, strerror(errno));
+		crib_lxc_die("cannot write %s: %s", path, strerror(errno));
 	r = crib_lxc_seccomp_write(seccomp, f, &err);
 	if (fclose(f) != 0 && r == 0)
-		die("cannot write %s: %s", path, strerror(errno));
+		crib_lxc_die("cannot write %s: %s", path, strerror(errno));
 	if (r < 0)
-		die("%s", err ? err : strerror(-r));
+		crib_lxc_die("%s", err ? err : strerror(-r));
 	return path;
 }
 
-/* Writes DIR/config and DIR/bundle for later commands; returns the conf to start with. */
+static int write_spec(json_t *spec, const char *dir)
+{
+	_cleanup_free_ char *path = crib_xasprintf("%s/config.json", dir);
+
+	return json_dump_file(spec, path, JSON_COMPACT) < 0 ? -1 : 0;
+}
+
+/*
+ * Writes DIR/config, DIR/config.json and DIR/bundle for later commands;
+ * returns the conf to start with.
+ */
 static void prepare(struct lxc_container *c, const struct run_args *a, json_t *spec,
                     struct crib_lxc_conf *conf)
 {
-	_cleanup_free_ char *dir = make_container_dir(a->id), *log = NULL, *seccomp = NULL;
+	_cleanup_free_ char *dir = crib_lxc_make_container_dir(a->id), *log = NULL, *seccomp = NULL;
 	_cleanup_free_ char *hook = NULL, *self = self_exe(), *devices = NULL, *link = NULL;
 	_cleanup_free_ char *started = NULL, *init_pid_file = crib_xasprintf("%s/init.pid", dir);
 	_cleanup_free_ char *abs_bundle = realpath(a->bundle, NULL), *err = NULL;
@@ -322,10 +335,13 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
 	int r;
 
 	if (!abs_bundle)
-		die("bundle %s: %s", a->bundle, strerror(errno));
+		crib_lxc_die("bundle %s: %s", a->bundle, strerror(errno));
 	log = crib_xasprintf("%s/lxc.log", dir);
 	devices = crib_xasprintf("%s/devices", dir);
-	hook = crib_xasprintf("%s hook %s", self, abs_bundle);
+	/* The spec as run (a system pod's is changed): the mount hook reads it there. */
+	if (write_spec(spec, dir) < 0)
+		crib_lxc_die("cannot write %s/config.json: %s", dir, strerror(errno));
+	hook = crib_xasprintf("%s hook %s", self, dir);
 	started = crib_xasprintf("%s started %s", self, dir);
 	(void)unlink(init_pid_file);
 	seccomp = write_seccomp(spec, dir);
@@ -336,22 +352,22 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
 	                               .hook = hook,
 	                               .started_hook = started,
 	                               .devices_dir = devices,
-	                               .cgroups = host_cgroups(),
+	                               .cgroups = crib_lxc_host_cgroups(),
 	                               .rootfs = a->rootfs,
 	                               .system = a->system};
 	r = crib_lxc_conf_from_oci(spec, &in, conf, &err);
 	if (r < 0)
-		die("%s", err);
+		crib_lxc_die("%s", err);
 	r = crib_lxc_make_devices(spec, devices, &err);
 	if (r < 0)
-		die("%s", err);
+		crib_lxc_die("%s", err);
 	set_items(c, conf);
 	if (!c->save_config(c, NULL))
-		die("liblxc cannot save the config of %s in %s", a->id, dir);
+		crib_lxc_die("liblxc cannot save the config of %s in %s", a->id, dir);
 	link = crib_xasprintf("%s/bundle", dir);
 	(void)unlink(link);
 	if (symlink(abs_bundle, link) < 0)
-		die("cannot link %s: %s", link, strerror(errno));
+		crib_lxc_die("cannot link %s: %s", link, strerror(errno));
 }
 
 /* The monitor: liblxc's start in the foreground, then leave as the init did. */
@@ -360,11 +376,8 @@ static void monitor_main(struct lxc_container *c, const struct crib_lxc_conf *co
 {
 	int e;
 
-	if (tty >= 0) {
-		if (setsid() < 0 || dup2(tty, 0) < 0 || dup2(tty, 1) < 0 || dup2(tty, 2) < 0)
-			_exit(255);
-		(void)ioctl(0, TIOCSCTTY, 0);
-	}
+	if (tty >= 0)
+		crib_lxc_take_terminal(tty);
 	c->want_daemonize(c, false);
 	/*
 	 * error_num: the init's wait status when it exited (start returns true or
@@ -378,9 +391,9 @@ static void monitor_main(struct lxc_container *c, const struct crib_lxc_conf *co
 	if (system && e == ((SIGINT << 8) | 0x7f))
 		_exit(0);
 	if ((e & 0xff) == 0x7f)
-		exit_like((e >> 8) & 0x7f);
+		crib_lxc_exit_like((e >> 8) & 0x7f);
 	if (e >= 0 && (e & 0xff) == 0)
-		exit_like(e);
+		crib_lxc_exit_like(e);
 	(void)unlink(init_pid_file);
 	_exit(255);
 }
@@ -392,7 +405,7 @@ static void monitor_main(struct lxc_container *c, const struct crib_lxc_conf *co
 static pid_t wait_running(struct lxc_container *c, const char *id, pid_t monitor)
 {
 	int64_t deadline = crib_mono_ns() + (int64_t)START_TIMEOUT_MS * 1000000;
-	_cleanup_free_ char *file = crib_xasprintf("%s/%s/init.pid", g.root, id);
+	_cleanup_free_ char *file = crib_xasprintf("%s/%s/init.pid", crib_lxc_g.root, id);
 
 	while (crib_mono_ns() < deadline) {
 		siginfo_t info = {0};
@@ -415,7 +428,7 @@ static pid_t wait_running(struct lxc_container *c, const char *id, pid_t monitor
 		(void)poll(NULL, 0, 2);
 	}
 	kill(monitor, SIGKILL);
-	die("the container did not start within %d s", START_TIMEOUT_MS / 1000);
+	crib_lxc_die("the container did not start within %d s", START_TIMEOUT_MS / 1000);
 }
 
 static bool is_infra(json_t *spec)
@@ -448,7 +461,7 @@ static char *last_line(const char *file)
  */
 static char *template_rootfs(struct lxc_container *c, const char *id)
 {
-	_cleanup_free_ char *dir = make_container_dir(id), *log = NULL, *why = NULL;
+	_cleanup_free_ char *dir = crib_lxc_make_container_dir(id), *log = NULL, *why = NULL;
 	_cleanup_free_ char *log_fd = NULL;
 	_cleanup_close_ int fd = -EBADF, out = -EBADF, err = -EBADF;
 	bool ok;
@@ -456,13 +469,14 @@ static char *template_rootfs(struct lxc_container *c, const char *id)
 	log = crib_xasprintf("%s/template.log", dir);
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
-		die("cannot create %s: %s", log, strerror(errno));
+		crib_lxc_die("cannot create %s: %s", log, strerror(errno));
 	fflush(NULL);
 	out = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 	err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
 	if (out < 0 || err < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
-		die("cannot redirect the template's output to %s: %s", log, strerror(errno));
-	ok = c->create(c, g.template, "dir", NULL, 0, (char *const[]){NULL});
+		crib_lxc_die("cannot redirect the template's output to %s: %s", log,
+		             strerror(errno));
+	ok = c->create(c, crib_lxc_g.template, "dir", NULL, 0, (char *const[]){NULL});
 	fflush(NULL);
 	(void)dup2(out, STDOUT_FILENO);
 	(void)dup2(err, STDERR_FILENO);
@@ -470,7 +484,8 @@ static char *template_rootfs(struct lxc_container *c, const char *id)
 		/* Through the descriptor: liblxc removed DIR/ID, the log with it. */
 		log_fd = crib_xasprintf("/proc/self/fd/%d", fd);
 		why = last_line(log_fd);
-		die("LXC template '%s' failed: %s", g.template, why ? why : "it printed nothing");
+		crib_lxc_die("LXC template '%s' failed: %s", crib_lxc_g.template,
+		             why ? why : "it printed nothing");
 	}
 	c->clear_config(c);
 	return crib_xasprintf("dir:%s/rootfs", dir);
@@ -479,34 +494,57 @@ static char *template_rootfs(struct lxc_container *c, const char *id)
 /* An overlay of the class's root filesystem, writable in DIR/ID/delta0. */
 static char *overlay_rootfs(const char *id)
 {
-	_cleanup_free_ char *dir = make_container_dir(id), *upper = NULL;
+	_cleanup_free_ char *dir = crib_lxc_make_container_dir(id), *upper = NULL;
 	struct stat st;
 
-	if (stat(g.rootfs, &st) < 0)
-		die("rootfs %s: %s", g.rootfs, strerror(errno));
+	if (stat(crib_lxc_g.rootfs, &st) < 0)
+		crib_lxc_die("rootfs %s: %s", crib_lxc_g.rootfs, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		die("rootfs %s is not a directory", g.rootfs);
+		crib_lxc_die("rootfs %s is not a directory", crib_lxc_g.rootfs);
 	upper = crib_xasprintf("%s/delta0", dir);
 	if (mkdir(upper, 0755) < 0 && errno != EEXIST)
-		die("cannot create %s: %s", upper, strerror(errno));
-	return crib_xasprintf("overlay:%s:%s", g.rootfs, upper);
+		crib_lxc_die("cannot create %s: %s", upper, strerror(errno));
+	return crib_xasprintf("overlay:%s:%s", crib_lxc_g.rootfs, upper);
 }
 
-/* What the class makes of a CRI container; a pod's infra container stays as it is. */
+/*
+ * The pod's system container (--attach) is the infra container's spec made a
+ * system's: its root filesystem writable, LXC's capabilities for system
+ * containers rather than none, no seccomp policy or no_new_privs, no CPU
+ * weight of a pause process.
+ */
+static void system_pod(json_t *spec)
+{
+	json_t *process = json_object_get(spec, "process");
+	json_t *linux_ = json_object_get(spec, "linux");
+
+	json_object_del(process, "capabilities");
+	json_object_del(process, "noNewPrivileges");
+	json_object_del(linux_, "seccomp");
+	json_object_del(json_object_get(linux_, "resources"), "cpu");
+	json_object_set_new(json_object_get(spec, "root"), "readonly", json_false());
+}
+
+/*
+ * What the class makes of a container: of each CRI container, or with
+ * --attach of the pod's infra container, which is then the system.
+ */
 static void class_settings(struct lxc_container *c, json_t *spec, struct run_args *a)
 {
-	if (is_infra(spec))
+	if (is_infra(spec) != crib_lxc_g.attach)
 		return;
-	a->system = g.system;
-	if (g.template)
+	if (crib_lxc_g.attach)
+		system_pod(spec);
+	a->system = crib_lxc_g.system;
+	if (crib_lxc_g.template)
 		a->rootfs = template_rootfs(c, a->id);
-	else if (g.rootfs)
+	else if (crib_lxc_g.rootfs)
 		a->rootfs = overlay_rootfs(a->id);
 }
 
 static int cmd_run(struct run_args *a)
 {
-	struct lxc_container *c = open_container(a->id);
+	struct lxc_container *c = crib_lxc_open_container(a->id);
 	json_t *spec;
 	struct crib_lxc_conf conf;
 	_cleanup_free_ char *config = NULL, *why = NULL, *init_pid_file = NULL;
@@ -514,30 +552,38 @@ static int cmd_run(struct run_args *a)
 	pid_t monitor, init;
 
 	if (!a->id || !a->detach || !a->bundle || !a->pid_file)
-		die("run needs --detach, --bundle, --pid-file and a container id");
-	init_pid_file = crib_xasprintf("%s/%s/init.pid", g.root, a->id);
+		crib_lxc_die("run needs --detach, --bundle, --pid-file and a container id");
+	init_pid_file = crib_xasprintf("%s/%s/init.pid", crib_lxc_g.root, a->id);
 	if (c->is_running(c))
-		die("container %s already exists", a->id);
+		crib_lxc_die("container %s already exists", a->id);
 	config = crib_xasprintf("%s/config.json", a->bundle);
-	spec = load_json(config);
+	spec = crib_lxc_load_json(config);
+	if (crib_lxc_g.attach && !is_infra(spec)) {
+		int r = crib_lxc_attached_run(a->id, a->bundle, a->pid_file, a->console, spec);
+
+		json_decref(spec);
+		lxc_container_put(c);
+		return r;
+	}
 	class_settings(c, spec, a);
 	prepare(c, a, spec, &conf);
 	if (conf.terminal) {
 		if (!a->console)
-			die("process.terminal needs --console-socket");
-		tty = open_terminal(a->console);
+			crib_lxc_die("process.terminal needs --console-socket");
+		tty = crib_lxc_open_terminal(a->console);
 	}
 	monitor = fork();
 	if (monitor < 0)
-		die("cannot fork: %s", strerror(errno));
+		crib_lxc_die("cannot fork: %s", strerror(errno));
 	if (monitor == 0)
 		monitor_main(c, &conf, tty, a->system, init_pid_file);
 	init = wait_running(c, a->id, monitor);
 	if (init <= 0) {
 		why = lxc_log_error(a->id);
-		die("container %s did not start: %s", a->id, why ? why : "see its lxc.log");
+		crib_lxc_die("container %s did not start: %s", a->id,
+		             why ? why : "see its lxc.log");
 	}
-	write_pid_file(a->pid_file, init);
+	crib_lxc_write_pid_file(a->pid_file, init);
 	free(a->rootfs);
 	crib_lxc_conf_clear(&conf);
 	json_decref(spec);
@@ -573,7 +619,7 @@ static int exec_in_container(void *data)
 }
 
 /* The spec's environment, user and working directory, which exec'd processes get too. */
-static void exec_options(json_t *process, lxc_attach_options_t *o, char ***ret_env)
+void crib_lxc_exec_options(json_t *process, lxc_attach_options_t *o, char ***ret_env)
 {
 	json_t *env = json_object_get(process, "env"), *user = json_object_get(process, "user");
 	json_t *gids = json_object_get(user, "additionalGids"), *e;
@@ -599,9 +645,21 @@ static void exec_options(json_t *process, lxc_attach_options_t *o, char ***ret_e
 		o->attach_flags |= LXC_ATTACH_NO_NEW_PRIVS;
 }
 
+void crib_lxc_exec_options_clear(lxc_attach_options_t *o, char **env)
+{
+	size_t n = 0;
+
+	while (env && env[n])
+		n++;
+	crib_strv_free(env, n + 1);
+	free(o->groups.list);
+	o->groups.list = NULL;
+	o->groups.size = 0;
+}
+
 static int cmd_exec(const struct exec_args *a)
 {
-	struct lxc_container *c = open_container(a->id);
+	struct lxc_container *c;
 	_cleanup_free_ char *config = NULL;
 	lxc_attach_options_t o = LXC_ATTACH_OPTIONS_DEFAULT;
 	struct exec_payload p = {.argv = a->argv, .tty = a->tty};
@@ -611,29 +669,36 @@ static int cmd_exec(const struct exec_args *a)
 	pid_t pid;
 
 	if (!a->pid_file || !a->argv || !a->argv[0])
-		die("exec needs --pid-file, a container id and a command");
+		crib_lxc_die("exec needs --pid-file, a container id and a command");
+	if (crib_lxc_attached(a->id))
+		return crib_lxc_attached_exec(a->id, a->argv, a->tty, a->detach, a->pid_file,
+		                              a->console);
+	c = crib_lxc_open_container(a->id);
 	if (!c->is_running(c))
-		die("container %s is not running", a->id);
-	config = crib_xasprintf("%s/%s/bundle/config.json", g.root, a->id);
-	spec = load_json(config);
-	exec_options(json_object_get(spec, "process"), &o, &env);
+		crib_lxc_die("container %s is not running", a->id);
+	config = crib_xasprintf("%s/%s/bundle/config.json", crib_lxc_g.root, a->id);
+	spec = crib_lxc_load_json(config);
+	crib_lxc_exec_options(json_object_get(spec, "process"), &o, &env);
 	if (a->tty) {
 		if (!a->console)
-			die("--tty needs --console-socket");
-		tty = open_terminal(a->console);
+			crib_lxc_die("--tty needs --console-socket");
+		tty = crib_lxc_open_terminal(a->console);
 		o.stdin_fd = o.stdout_fd = o.stderr_fd = tty;
 	}
 	if (c->attach(c, exec_in_container, &p, &o, &pid) < 0)
-		die("liblxc cannot attach to container %s", a->id);
+		crib_lxc_die("liblxc cannot attach to container %s", a->id);
 	if (tty >= 0)
 		close(tty);
-	write_pid_file(a->pid_file, pid);
+	crib_lxc_write_pid_file(a->pid_file, pid);
+	crib_lxc_exec_options_clear(&o, env);
+	json_decref(spec);
+	lxc_container_put(c);
 	if (a->detach)
 		return 0;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			die("cannot wait for the process: %s", strerror(errno));
-	exit_like(status);
+			crib_lxc_die("cannot wait for the process: %s", strerror(errno));
+	crib_lxc_exit_like(status);
 }
 
 /* kill. */
@@ -656,26 +721,16 @@ static int parse_signal(const char *s)
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (streq(names[i].name, s))
 			return names[i].sig;
-	die("'%s' is not a signal", s);
+	crib_lxc_die("'%s' is not a signal", s);
 }
 
 /* Every process in the container's cgroup gets SIG: the shared-PID-namespace case. */
 static void kill_cgroup(struct lxc_container *c, int sig)
 {
-	struct oci_cg_layout layout = host_layout();
-	_cleanup_free_ char *procs = NULL, *text = NULL;
-	char cgroup[4096], dir[PATH_MAX], *line, *save = NULL;
-	size_t len;
+	char cgroup[4096];
 
-	if (!container_cgroup(c, cgroup, sizeof(cgroup)) ||
-	    oci_cg_path(&layout, "pids", cgroup, dir, sizeof(dir)) < 0)
-		return;
-	procs = crib_xasprintf("%s/cgroup.procs", dir);
-	if (crib_read_file(procs, 1 << 22, &text, &len) < 0)
-		return;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (atoi(line) > 0)
-			(void)kill(atoi(line), sig);
+	if (container_cgroup(c, cgroup, sizeof(cgroup)))
+		crib_lxc_cg_kill(cgroup + 1, sig);
 }
 
 /*
@@ -694,23 +749,28 @@ static int stop_signal(struct lxc_container *c, int sig)
 
 static int cmd_kill(const char *id, const char *signame, bool all)
 {
-	struct lxc_container *c = open_container(id);
-	int sig = stop_signal(c, parse_signal(signame));
+	struct lxc_container *c;
+	int sig = parse_signal(signame);
 	pid_t pid;
 
+	if (crib_lxc_attached(id))
+		return crib_lxc_attached_kill(id, sig, all);
+	c = crib_lxc_open_container(id);
+	sig = stop_signal(c, sig);
+
 	if (!c->is_running(c) || (pid = c->init_pid(c)) <= 0)
-		die("container %s is not running", id);
+		crib_lxc_die("container %s is not running", id);
 	if (all)
 		kill_cgroup(c, sig);
 	if (kill(pid, sig) < 0 && errno != ESRCH)
-		die("cannot signal container %s: %s", id, strerror(errno));
+		crib_lxc_die("cannot signal container %s: %s", id, strerror(errno));
 	lxc_container_put(c);
 	return 0;
 }
 
 /* delete. */
 
-static void remove_tree(const char *path)
+void crib_lxc_remove_tree(const char *path)
 {
 	_cleanup_(closedirp) DIR *d = opendir(path);
 	struct dirent *e;
@@ -722,31 +782,11 @@ static void remove_tree(const char *path)
 			continue;
 		p = crib_xasprintf("%s/%s", path, e->d_name);
 		if (e->d_type == DT_DIR)
-			remove_tree(p);
+			crib_lxc_remove_tree(p);
 		else
 			(void)unlink(p);
 	}
 	(void)rmdir(path);
-}
-
-/* Removes the empty cgroup REL in every hierarchy, its ".lxc" leaf (attach, v2) first. */
-static void remove_cgroup(const char *rel)
-{
-	_cleanup_(closedirp) DIR *d = opendir("/sys/fs/cgroup");
-	_cleanup_free_ char *v2 = crib_xasprintf("/sys/fs/cgroup/%s", rel);
-	struct dirent *e;
-
-	while (d && (e = readdir(d))) {
-		_cleanup_free_ char *leaf = NULL, *path = NULL;
-
-		if (e->d_name[0] == '.' || e->d_type != DT_DIR)
-			continue;
-		path = crib_xasprintf("/sys/fs/cgroup/%s/%s", e->d_name, rel);
-		leaf = crib_xasprintf("%s/.lxc", path);
-		(void)rmdir(leaf);
-		(void)rmdir(path);
-	}
-	(void)rmdir(v2);
 }
 
 /*
@@ -759,91 +799,105 @@ static void remove_cgroups(struct lxc_container *c, const char *id)
 	_cleanup_free_ char *monitor = crib_xasprintf("crib.lxc/%s.monitor", id);
 
 	if (container_cgroup(c, cgroup, sizeof(cgroup)))
-		remove_cgroup(cgroup + 1);
-	remove_cgroup(monitor);
+		crib_lxc_cg_remove(cgroup + 1);
+	crib_lxc_cg_remove(monitor);
 }
 
 static int cmd_delete(const char *id, bool force)
 {
-	struct lxc_container *c = open_container(id);
-	_cleanup_free_ char *dir = container_dir(id);
+	struct lxc_container *c;
+	_cleanup_free_ char *dir = crib_lxc_container_dir(id);
+
+	if (crib_lxc_attached(id))
+		return crib_lxc_attached_delete(id, force);
+	c = crib_lxc_open_container(id);
 
 	if (!exists(id) && !c->is_running(c))
-		die("container %s does not exist", id);
+		crib_lxc_die("container %s does not exist", id);
 	if (c->is_running(c)) {
 		if (!force)
-			die("container %s is running; delete it with --force", id);
+			crib_lxc_die("container %s is running; delete it with --force", id);
 		if (!c->stop(c))
-			die("liblxc cannot stop container %s", id);
+			crib_lxc_die("liblxc cannot stop container %s", id);
 	}
 	remove_cgroups(c, id);
-	remove_tree(dir);
+	crib_lxc_remove_tree(dir);
 	lxc_container_put(c);
 	return 0;
 }
 
 /* state. */
 
+/* The init's (or attached process's) pid while the container runs, else 0. */
+static pid_t running_pid(const char *id)
+{
+	struct lxc_container *c;
+	pid_t pid = 0;
+
+	if (crib_lxc_attached(id))
+		return crib_lxc_attached_pid(id);
+	c = crib_lxc_open_container(id);
+	if (c->is_running(c))
+		pid = c->init_pid(c);
+	lxc_container_put(c);
+	return pid > 0 ? pid : 0;
+}
+
 static int cmd_state(const char *id)
 {
-	struct lxc_container *c = open_container(id);
-	_cleanup_free_ char *link = crib_xasprintf("%s/%s/bundle", g.root, id);
+	_cleanup_free_ char *link = crib_xasprintf("%s/%s/bundle", crib_lxc_g.root, id);
 	char bundle[4096] = "";
-	bool running = c->is_running(c);
+	pid_t pid = running_pid(id);
 	json_t *j;
 
-	if (!exists(id) && !running)
-		die("container %s does not exist", id);
+	if (!exists(id) && !pid)
+		crib_lxc_die("container %s does not exist", id);
 	if (readlink(link, bundle, sizeof(bundle) - 1) < 0)
 		bundle[0] = '\0';
 	j = json_pack("{s:s, s:s, s:s, s:i, s:s}", "ociVersion", "1.0.2", "id", id, "status",
-	              running ? "running" : "stopped", "pid", running ? (int)c->init_pid(c) : 0,
-	              "bundle", bundle);
+	              pid ? "running" : "stopped", "pid", (int)pid, "bundle", bundle);
 	json_dumpf(j, stdout, JSON_INDENT(2));
 	putchar('\n');
 	json_decref(j);
-	lxc_container_put(c);
 	return 0;
 }
 
 /* update. */
 
-static bool set_all(struct lxc_container *c, const struct crib_lxc_conf *conf, bool reverse,
-                    size_t *failed)
+/* The running container's cgroup (REL, malloc'd): the attached process's or LXC's. */
+static char *running_cgroup(const char *id)
 {
-	for (size_t k = 0; k < conf->n; k++) {
-		size_t i = reverse ? conf->n - 1 - k : k;
+	struct lxc_container *c;
+	char cgroup[4096];
+	char *rel = NULL;
 
-		if (!c->set_cgroup_item(c, conf->keys[i], conf->values[i])) {
-			*failed = i;
-			return false;
-		}
-	}
-	return true;
+	if (crib_lxc_attached(id))
+		return crib_lxc_attached_cgroup(id);
+	c = crib_lxc_open_container(id);
+	if (c->is_running(c) && container_cgroup(c, cgroup, sizeof(cgroup)))
+		rel = crib_xstrdup(cgroup + 1);
+	lxc_container_put(c);
+	return rel;
 }
 
 static int cmd_update(const char *file, const char *id)
 {
-	struct lxc_container *c = open_container(id);
-	json_t *resources;
+	_cleanup_free_ char *cgroup = NULL, *err = NULL;
 	struct crib_lxc_conf conf;
-	_cleanup_free_ char *err = NULL;
-	size_t failed = 0;
+	json_t *resources;
 
 	if (!file)
-		die("update needs --resources FILE");
-	if (!c->is_running(c))
-		die("container %s is not running", id);
-	resources = load_json(file);
-	if (crib_lxc_resources(resources, host_cgroups(), &conf, &err) < 0)
-		die("%s", err);
-	/* A memory limit and the swap limit above it: raising needs the swap first. */
-	if (!set_all(c, &conf, false, &failed) && !set_all(c, &conf, true, &failed))
-		die("cannot set %s to %s in container %s's cgroup", conf.keys[failed],
-		    conf.values[failed], id);
+		crib_lxc_die("update needs --resources FILE");
+	cgroup = running_cgroup(id);
+	if (!cgroup)
+		crib_lxc_die("container %s is not running", id);
+	resources = crib_lxc_load_json(file);
+	if (crib_lxc_resources(resources, crib_lxc_host_cgroups(), &conf, &err) < 0)
+		crib_lxc_die("%s", err);
+	if (crib_lxc_cg_set(cgroup, &conf, &err) < 0)
+		crib_lxc_die("cannot update container %s: %s", id, err);
 	crib_lxc_conf_clear(&conf);
 	json_decref(resources);
-	lxc_container_put(c);
 	return 0;
 }
 
@@ -854,9 +908,9 @@ static int cmd_started(const char *dir)
 	_cleanup_free_ char *file = NULL;
 
 	if (!dir || !pid || atoi(pid) <= 0)
-		die("started runs from LXC's lxc.hook.start-host with a directory");
+		crib_lxc_die("started runs from LXC's lxc.hook.start-host with a directory");
 	file = crib_xasprintf("%s/init.pid", dir);
-	write_pid_file(file, atoi(pid));
+	crib_lxc_write_pid_file(file, atoi(pid));
 	return 0;
 }
 
@@ -892,13 +946,13 @@ static void mask_path(int rootfd, const char *path)
 	if (fd == -ENOENT)
 		return; /* nothing to hide */
 	if (fd < 0 || fstat(fd, &st) < 0)
-		die("cannot mask %s: %s", path, strerror(fd < 0 ? -fd : errno));
+		crib_lxc_die("cannot mask %s: %s", path, strerror(fd < 0 ? -fd : errno));
 	target = fd_path(fd);
 	if (S_ISDIR(st.st_mode)) {
 		if (mount("tmpfs", target, "tmpfs", MS_RDONLY, "size=0") < 0)
-			die("cannot mask %s: %s", path, strerror(errno));
+			crib_lxc_die("cannot mask %s: %s", path, strerror(errno));
 	} else if (mount("/dev/null", target, NULL, MS_BIND, NULL) < 0) {
-		die("cannot mask %s: %s", path, strerror(errno));
+		crib_lxc_die("cannot mask %s: %s", path, strerror(errno));
 	}
 }
 
@@ -910,10 +964,10 @@ static void readonly_path(int rootfd, const char *path)
 	if (fd == -ENOENT)
 		return;
 	if (fd < 0)
-		die("cannot make %s read-only: %s", path, strerror(-fd));
+		crib_lxc_die("cannot make %s read-only: %s", path, strerror(-fd));
 	target = fd_path(fd);
 	if (mount(target, target, NULL, MS_BIND | MS_REC, NULL) < 0)
-		die("cannot make %s read-only: %s", path, strerror(errno));
+		crib_lxc_die("cannot make %s read-only: %s", path, strerror(errno));
 	/* The bind is a new mount on top: reach it through a new descriptor. */
 	close(fd);
 	fd = open_in_root(rootfd, path);
@@ -921,7 +975,7 @@ static void readonly_path(int rootfd, const char *path)
 	target = fd < 0 ? NULL : fd_path(fd);
 	if (!target ||
 	    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
-		die("cannot make %s read-only: %s", path, strerror(errno));
+		crib_lxc_die("cannot make %s read-only: %s", path, strerror(errno));
 }
 
 /*
@@ -943,8 +997,8 @@ static void write_sysctls(const char *root, json_t *sysctl)
 				*p = '/';
 		f = fopen(path, "we");
 		if (!f || fputs(json_string_value(value), f) < 0 || fclose(f) != 0)
-			die("cannot set sysctl %s to %s: %s", key, json_string_value(value),
-			    strerror(errno));
+			crib_lxc_die("cannot set sysctl %s to %s: %s", key,
+			             json_string_value(value), strerror(errno));
 	}
 }
 
@@ -957,14 +1011,14 @@ static int cmd_hook(const char *bundle)
 	size_t i;
 
 	if (!bundle || !root)
-		die("hook runs from LXC's lxc.hook.mount with a bundle");
+		crib_lxc_die("hook runs from LXC's lxc.hook.mount with a bundle");
 	config = crib_xasprintf("%s/config.json", bundle);
-	spec = load_json(config);
+	spec = crib_lxc_load_json(config);
 	linux_ = json_object_get(spec, "linux");
 	write_sysctls(root, json_object_get(linux_, "sysctl"));
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		die("cannot open the root filesystem %s: %s", root, strerror(errno));
+		crib_lxc_die("cannot open the root filesystem %s: %s", root, strerror(errno));
 	json_array_foreach(json_object_get(linux_, "maskedPaths"), i, e) if (json_is_string(e))
 	    mask_path(rootfd, json_string_value(e));
 	json_array_foreach(json_object_get(linux_, "readonlyPaths"), i, e) if (json_is_string(e))
@@ -972,7 +1026,7 @@ static int cmd_hook(const char *bundle)
 	/* Last: the mount points above are made, and what is mounted on them stays as it is. */
 	if (json_is_true(json_object_get(json_object_get(spec, "root"), "readonly")) &&
 	    mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-		die("cannot make the root filesystem read-only: %s", strerror(errno));
+		crib_lxc_die("cannot make the root filesystem read-only: %s", strerror(errno));
 	json_decref(spec);
 	return 0;
 }
@@ -990,7 +1044,7 @@ static void usage_exec(void)
 static const char *value_of(int argc, char **argv, int *i)
 {
 	if (*i + 1 >= argc)
-		die("%s needs a value", argv[*i]);
+		crib_lxc_die("%s needs a value", argv[*i]);
 	return argv[++*i];
 }
 
@@ -1008,11 +1062,11 @@ static int main_run(int argc, char **argv)
 		else if (streq(argv[i], "--console-socket"))
 			a.console = value_of(argc, argv, &i);
 		else if (argv[i][0] == '-')
-			die("run: unknown option %s", argv[i]);
+			crib_lxc_die("run: unknown option %s", argv[i]);
 		else if (!a.id)
 			a.id = argv[i];
 		else
-			die("run: unexpected argument %s", argv[i]);
+			crib_lxc_die("run: unexpected argument %s", argv[i]);
 	}
 	return cmd_run(&a);
 }
@@ -1034,10 +1088,10 @@ static int main_exec(int argc, char **argv)
 		else if (streq(argv[i], "--console-socket"))
 			a.console = value_of(argc, argv, &i);
 		else
-			die("exec: unknown option %s", argv[i]);
+			crib_lxc_die("exec: unknown option %s", argv[i]);
 	}
 	if (i >= argc)
-		die("exec needs a container id");
+		crib_lxc_die("exec needs a container id");
 	a.id = argv[i++];
 	a.argv = argv + i;
 	return cmd_exec(&a);
@@ -1048,7 +1102,7 @@ static int main_kill(int argc, char **argv)
 	bool all = argc > 0 && streq(argv[0], "--all");
 
 	if (argc - all != 2)
-		die("usage: crib-lxc kill [--all] ID SIGNAL");
+		crib_lxc_die("usage: crib-lxc kill [--all] ID SIGNAL");
 	return cmd_kill(argv[all], argv[all + 1], all);
 }
 
@@ -1057,7 +1111,7 @@ static int main_delete(int argc, char **argv)
 	bool force = argc > 0 && (streq(argv[0], "--force") || streq(argv[0], "-f"));
 
 	if (argc - force != 1)
-		die("usage: crib-lxc delete [--force] ID");
+		crib_lxc_die("usage: crib-lxc delete [--force] ID");
 	return cmd_delete(argv[force], force);
 }
 
@@ -1069,7 +1123,7 @@ static int main_update(int argc, char **argv)
 		if (streq(argv[i], "--resources") || streq(argv[i], "-r"))
 			file = value_of(argc, argv, &i);
 		else if (argv[i][0] == '-')
-			die("update: unknown option %s", argv[i]);
+			crib_lxc_die("update: unknown option %s", argv[i]);
 		else
 			id = argv[i];
 	}
@@ -1086,26 +1140,30 @@ int main(int argc, char **argv)
 			       lxc_get_version());
 			return 0;
 		} else if (streq(argv[i], "--root")) {
-			g.root = value_of(argc, argv, &i);
+			crib_lxc_g.root = value_of(argc, argv, &i);
 		} else if (streq(argv[i], "--log")) {
-			g.log = value_of(argc, argv, &i);
+			crib_lxc_g.log = value_of(argc, argv, &i);
 		} else if (streq(argv[i], "--log-format")) {
 			(void)value_of(argc, argv, &i);
 		} else if (streq(argv[i], "--system")) {
-			g.system = true;
+			crib_lxc_g.system = true;
+		} else if (streq(argv[i], "--attach")) {
+			crib_lxc_g.attach = true;
 		} else if (streq(argv[i], "--template")) {
-			g.template = value_of(argc, argv, &i);
+			crib_lxc_g.template = value_of(argc, argv, &i);
 		} else if (streq(argv[i], "--rootfs")) {
-			g.rootfs = value_of(argc, argv, &i);
+			crib_lxc_g.rootfs = value_of(argc, argv, &i);
 		} else {
-			die("unknown option %s", argv[i]);
+			crib_lxc_die("unknown option %s", argv[i]);
 		}
 	}
 	if (i >= argc)
-		die("usage: crib-lxc [--root DIR] [--log FILE] run|exec|kill|delete|state|update "
+		crib_lxc_die(
+		    "usage: crib-lxc [--root DIR] [--log FILE] run|exec|kill|delete|state|update "
 		    "...");
-	if (!streq(argv[i], "hook") && !streq(argv[i], "started") && crib_mkdir_p(g.root, 0700) < 0)
-		die("cannot create %s: %s", g.root, strerror(errno));
+	if (!streq(argv[i], "hook") && !streq(argv[i], "started") &&
+	    crib_mkdir_p(crib_lxc_g.root, 0700) < 0)
+		crib_lxc_die("cannot create %s: %s", crib_lxc_g.root, strerror(errno));
 	if (streq(argv[i], "run"))
 		return main_run(argc - i - 1, argv + i + 1);
 	if (streq(argv[i], "exec"))
@@ -1122,5 +1180,5 @@ int main(int argc, char **argv)
 		return cmd_hook(i + 1 < argc ? argv[i + 1] : NULL);
 	if (streq(argv[i], "started"))
 		return cmd_started(i + 1 < argc ? argv[i + 1] : NULL);
-	die("unknown command %s", argv[i]);
+	crib_lxc_die("unknown command %s", argv[i]);
 }

@@ -22,7 +22,8 @@ const char oci_flavor_name[] = "lxc";
 static int check_keys(struct oci_state *st, const struct crib_class *cls,
                       struct crib_error **reterr)
 {
-	static const char *const known[] = {"lxcpath", "system", "template", "rootfs", NULL};
+	static const char *const known[] = {"lxcpath", "system", "template",
+	                                    "rootfs",  "attach", NULL};
 
 	for (size_t i = 0; i < cls->n_kv; i++) {
 		bool ok = false;
@@ -33,7 +34,7 @@ static int check_keys(struct oci_state *st, const struct crib_class *cls,
 			return st->host->class_error(
 			    cls, cls->kv[i].key, reterr, EINVAL,
 			    "unknown key '%s' for backend lxc (known: lxcpath, system, template, "
-			    "rootfs)",
+			    "rootfs, attach)",
 			    cls->kv[i].key);
 	}
 	return 0;
@@ -75,18 +76,35 @@ static int check_rootfs(struct oci_state *st, const struct crib_class *cls, cons
 	return 0;
 }
 
-/* system, template and rootfs become crib-lxc's global options of the same names. */
+static int check_bool(struct oci_state *st, const struct crib_class *cls, const char *key,
+                      bool *ret, struct crib_error **reterr)
+{
+	const char *value = st->host->class_get(cls, key);
+
+	*ret = value && streq(value, "true");
+	if (value && !streq(value, "true") && !streq(value, "false"))
+		return st->host->class_error(cls, key, reterr, EINVAL,
+		                             "%s '%s' is not one of true, false", key, value);
+	return 0;
+}
+
+/* system, template, rootfs and attach become crib-lxc's global options of those names. */
 static int system_keys(struct oci_state *st, const struct crib_class *cls, struct oci_class *c,
                        struct crib_error **reterr)
 {
-	const char *sys = st->host->class_get(cls, "system");
 	const char *template = st->host->class_get(cls, "template");
 	const char *rootfs = st->host->class_get(cls, "rootfs");
+	bool sys, attach;
 	int r;
 
-	if (sys && !streq(sys, "true") && !streq(sys, "false"))
-		return st->host->class_error(cls, "system", reterr, EINVAL,
-		                             "system '%s' is not one of true, false", sys);
+	if ((r = check_bool(st, cls, "system", &sys, reterr)) < 0 ||
+	    (r = check_bool(st, cls, "attach", &attach, reterr)) < 0)
+		return r;
+	/* The pod's container is then the system: it needs an init and a root filesystem. */
+	if (attach && (!sys || (!template && !rootfs)))
+		return st->host->class_error(cls, "attach", reterr, EINVAL,
+		                             "attach = true needs system = true and a template or "
+		                             "rootfs: the pod's container is the system");
 	if (template && rootfs)
 		return st->host->class_error(cls, "rootfs", reterr, EINVAL,
 		                             "rootfs and template both name the root filesystem: "
@@ -95,8 +113,10 @@ static int system_keys(struct oci_state *st, const struct crib_class *cls, struc
 		return r;
 	if (rootfs && (r = check_rootfs(st, cls, rootfs, reterr)) < 0)
 		return r;
-	if (sys && streq(sys, "true"))
+	if (sys)
 		crib_strv_add(&c->rt.global, &c->rt.n_global, "--system");
+	if (attach)
+		crib_strv_add(&c->rt.global, &c->rt.n_global, "--attach");
 	if (template) {
 		crib_strv_add(&c->rt.global, &c->rt.n_global, "--template");
 		crib_strv_add(&c->rt.global, &c->rt.n_global, template);

@@ -164,6 +164,11 @@ static int conv_caps(struct conv *v, json_t *caps)
 
 	if (r < 0)
 		return r;
+	/* A system without a capability set: what LXC's common.conf drops for system containers. */
+	if (!caps && v->in->system) {
+		add(v, "lxc.cap.drop", "mac_admin mac_override sys_time sys_module sys_rawio");
+		return 0;
+	}
 	if (!bounding || json_array_size(bounding) == 0) {
 		add(v, "lxc.cap.keep", "none");
 		return 0;

@@ -345,6 +345,7 @@ def test_class_keys_are_checked(make_cribd):
         "norootfs": "backend = lxc\nrootfs = /nonexistent/rootfs",
         "typo": "backend = lxc\nlxcpth = /tmp/x",
         "rel": "backend = lxc\nlxcpath = relative/dir",
+        "halfattach": "backend = lxc\nsystem = true\nattach = true",
         "own": f"backend = lxc\nlxcpath = {own}",
     })
     d.start()
@@ -357,7 +358,9 @@ def test_class_keys_are_checked(make_cribd):
                 ("both", 15, "rootfs and template both name the root filesystem"),
                 ("norootfs", 19, "rootfs '/nonexistent/rootfs': No such file or directory"),
                 ("typo", 23, "unknown key 'lxcpth' for backend lxc"),
-                ("rel", 27, "lxcpath 'relative/dir' is not an absolute path")]:
+                ("rel", 27, "lxcpath 'relative/dir' is not an absolute path"),
+                ("halfattach", 32, "attach = true needs system = true and a template or "
+                                   "rootfs")]:
             e = rpc_error(lambda: LxcPod(d, cls, name=cls))
             assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e.details()
             assert f"{conf}:{line}: {text}" in e.details()
@@ -398,10 +401,12 @@ def test_system_container_runs_init_and_its_services(make_cribd):
         assert any(line.split(None, 1) == ["1", "init"] for line in ps.splitlines()), ps
         r = pod.exec(cid, ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/"])
         assert (r.exit_code, r.stdout) == (0, b"served by the system container\n")
-        t1 = int(wait_for(lambda: pod.exec(cid, ["cat", "/tmp/ticker"]).stdout.strip(),
-                          what="the ticker"))
-        wait_for(lambda: int(pod.exec(cid, ["cat", "/tmp/ticker"]).stdout) > t1,
-                 what="the ticker to tick")
+        def ticker():
+            # The shell truncates the file before it writes: empty for a moment.
+            out = pod.exec(cid, ["cat", "/tmp/ticker"]).stdout.strip()
+            return int(out) if out else 0
+        t1 = wait_for(ticker, what="the ticker")
+        wait_for(lambda: ticker() > t1, what="the ticker to tick")
         # A service init respawns: kill httpd, it comes back.
         pod.exec(cid, ["killall", "httpd"])
         wait_for(lambda: pod.exec(cid, ["wget", "-q", "-O", "-",
@@ -518,6 +523,114 @@ def test_rootfs_directory_is_shared_read_only_underneath(make_cribd):
         d.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
         pod.teardown()
         assert_gone(d, pod.id, [*cids, cid], "dir")
+    finally:
+        lxc_delete_all(d)
+
+
+def system_tree(path):
+    """busybox_tree made a system: /sbin/init and an inittab with httpd on 127.0.0.1:8080."""
+    busybox_tree(path, "the pod's system\n")
+    for applet in ("init", "httpd", "ps", "wget", "id", "touch", "hostname"):
+        os.symlink("busybox", os.path.join(path, "bin", applet))
+    os.makedirs(os.path.join(path, "sbin"))
+    os.symlink("/bin/busybox", os.path.join(path, "sbin", "init"))
+    os.makedirs(os.path.join(path, "srv", "www"))
+    with open(os.path.join(path, "srv", "www", "index.html"), "w") as f:
+        f.write("served by the pod's system\n")
+    with open(os.path.join(path, "etc", "inittab"), "w") as f:
+        f.write("::respawn:/bin/httpd -f -p 127.0.0.1:8080 -h /srv/www\n")
+
+
+def test_attached_processes_share_the_pod_system(make_cribd):
+    """attach = true: the pod's LXC container is the system (an overlay of the class's
+    rootfs, /sbin/init with its service), and each CRI container is a process attached
+    into it: the pod's processes, network and files, plus its own cgroup with its limits,
+    its own mounts and user."""
+    need_lxc()
+    d = make_cribd(default_class="pod", classes={"pod": "backend = lxc"})
+    tree = os.path.join(d.base, "system")
+    system_tree(tree)
+    vol = os.path.join(d.base, "vol")
+    os.makedirs(vol)
+    with open(os.path.join(vol, "data"), "w") as f:
+        f.write("from the host\n")
+    d.write_classes({"pod": f"backend = lxc\nsystem = true\nrootfs = {tree}\nattach = true"})
+    d.start()
+    try:
+        pod = LxcPod(d, "pod", name="attach", hostname="sysbox")
+        root = lxcpath(d, "pod")
+        assert dict(lxc_config(d, pod.id, "pod"))["lxc.rootfs.path"] == \
+            f"overlay:{tree}:{os.path.join(root, pod.id, 'delta0')}"
+        cfg = container_config(name="app", image=IMAGE, log_path="app.log", command=[
+            "sh", "-c", "echo hello from $(id -u); exec sleep 600"])
+        cfg.mounts.append(pb.Mount(container_path="/data", host_path=vol, readonly=True))
+        cfg.linux.resources.memory_limit_in_bytes = 64 << 20
+        cfg.linux.security_context.run_as_user.value = 1234
+        d.pull(IMAGE)
+        cid = d.rs().CreateContainer(pb.CreateContainerRequest(
+            pod_sandbox_id=pod.id, config=cfg, sandbox_config=pod.cfg), timeout=120).container_id
+        d.rs().StartContainer(pb.StartContainerRequest(container_id=cid), timeout=60)
+        assert pod.status(cid).state == pb.CONTAINER_RUNNING
+        # A process in the pod's container, not an LXC container of its own.
+        assert not os.path.exists(os.path.join(root, cid, "config"))
+        assert lxc_state(d, cid, "pod")["status"] == "running"
+        pid = ctr_pid(d, cid)
+        infra = lxc_state(d, pod.id, "pod")["pid"]
+        for ns in ("pid", "net", "uts", "ipc"):
+            assert os.readlink(f"/proc/{pid}/ns/{ns}") == os.readlink(f"/proc/{infra}/ns/{ns}")
+        assert os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink(f"/proc/{infra}/ns/mnt")
+        # Its own cgroup below the pod's, with its limit.
+        cg = f"crib/pod-{pod.id[:12]}/{cid}"
+        assert str(pid) in read_cgroup(cg, "memory", "cgroup.procs").split()
+        assert read_cgroup(cg, "memory", "memory.limit_in_bytes") == str(64 << 20)
+        d.rs().UpdateContainerResources(pb.UpdateContainerResourcesRequest(
+            container_id=cid, linux=pb.LinuxContainerResources(memory_limit_in_bytes=96 << 20)))
+        assert read_cgroup(cg, "memory", "memory.limit_in_bytes") == str(96 << 20)
+
+        wait_for(lambda: log_text(pod, "app"), what="app's log")
+        assert log_text(pod, "app") == "hello from 1234\n"
+        ps = pod.exec(cid, ["ps", "-o", "pid,user,args"]).stdout.decode()
+        assert any(line.split()[:1] == ["1"] and line.split()[-1] == "init"
+                   for line in ps.splitlines()), ps
+        assert "httpd" in ps and "sleep 600" in ps
+        wait_for(lambda: pod.exec(cid, ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/"])
+                 .stdout == b"served by the pod's system\n", what="the pod's httpd")
+        assert pod.exec(cid, ["id", "-u"]).stdout == b"1234\n"
+        assert pod.exec(cid, ["hostname"]).stdout == b"sysbox\n"
+        assert pod.exec(cid, ["cat", "/marker"]).stdout == b"the pod's system\n"
+        assert pod.exec(cid, ["cat", "/data/data"]).stdout == b"from the host\n"
+        r = pod.exec(cid, ["touch", "/data/new"])
+        assert r.exit_code != 0 and b"Read-only" in r.stderr
+        # The volume is the container's alone: the pod's init does not see it.
+        assert not os.path.exists(f"/proc/{infra}/root/data/data")
+        # cribd killed and back: the process (its monitor's child) ran on and is found.
+        d.kill9()
+        assert pid_alive(pid)
+        d.start()
+        assert pod.status(cid).state == pb.CONTAINER_RUNNING
+        assert pod.exec(cid, ["id", "-u"]).stdout == b"1234\n"
+
+        d.rs().StopContainer(pb.StopContainerRequest(container_id=cid, timeout=10), timeout=60)
+        st = pod.status(cid)
+        assert (st.state, st.exit_code) == (pb.CONTAINER_EXITED, 143)
+        assert not pid_alive(pid)
+        # The system runs on.
+        assert lxc_state(d, pod.id, "pod")["status"] == "running"
+
+        # A command that is not there: Start says so, and nothing is left.
+        bad = pod.create(name="bad", command=["/nonexistent/cmd"], start=False)
+        e = rpc_error(lambda: d.rs().StartContainer(pb.StartContainerRequest(container_id=bad),
+                                                    timeout=60))
+        assert "exec /nonexistent/cmd: No such file or directory" in e.details(), e.details()
+        assert not os.path.exists(os.path.join(root, bad))
+        assert cgroup_dirs(f"crib/pod-{pod.id[:12]}/{bad}") == []
+        for c in (cid, bad):
+            d.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=c), timeout=60)
+        assert cgroup_dirs(cg) == []
+        assert cgroup_dirs(f"crib.lxc/{cid}.monitor") == []
+        assert os.listdir(root) == [pod.id]
+        pod.teardown()
+        assert_gone(d, pod.id, [cid, bad], "pod")
     finally:
         lxc_delete_all(d)
 

@@ -144,6 +144,16 @@ static void test_status_exited(void **unused)
 	assert_int_equal(s.exit_code, 0);
 	assert_string_equal(s.reason, "Completed");
 	status_clear(&s);
+
+	/* Exited at once: the Engine's FinishedAt came before its StartedAt (seen in CI). */
+	inspect("{\"Status\":\"exited\",\"Running\":false,\"OOMKilled\":false,\"Dead\":false,"
+	        "\"Pid\":0,\"ExitCode\":3,\"Error\":\"\","
+	        "\"StartedAt\":\"2026-12-06T22:58:38.976021859Z\","
+	        "\"FinishedAt\":\"2026-12-06T22:58:38.970000000Z\"}",
+	        &s);
+	assert_int_equal(s.started_at, INT64_C(1796597918976021859));
+	assert_int_equal(s.finished_at, s.started_at);
+	status_clear(&s);
 }
 
 static void test_status_oom_killed(void **unused)
