@@ -12,7 +12,8 @@
 # clients, ListContainers with 100 live containers, cribd's RSS with 100 pods; the same
 # against containerd when it runs here, and a bare `runc run -d` of the same rootfs; then
 # pod-ready on the docker class (a dockerd of the bench's own) next to `docker run -d`,
-# and on the lxc class next to the oci class.
+# and on the lxc class next to the oci class, and on an lxc class whose pods are one
+# system container each with the CRI container attached into it (attach = true).
 # Pods get the CNI network containerd's set-up uses (its plugin is a shell script, tens of
 # ms per pod); pod-ready is measured once more on loopback-only CNI, the network work a
 # bare runc does, for the ratio against it.  The last lines are the ratios.
@@ -45,6 +46,8 @@ if [ -z "${CRIB_BENCH_RESULTS:-}" ]; then
 		"$(get cribd-lxc pod-ready p50_ms)" "$(get cribd-lo-cni pod-ready p50_ms)"
 	ratio "pod-ready p50, lxc class vs oci class with infra containers" \
 		"$(get cribd-lxc pod-ready p50_ms)" "$(get cribd-runc-infra pod-ready p50_ms)"
+	ratio "pod-ready p50, lxc attach class vs lxc class" \
+		"$(get cribd-lxc-attach pod-ready p50_ms)" "$(get cribd-lxc pod-ready p50_ms)"
 	ratio "pod-teardown p50 vs containerd" "$(get cribd pod-teardown p50_ms)" \
 		"$(get containerd pod-teardown p50_ms)"
 	ratio "20 pods / 8 clients wall vs containerd" "$(get cribd parallel-pods wall_ms)" \
@@ -77,7 +80,7 @@ cleanup() {
 		done
 	done
 	# LXC containers outlive cribd, each held by its liblxc monitor.
-	for d in "$work"/run-lxc/backends/lxc/lxcpath/lxc/*/; do
+	for d in "$work"/run-lxc/backends/lxc/lxcpath/lxc*/*/; do
 		[ -d "$d" ] && "$build/plugins/crib-lxc" --root "${d%/*/}" delete --force \
 			"$(basename "$d")" 2>/dev/null
 	done
@@ -179,13 +182,26 @@ stop_dockerd
 # The lxc class (every pod an LXC infra container plus one per CRI container), loopback CNI:
 # pod-ready next to the oci class's, whose pods pin their namespaces without an infra
 # container, and next to the oci class with pod_sandbox = container (infra containers too).
+# Then an attach class: each pod one system container (busybox init on an overlay of a
+# directory) with the CRI container a process attached into it.
+sysroot=$work/sysroot
+mkdir -p "$sysroot/bin" "$sysroot/sbin" "$sysroot/etc" "$sysroot/proc" "$sysroot/sys" \
+	"$sysroot/dev" "$sysroot/tmp"
+cp /bin/busybox "$sysroot/bin/busybox"
+for a in sh sleep; do ln -s busybox "$sysroot/bin/$a"; done
+ln -s /bin/busybox "$sysroot/sbin/init"
+echo '::sysinit:/bin/true' > "$sysroot/etc/inittab"
 printf '[runtime.lxc]\nbackend = lxc\n[runtime.runc-infra]\nbackend = oci\nbinary = %s\npod_sandbox = container\n' \
 	"$(command -v runc)" > "$work/conf.d/30.conf"
+printf '[runtime.lxc-attach]\nbackend = lxc\nsystem = true\nrootfs = %s\nattach = true\n' \
+	"$sysroot" >> "$work/conf.d/30.conf"
 start_cribd crib-lxc "$lo_cni" lxc
 "$bench" "unix://$work/crib-lxc.sock" pull 0 crib-test/busybox
 "$bench" "unix://$work/crib-lxc.sock" pod-ready 20 crib-test/busybox lxc | sed 's/^/cribd-lxc /'
 "$bench" "unix://$work/crib-lxc.sock" pod-ready 20 crib-test/busybox runc-infra |
 	sed 's/^/cribd-runc-infra /'
+"$bench" "unix://$work/crib-lxc.sock" pod-ready 20 crib-test/busybox lxc-attach |
+	sed 's/^/cribd-lxc-attach /'
 kill "$pid" && wait "$pid" || true
 pid=""
 rm -f "$work/conf.d/30.conf"

@@ -19,17 +19,11 @@
 #include "attached.h"
 #include "cgwrite.h"
 #include "crib-lxc.h"
+#include "trees.h"
 #include "util.h"
 
 /* How long delete waits for a killed process and its monitor to be gone. */
 #define GONE_TIMEOUT_MS 5000
-
-/* A bind mount of the spec's, opened on the host as a detached tree. */
-struct tree {
-	int fd;
-	const char *dest;
-	bool dir;
-};
 
 /* What the attached process does before it runs the command. */
 struct launch {
@@ -40,8 +34,8 @@ struct launch {
 	gid_t *groups;
 	size_t n_groups;
 	bool tty;
-	int err_fd;         /* where a failure is told (run: to crib-lxc run), or -1: stderr */
-	struct tree *trees; /* run: a new mount namespace with these mounted */
+	int err_fd; /* where a failure is told (run: to crib-lxc run), or -1: stderr */
+	struct crib_lxc_tree *trees; /* run: a new mount namespace with these mounted */
 	size_t n_trees;
 	int mnt_fd; /* exec: the container's mount namespace, or -1 */
 };
@@ -130,7 +124,7 @@ static void launch_fail(const struct launch *l, int code, const char *fmt, ...)
 }
 
 /* The mount point, made in the pod's root filesystem if missing. */
-static int make_target(const struct tree *t)
+static int make_target(const struct crib_lxc_tree *t)
 {
 	int fd;
 
@@ -153,7 +147,7 @@ static void mount_trees(const struct launch *l)
 		launch_fail(l, 126, "cannot make the container's mount namespace: %s",
 		            strerror(errno));
 	for (size_t i = 0; i < l->n_trees; i++) {
-		const struct tree *t = &l->trees[i];
+		const struct crib_lxc_tree *t = &l->trees[i];
 		int r = make_target(t);
 
 		if (r < 0)
@@ -189,89 +183,6 @@ static int launch_main(void *data)
 		            (unsigned)l->gid, strerror(errno));
 	execvp(l->argv[0], l->argv);
 	launch_fail(l, errno == ENOENT ? 127 : 126, "exec %s: %s", l->argv[0], strerror(errno));
-}
-
-static bool has_option(json_t *options, const char *name)
-{
-	json_t *e;
-	size_t i;
-
-	json_array_foreach(options, i, e)
-	{
-		if (json_is_string(e) && streq(json_string_value(e), name))
-			return true;
-	}
-	return false;
-}
-
-/* Mount attributes the spec's options ask for. */
-static uint64_t tree_attrs(json_t *options)
-{
-	static const struct {
-		const char *name;
-		uint64_t attr;
-	} attrs[] = {{"ro", MOUNT_ATTR_RDONLY},
-	             {"nosuid", MOUNT_ATTR_NOSUID},
-	             {"nodev", MOUNT_ATTR_NODEV},
-	             {"noexec", MOUNT_ATTR_NOEXEC}};
-	uint64_t set = 0;
-
-	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++)
-		if (has_option(options, attrs[i].name))
-			set |= attrs[i].attr;
-	return set;
-}
-
-/*
- * The spec's bind mounts as detached trees, opened here on the host, where
- * their sources are; the attached process mounts them in its namespace.
- * The rest (proc, sysfs, /dev, devpts, mqueue, cgroup) is the pod's already.
- */
-static struct tree *open_trees(json_t *spec, const char *bundle, size_t *ret_n)
-{
-	json_t *mounts = json_object_get(spec, "mounts"), *m;
-	struct tree *trees = crib_xcalloc(json_array_size(mounts) + 1, sizeof(*trees));
-	size_t i, n = 0;
-
-	json_array_foreach(mounts, i, m)
-	{
-		json_t *options = json_object_get(m, "options");
-		const char *type = json_string_value(json_object_get(m, "type"));
-		const char *src = json_string_value(json_object_get(m, "source"));
-		const char *dest = json_string_value(json_object_get(m, "destination"));
-		bool rec = has_option(options, "rbind");
-		_cleanup_free_ char *path = NULL;
-		struct mount_attr attr = {.attr_set = tree_attrs(options)};
-		struct stat st;
-
-		if (!(type && streq(type, "bind")) && !rec && !has_option(options, "bind"))
-			continue;
-		if (!src || !dest || dest[0] != '/')
-			crib_lxc_die("mounts[%zu]: a bind mount needs a source and an absolute "
-			             "destination",
-			             i);
-		path = src[0] == '/' ? crib_xstrdup(src) : crib_xasprintf("%s/%s", bundle, src);
-		trees[n].fd = open_tree(
-		    AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
-		if (trees[n].fd < 0 || fstat(trees[n].fd, &st) < 0)
-			crib_lxc_die("mounts[%zu]: cannot bind %s: %s", i, path, strerror(errno));
-		if (attr.attr_set &&
-		    mount_setattr(trees[n].fd, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &attr,
-		                  sizeof(attr)) < 0)
-			crib_lxc_die("mounts[%zu]: cannot set the options of %s: %s", i, dest,
-			             strerror(errno));
-		trees[n].dest = dest;
-		trees[n].dir = S_ISDIR(st.st_mode);
-		n++;
-	}
-	*ret_n = n;
-	return trees;
-}
-
-static void close_trees(struct tree *trees, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		close(trees[i].fd);
 }
 
 /*
@@ -346,7 +257,7 @@ static void proxy_main(struct lxc_container *pod, const char *id, const char *cg
 	}
 	crib_lxc_write_pid_file(init_pid, pid);
 	close(l->err_fd);
-	close_trees(l->trees, l->n_trees);
+	crib_lxc_close_trees(l->trees, l->n_trees);
 	wait_and_exit_like(pid);
 }
 
@@ -391,7 +302,12 @@ static char **args_of(json_t *process)
 
 	if (json_array_size(args) == 0)
 		crib_lxc_die("process.args is empty: nothing to run");
-	json_array_foreach(args, i, e) crib_strv_add(&argv, &n, json_string_value(e));
+	json_array_foreach(args, i, e)
+	{
+		if (!json_is_string(e))
+			crib_lxc_die("process.args[%zu] is not a string", i);
+		crib_strv_add(&argv, &n, json_string_value(e));
+	}
 	crib_strv_add(&argv, &n, NULL);
 	return argv;
 }
@@ -437,7 +353,7 @@ int crib_lxc_attached_run(const char *id, const char *bundle, const char *pid_fi
 	cgroup = make_cgroup(spec);
 	write_text(id, "cgroup", cgroup);
 	launch_options(process, &l, &o, &env);
-	l.trees = open_trees(spec, abs_bundle, &l.n_trees);
+	l.trees = crib_lxc_open_trees(spec, abs_bundle, NULL, &l.n_trees);
 	if (json_is_true(json_object_get(process, "terminal"))) {
 		if (!console)
 			crib_lxc_die("process.terminal needs --console-socket");
@@ -458,7 +374,7 @@ int crib_lxc_attached_run(const char *id, const char *bundle, const char *pid_fi
 	close(err[1]);
 	if (tty >= 0)
 		close(tty);
-	close_trees(l.trees, l.n_trees);
+	crib_lxc_close_trees(l.trees, l.n_trees);
 	wait_launched(err[0]);
 	close(err[0]);
 	pid = read_pid(id, "init.pid");

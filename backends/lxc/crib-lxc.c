@@ -46,6 +46,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pty.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,6 +74,7 @@
 #include "lxcconf.h"
 #include "lxcseccomp.h"
 #include "sock.h"
+#include "trees.h"
 #include "util.h"
 
 #define CRIB_LXC_VERSION "0.1.0"
@@ -902,6 +904,67 @@ static int cmd_update(const char *file, const char *id)
 }
 
 /* started: LXC's start-host hook, on the host just before the init runs. */
+static bool wants_shared(json_t *options)
+{
+	return crib_lxc_has_option(options, "rshared") || crib_lxc_has_option(options, "shared");
+}
+
+/* In a child: mounts TREES over their destinations in PID's mount namespace and root. */
+static void mount_in(pid_t pid, const struct crib_lxc_tree *trees, size_t n)
+{
+	_cleanup_free_ char *ns = crib_xasprintf("/proc/%d/ns/mnt", (int)pid);
+	_cleanup_free_ char *root = crib_xasprintf("/proc/%d/root", (int)pid);
+	_cleanup_close_ int nsfd = open(ns, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	pid_t child;
+	int status;
+
+	if (nsfd < 0 || rootfd < 0)
+		crib_lxc_die("cannot open the container's %s: %s", nsfd < 0 ? ns : root,
+		             strerror(errno));
+	child = fork();
+	if (child < 0)
+		crib_lxc_die("cannot fork: %s", strerror(errno));
+	if (child == 0) {
+		if (setns(nsfd, CLONE_NEWNS) < 0 || fchdir(rootfd) < 0 || chroot(".") < 0)
+			crib_lxc_die("cannot enter the container's mount namespace: %s",
+			             strerror(errno));
+		for (size_t i = 0; i < n; i++)
+			if (move_mount(trees[i].fd, "", AT_FDCWD, trees[i].dest,
+			               MOVE_MOUNT_F_EMPTY_PATH) < 0)
+				crib_lxc_die("cannot share %s with the host: %s", trees[i].dest,
+				             strerror(errno));
+		_exit(0);
+	}
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			crib_lxc_die("cannot wait for a child: %s", strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		crib_lxc_die("the container's shared mounts could not be set up");
+}
+
+/*
+ * A mount the spec shares with the host (rshared, shared): LXC made every
+ * mount of the container's namespace a slave of the host's before it bound
+ * them, so what the container mounts there would never reach the host.
+ * Here, on the host, a clone of the source (a peer of it in its propagation
+ * group) goes over the container's bind.
+ */
+static void rejoin_shared(const char *dir, pid_t pid)
+{
+	_cleanup_free_ char *config = crib_xasprintf("%s/config.json", dir);
+	_cleanup_free_ char *bundle = crib_xasprintf("%s/bundle", dir);
+	json_t *spec = crib_lxc_load_json(config);
+	size_t n;
+	struct crib_lxc_tree *trees = crib_lxc_open_trees(spec, bundle, wants_shared, &n);
+
+	if (n > 0)
+		mount_in(pid, trees, n);
+	crib_lxc_close_trees(trees, n);
+	free(trees);
+	json_decref(spec);
+}
+
 static int cmd_started(const char *dir)
 {
 	const char *pid = getenv("LXC_PID");
@@ -909,6 +972,7 @@ static int cmd_started(const char *dir)
 
 	if (!dir || !pid || atoi(pid) <= 0)
 		crib_lxc_die("started runs from LXC's lxc.hook.start-host with a directory");
+	rejoin_shared(dir, atoi(pid));
 	file = crib_xasprintf("%s/init.pid", dir);
 	crib_lxc_write_pid_file(file, atoi(pid));
 	return 0;

@@ -635,6 +635,41 @@ def test_attached_processes_share_the_pod_system(make_cribd):
         lxc_delete_all(d)
 
 
+def test_bidirectional_mount_propagates_both_ways(lx):
+    """PROPAGATION_BIDIRECTIONAL (rshared): LXC leaves a container's mounts slaves of the
+    host's, so crib-lxc's start-host hook puts a peer of the host's mount over the bind;
+    then a mount on either side shows on the other, as critest's rshared spec checks."""
+    src = os.path.join(lx.base, "shared-src")
+    os.makedirs(src)
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", src], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", src], check=True)
+        pod = LxcPod(lx, name="prop", privileged=True)
+        cfg = container_config(name="ctr", image=IMAGE, log_path="ctr.log")
+        cfg.mounts.append(pb.Mount(container_path="/mnt/shared", host_path=src,
+                                   propagation=pb.PROPAGATION_BIDIRECTIONAL))
+        cfg.linux.security_context.privileged = True
+        lx.pull(IMAGE)
+        cid = lx.rs().CreateContainer(pb.CreateContainerRequest(
+            pod_sandbox_id=pod.id, config=cfg, sandbox_config=pod.cfg), timeout=120).container_id
+        lx.rs().StartContainer(pb.StartContainerRequest(container_id=cid), timeout=60)
+        # Host to container.
+        os.makedirs(os.path.join(src, "fromhost"))
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", os.path.join(src, "fromhost")],
+                       check=True)
+        r = pod.exec(cid, ["grep", "-c", " /mnt/shared/fromhost ", "/proc/self/mountinfo"])
+        assert r.exit_code == 0, r.stdout
+        # Container to host.
+        r = pod.exec(cid, ["sh", "-c", "mkdir /mnt/shared/fromctr && "
+                                       "mount -t tmpfs tmpfs /mnt/shared/fromctr"])
+        assert r.exit_code == 0, r.stderr
+        assert os.path.ismount(os.path.join(src, "fromctr"))
+        pod.teardown()
+        assert_gone(lx, pod.id, [cid])
+    finally:
+        subprocess.run(["umount", "-R", "-l", src], capture_output=True)
+
+
 def test_missing_command_fails_start_and_leaves_nothing(lx):
     pod = LxcPod(lx, name="missing")
     cid = pod.create(command=["/nonexistent/cmd"], start=False)

@@ -73,7 +73,9 @@ class Pod:
         # kubelet's default: each container its own PID namespace (shareProcessNamespace off).
         pid_mode = pb.POD if kw.pop("share_pid", False) else pb.CONTAINER
         sysctls = kw.pop("sysctls", {})
+        privileged = kw.pop("privileged", False)
         self.cfg = pod_config(**kw)
+        self.cfg.linux.security_context.privileged = privileged
         self.cfg.hostname = hostname
         self.cfg.linux.security_context.namespace_options.pid = pid_mode
         self.cfg.linux.sysctls.update(sysctls)
