@@ -346,6 +346,7 @@ def test_class_keys_are_checked(make_cribd):
         "typo": "backend = lxc\nlxcpth = /tmp/x",
         "rel": "backend = lxc\nlxcpath = relative/dir",
         "halfattach": "backend = lxc\nsystem = true\nattach = true",
+        "userns": "backend = lxc\nidmap = 0:100000:65536",
         "own": f"backend = lxc\nlxcpath = {own}",
     })
     d.start()
@@ -360,7 +361,9 @@ def test_class_keys_are_checked(make_cribd):
                 ("typo", 23, "unknown key 'lxcpth' for backend lxc"),
                 ("rel", 27, "lxcpath 'relative/dir' is not an absolute path"),
                 ("halfattach", 32, "attach = true needs system = true and a template or "
-                                   "rootfs")]:
+                                   "rootfs"),
+                ("userns", 36, "idmap (user namespaces) is not supported by the lxc "
+                               "backend yet")]:
             e = rpc_error(lambda: LxcPod(d, cls, name=cls))
             assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e.details()
             assert f"{conf}:{line}: {text}" in e.details()
