@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -272,28 +273,57 @@ bool crib_strv_sorted_contains(char *const *v, size_t n, const char *s)
 	return n > 0 && bsearch(&s, v, n, sizeof(*v), cmp_str) != NULL;
 }
 
-unsigned long long crib_proc_stat_field(pid_t pid, int field)
+/* Field 3 of /proc/PID/stat's line in BUF, or NULL when PID is gone. */
+static char *proc_stat_fields(pid_t pid, char *buf, size_t size)
 {
-	char path[64], buf[1024];
-	unsigned long long t = 0;
+	char path[64];
 	FILE *f;
 	char *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
-	if (!fgets(buf, sizeof(buf), f)) {
+		return NULL;
+	if (!fgets(buf, (int)size, f)) {
 		fclose(f);
-		return 0;
+		return NULL;
 	}
 	fclose(f);
 	/* The command may hold spaces and parentheses: fields count from the last ')'. */
 	p = strrchr(buf, ')');
+	/* Field 3 follows ") ". */
+	return p && p[1] == ' ' && p[2] ? p + 2 : NULL;
+}
+
+char crib_proc_state(pid_t pid)
+{
+	char buf[1024], *p = pid > 0 ? proc_stat_fields(pid, buf, sizeof(buf)) : NULL;
+
+	return p ? *p : 0;
+}
+
+int crib_write_proc(const char *path, const char *text)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	size_t len = strlen(text);
+	ssize_t w;
+
+	if (fd < 0)
+		return -errno;
+	w = write(fd, text, len);
+	if (w < 0)
+		return -errno;
+	return (size_t)w == len ? 0 : -EIO;
+}
+
+unsigned long long crib_proc_stat_field(pid_t pid, int field)
+{
+	char buf[1024];
+	unsigned long long t = 0;
+	char *p = proc_stat_fields(pid, buf, sizeof(buf));
+
 	if (!p)
 		return 0;
-	/* Field 3 follows ") ". */
-	p += 2;
 	for (int i = 3; p && i < field; i++) {
 		p = strchr(p, ' ');
 		if (p)

@@ -158,6 +158,14 @@ int64_t crib_thread_cpu_ns(void);
  * as a number; 0 when PID is gone.
  */
 unsigned long long crib_proc_stat_field(pid_t pid, int field);
+/* PID's state letter (/proc/PID/stat field 3: R, S, Z...); 0 when PID is gone. */
+char crib_proc_state(pid_t pid);
+
+/*
+ * Writes TEXT to a kernel file (/proc/sys/..., a cgroup's) in one write(2): no
+ * temporary file, which those have no room for.  0, -errno, -EIO when short.
+ */
+int crib_write_proc(const char *path, const char *text);
 
 /*
  * PID's start time in clock ticks since boot (/proc/PID/stat field 22); 0 when

@@ -40,15 +40,10 @@ struct launch {
 	int mnt_fd; /* exec: the container's mount namespace, or -1 */
 };
 
-static char *file_in(const char *id, const char *name)
-{
-	return crib_xasprintf("%s/%s/%s", crib_lxc_g.root, id, name);
-}
-
 /* ROOT/ID/NAME's text (malloc'd, trailing newline cut), or NULL. */
 static char *read_text(const char *id, const char *name)
 {
-	_cleanup_free_ char *path = file_in(id, name);
+	_cleanup_free_ char *path = crib_lxc_file(id, name);
 	char *text = NULL;
 	size_t len;
 
@@ -60,7 +55,7 @@ static char *read_text(const char *id, const char *name)
 
 static void write_text(const char *id, const char *name, const char *text)
 {
-	_cleanup_free_ char *path = file_in(id, name);
+	_cleanup_free_ char *path = crib_lxc_file(id, name);
 	FILE *f = fopen(path, "we");
 
 	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
@@ -76,27 +71,22 @@ static pid_t read_pid(const char *id, const char *name)
 
 bool crib_lxc_attached(const char *id)
 {
-	_cleanup_free_ char *path = file_in(id, "pod");
+	_cleanup_free_ char *path = crib_lxc_file(id, "pod");
 
 	return access(path, F_OK) == 0;
 }
 
 static char *monitor_cgroup(const char *id)
 {
-	return crib_xasprintf("crib.lxc/%s.monitor", id);
+	return crib_xasprintf(CRIB_LXC_MONITOR_CGROUP, id);
 }
 
 /* Whether PID runs: exists and is no zombie (one its parent has yet to reap is gone). */
 static bool alive(pid_t pid)
 {
-	_cleanup_free_ char *path = crib_xasprintf("/proc/%d/stat", (int)pid), *text = NULL;
-	const char *state;
-	size_t len;
+	char state = crib_proc_state(pid);
 
-	if (pid <= 0 || crib_read_file(path, 4096, &text, &len) < 0)
-		return false;
-	state = strrchr(text, ')');
-	return state && state[1] == ' ' && state[2] != 'Z' && state[2] != 'X';
+	return state && state != 'Z' && state != 'X';
 }
 
 pid_t crib_lxc_attached_pid(const char *id)
@@ -232,22 +222,11 @@ static pid_t attach_in_cgroup(struct lxc_container *pod, const char *id, const c
 	return pid;
 }
 
-static void wait_and_exit_like(pid_t pid) __attribute__((noreturn));
-static void wait_and_exit_like(pid_t pid)
-{
-	int status;
-
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			crib_lxc_die("cannot wait for the process: %s", strerror(errno));
-	crib_lxc_exit_like(status);
-}
-
 /* The proxy: attaches, records the pid, closes ERR's end, then exits as the process does. */
 static void proxy_main(struct lxc_container *pod, const char *id, const char *cgroup,
                        struct launch *l, lxc_attach_options_t *o)
 {
-	_cleanup_free_ char *init_pid = file_in(id, "init.pid"), *err = NULL;
+	_cleanup_free_ char *init_pid = crib_lxc_file(id, "init.pid"), *err = NULL;
 	pid_t pid = attach_in_cgroup(pod, id, cgroup, l, o, &err);
 
 	/* Our errors go to crib-lxc run, not into the container's log (our stderr). */
@@ -258,7 +237,7 @@ static void proxy_main(struct lxc_container *pod, const char *id, const char *cg
 	crib_lxc_write_pid_file(init_pid, pid);
 	close(l->err_fd);
 	crib_lxc_close_trees(l->trees, l->n_trees);
-	wait_and_exit_like(pid);
+	crib_lxc_wait_and_exit_like(pid);
 }
 
 static const char *pod_of(json_t *spec)
@@ -278,19 +257,13 @@ static char *make_cgroup(json_t *spec)
 	json_t *linux_ = json_object_get(spec, "linux");
 	const char *path = json_string_value(json_object_get(linux_, "cgroupsPath"));
 	_cleanup_free_ char *err = NULL;
-	struct crib_lxc_conf conf;
 
 	if (!path || path[0] != '/' || !path[1])
 		crib_lxc_die("linux.cgroupsPath is missing: an attached process needs a cgroup "
 		             "of its own");
 	if (crib_lxc_cg_make(path + 1, &err) < 0)
 		crib_lxc_die("cannot make the container's cgroup: %s", err);
-	if (crib_lxc_resources(json_object_get(linux_, "resources"), crib_lxc_host_cgroups(), &conf,
-	                       &err) < 0)
-		crib_lxc_die("%s", err);
-	if (crib_lxc_cg_set(path + 1, &conf, &err) < 0)
-		crib_lxc_die("cannot set the container's limits: %s", err);
-	crib_lxc_conf_clear(&conf);
+	crib_lxc_cg_limit(path + 1, json_object_get(linux_, "resources"));
 	return crib_xstrdup(path + 1);
 }
 
@@ -332,7 +305,7 @@ int crib_lxc_attached_run(const char *id, const char *bundle, const char *pid_fi
 	json_t *process = json_object_get(spec, "process");
 	const char *pod_id = pod_of(spec);
 	struct lxc_container *pod = crib_lxc_open_container(pod_id);
-	_cleanup_free_ char *dir = crib_lxc_make_container_dir(id), *link = NULL;
+	_cleanup_free_ char *dir = crib_lxc_make_container_dir(id);
 	_cleanup_free_ char *cgroup = NULL, *proxy_text = NULL,
 	                    *abs_bundle = realpath(bundle, NULL);
 	lxc_attach_options_t o = LXC_ATTACH_OPTIONS_DEFAULT;
@@ -346,10 +319,7 @@ int crib_lxc_attached_run(const char *id, const char *bundle, const char *pid_fi
 	if (!pod->is_running(pod))
 		crib_lxc_die("the pod's container %s is not running", pod_id);
 	write_text(id, "pod", pod_id);
-	link = crib_xasprintf("%s/bundle", dir);
-	(void)unlink(link);
-	if (symlink(abs_bundle, link) < 0)
-		crib_lxc_die("cannot link %s: %s", link, strerror(errno));
+	crib_lxc_link_bundle(dir, abs_bundle);
 	cgroup = make_cgroup(spec);
 	write_text(id, "cgroup", cgroup);
 	launch_options(process, &l, &o, &env);
@@ -391,7 +361,7 @@ int crib_lxc_attached_run(const char *id, const char *bundle, const char *pid_fi
 int crib_lxc_attached_exec(const char *id, char **argv, bool tty, bool detach, const char *pid_file,
                            const char *console)
 {
-	_cleanup_free_ char *config = file_in(id, "bundle/config.json"), *pod_id = NULL;
+	_cleanup_free_ char *config = crib_lxc_file(id, "bundle/config.json"), *pod_id = NULL;
 	_cleanup_free_ char *cgroup = read_text(id, "cgroup"), *ns = NULL;
 	struct launch l = {.argv = argv};
 	lxc_attach_options_t o = LXC_ATTACH_OPTIONS_DEFAULT;
@@ -430,7 +400,7 @@ int crib_lxc_attached_exec(const char *id, char **argv, bool tty, bool detach, c
 	lxc_container_put(pod);
 	if (detach)
 		return 0;
-	wait_and_exit_like(pid);
+	crib_lxc_wait_and_exit_like(pid);
 }
 
 int crib_lxc_attached_kill(const char *id, int sig, bool all)

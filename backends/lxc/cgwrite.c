@@ -64,19 +64,6 @@ static int each_hierarchy(const char *rel, int (*fn)(const char *dir, void *data
 	return 0;
 }
 
-static int write_text(const char *path, const char *text)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	if (n < 0)
-		return -errno;
-	return (size_t)n == strlen(text) ? 0 : -EIO;
-}
-
 /* A v1 cpuset takes no task until it has cpus and mems: its parent's. */
 static int fill_cpuset(const char *dir, const char *file)
 {
@@ -93,7 +80,7 @@ static int fill_cpuset(const char *dir, const char *file)
 	r = crib_read_file(parent, 4096, &theirs, &len);
 	if (r < 0)
 		return r;
-	return write_text(path, theirs);
+	return crib_write_proc(path, theirs);
 }
 
 static int make_one(const char *dir, void *data)
@@ -118,7 +105,7 @@ static int enter_one(const char *dir, void *data)
 	_cleanup_free_ char *procs = crib_xasprintf("%s/cgroup.procs", dir);
 	int r = make_one(dir, data);
 
-	return r < 0 ? r : write_text(procs, "0");
+	return r < 0 ? r : crib_write_proc(procs, "0");
 }
 
 int crib_lxc_cg_enter(const char *rel, char **ret_err)
@@ -141,7 +128,7 @@ static int set_one(const struct oci_cg_layout *layout, const char *rel, const ch
 	if (r < 0)
 		return fail(ret_err, r, cgroups_path);
 	path = crib_xasprintf("%s/%s", dir, key);
-	r = write_text(path, value);
+	r = crib_write_proc(path, value);
 	return r < 0 ? fail(ret_err, r, path) : 0;
 }
 

@@ -109,6 +109,11 @@ char *crib_lxc_container_dir(const char *id)
 	return crib_xasprintf("%s/%s", crib_lxc_g.root, id);
 }
 
+char *crib_lxc_file(const char *id, const char *name)
+{
+	return crib_xasprintf("%s/%s/%s", crib_lxc_g.root, id, name);
+}
+
 /* DIR/ID, made if need be; the caller frees it. */
 char *crib_lxc_make_container_dir(const char *id)
 {
@@ -170,8 +175,7 @@ void crib_lxc_write_pid_file(const char *path, pid_t pid)
  */
 static char *lxc_log_error(const char *id)
 {
-	_cleanup_free_ char *path = crib_xasprintf("%s/%s/lxc.log", crib_lxc_g.root, id),
-	                    *text = NULL;
+	_cleanup_free_ char *path = crib_lxc_file(id, "lxc.log"), *text = NULL;
 	char *line, *save = NULL, *found = NULL;
 	size_t len;
 
@@ -330,7 +334,7 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
                     struct crib_lxc_conf *conf)
 {
 	_cleanup_free_ char *dir = crib_lxc_make_container_dir(a->id), *log = NULL, *seccomp = NULL;
-	_cleanup_free_ char *hook = NULL, *self = self_exe(), *devices = NULL, *link = NULL;
+	_cleanup_free_ char *hook = NULL, *self = self_exe(), *devices = NULL;
 	_cleanup_free_ char *started = NULL, *init_pid_file = crib_xasprintf("%s/init.pid", dir);
 	_cleanup_free_ char *abs_bundle = realpath(a->bundle, NULL), *err = NULL;
 	struct crib_lxc_conf_in in;
@@ -366,7 +370,13 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
 	set_items(c, conf);
 	if (!c->save_config(c, NULL))
 		crib_lxc_die("liblxc cannot save the config of %s in %s", a->id, dir);
-	link = crib_xasprintf("%s/bundle", dir);
+	crib_lxc_link_bundle(dir, abs_bundle);
+}
+
+void crib_lxc_link_bundle(const char *dir, const char *abs_bundle)
+{
+	_cleanup_free_ char *link = crib_xasprintf("%s/bundle", dir);
+
 	(void)unlink(link);
 	if (symlink(abs_bundle, link) < 0)
 		crib_lxc_die("cannot link %s: %s", link, strerror(errno));
@@ -407,7 +417,7 @@ static void monitor_main(struct lxc_container *c, const struct crib_lxc_conf *co
 static pid_t wait_running(struct lxc_container *c, const char *id, pid_t monitor)
 {
 	int64_t deadline = crib_mono_ns() + (int64_t)START_TIMEOUT_MS * 1000000;
-	_cleanup_free_ char *file = crib_xasprintf("%s/%s/init.pid", crib_lxc_g.root, id);
+	_cleanup_free_ char *file = crib_lxc_file(id, "init.pid");
 
 	while (crib_mono_ns() < deadline) {
 		siginfo_t info = {0};
@@ -555,7 +565,7 @@ static int cmd_run(struct run_args *a)
 
 	if (!a->id || !a->detach || !a->bundle || !a->pid_file)
 		crib_lxc_die("run needs --detach, --bundle, --pid-file and a container id");
-	init_pid_file = crib_xasprintf("%s/%s/init.pid", crib_lxc_g.root, a->id);
+	init_pid_file = crib_lxc_file(a->id, "init.pid");
 	if (c->is_running(c))
 		crib_lxc_die("container %s already exists", a->id);
 	config = crib_xasprintf("%s/config.json", a->bundle);
@@ -667,7 +677,7 @@ static int cmd_exec(const struct exec_args *a)
 	struct exec_payload p = {.argv = a->argv, .tty = a->tty};
 	char **env = NULL;
 	json_t *spec;
-	int tty = -1, status;
+	int tty = -1;
 	pid_t pid;
 
 	if (!a->pid_file || !a->argv || !a->argv[0])
@@ -678,7 +688,7 @@ static int cmd_exec(const struct exec_args *a)
 	c = crib_lxc_open_container(a->id);
 	if (!c->is_running(c))
 		crib_lxc_die("container %s is not running", a->id);
-	config = crib_xasprintf("%s/%s/bundle/config.json", crib_lxc_g.root, a->id);
+	config = crib_lxc_file(a->id, "bundle/config.json");
 	spec = crib_lxc_load_json(config);
 	crib_lxc_exec_options(json_object_get(spec, "process"), &o, &env);
 	if (a->tty) {
@@ -697,6 +707,13 @@ static int cmd_exec(const struct exec_args *a)
 	lxc_container_put(c);
 	if (a->detach)
 		return 0;
+	crib_lxc_wait_and_exit_like(pid);
+}
+
+void crib_lxc_wait_and_exit_like(pid_t pid)
+{
+	int status;
+
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			crib_lxc_die("cannot wait for the process: %s", strerror(errno));
@@ -798,7 +815,7 @@ void crib_lxc_remove_tree(const char *path)
 static void remove_cgroups(struct lxc_container *c, const char *id)
 {
 	char cgroup[4096];
-	_cleanup_free_ char *monitor = crib_xasprintf("crib.lxc/%s.monitor", id);
+	_cleanup_free_ char *monitor = crib_xasprintf(CRIB_LXC_MONITOR_CGROUP, id);
 
 	if (container_cgroup(c, cgroup, sizeof(cgroup)))
 		crib_lxc_cg_remove(cgroup + 1);
@@ -847,7 +864,7 @@ static pid_t running_pid(const char *id)
 
 static int cmd_state(const char *id)
 {
-	_cleanup_free_ char *link = crib_xasprintf("%s/%s/bundle", crib_lxc_g.root, id);
+	_cleanup_free_ char *link = crib_lxc_file(id, "bundle");
 	char bundle[4096] = "";
 	pid_t pid = running_pid(id);
 	json_t *j;
@@ -882,10 +899,21 @@ static char *running_cgroup(const char *id)
 	return rel;
 }
 
+void crib_lxc_cg_limit(const char *rel, json_t *resources)
+{
+	_cleanup_free_ char *err = NULL;
+	struct crib_lxc_conf conf;
+
+	if (crib_lxc_resources(resources, crib_lxc_host_cgroups(), &conf, &err) < 0)
+		crib_lxc_die("%s", err);
+	if (crib_lxc_cg_set(rel, &conf, &err) < 0)
+		crib_lxc_die("cannot set the limits of cgroup %s: %s", rel, err);
+	crib_lxc_conf_clear(&conf);
+}
+
 static int cmd_update(const char *file, const char *id)
 {
-	_cleanup_free_ char *cgroup = NULL, *err = NULL;
-	struct crib_lxc_conf conf;
+	_cleanup_free_ char *cgroup = NULL;
 	json_t *resources;
 
 	if (!file)
@@ -894,11 +922,7 @@ static int cmd_update(const char *file, const char *id)
 	if (!cgroup)
 		crib_lxc_die("container %s is not running", id);
 	resources = crib_lxc_load_json(file);
-	if (crib_lxc_resources(resources, crib_lxc_host_cgroups(), &conf, &err) < 0)
-		crib_lxc_die("%s", err);
-	if (crib_lxc_cg_set(cgroup, &conf, &err) < 0)
-		crib_lxc_die("cannot update container %s: %s", id, err);
-	crib_lxc_conf_clear(&conf);
+	crib_lxc_cg_limit(cgroup, resources);
 	json_decref(resources);
 	return 0;
 }

@@ -40,6 +40,10 @@ char *crib_lxc_make_container_dir(const char *id);
 struct lxc_container *crib_lxc_open_container(const char *id);
 /* The JSON document at PATH; the caller decrefs it. */
 json_t *crib_lxc_load_json(const char *path);
+/* ROOT/ID/NAME (malloc'd). */
+char *crib_lxc_file(const char *id, const char *name);
+/* Points DIR/bundle at ABS_BUNDLE, for later commands. */
+void crib_lxc_link_bundle(const char *dir, const char *abs_bundle);
 /* Writes PID to PATH atomically. */
 void crib_lxc_write_pid_file(const char *path, pid_t pid);
 enum crib_lxc_cgroups crib_lxc_host_cgroups(void);
@@ -50,6 +54,13 @@ int crib_lxc_open_terminal(const char *socket_path);
 void crib_lxc_take_terminal(int tty);
 /* Leaves as the waited-for process did: its code, or killed by its signal. */
 void crib_lxc_exit_like(int status) __attribute__((noreturn));
+/* Waits for PID, a child, and leaves as it did. */
+void crib_lxc_wait_and_exit_like(pid_t pid) __attribute__((noreturn));
+/*
+ * Applies the OCI linux.resources object RESOURCES to cgroup REL: converted
+ * as LXC's keys are, written to REL's files.
+ */
+void crib_lxc_cg_limit(const char *rel, json_t *resources);
 /*
  * Fills O from the spec's PROCESS: environment (*ret_env: a NULL-terminated
  * copy, the caller's), user, groups, working directory, no_new_privs.

@@ -813,7 +813,7 @@ static int conv_cgroups(struct conv *v, json_t *linux_)
 			return fail(v, "linux.cgroupsPath '%s' is not a plain path", path);
 		v->out->cgroup = crib_xstrdup(path);
 		add(v, "lxc.cgroup.dir.container", path);
-		addf(v, "lxc.cgroup.dir.monitor", "crib.lxc/%s.monitor", v->in->name);
+		addf(v, "lxc.cgroup.dir.monitor", CRIB_LXC_MONITOR_CGROUP, v->in->name);
 		add(v, "lxc.cgroup.dir.monitor.pivot", "crib.lxc");
 	}
 	if (json_is_object(resources))

@@ -11,6 +11,9 @@
 
 #include <jansson.h>
 
+/* The cgroup of a container's monitor process (a printf format of its id). */
+#define CRIB_LXC_MONITOR_CGROUP "crib.lxc/%s.monitor"
+
 /* Where the host's cgroups are, which decides the lxc.cgroup keys. */
 enum crib_lxc_cgroups {
 	CRIB_LXC_CGROUP_V1, /* legacy or hybrid: lxc.cgroup.* */

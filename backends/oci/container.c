@@ -554,7 +554,7 @@ static int update_oom_score_adj(struct ctr *x, const char *id,
 		return 0;
 	path = crib_xasprintf("/proc/%d/oom_score_adj", (int)x->p.pid);
 	(void)snprintf(text, sizeof(text), "%d\n", oci_oom_score_adj(r, x->st->own_oom_score_adj));
-	e = oci_write_proc(path, text);
+	e = crib_write_proc(path, text);
 	if (e < 0)
 		return x->st->host->error_set(reterr, -e, "cannot set the oom_score_adj of '%s'",
 		                              id);

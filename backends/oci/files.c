@@ -20,20 +20,6 @@ char *oci_dir(const struct oci_state *st, const char *kind, const char *id)
 	return crib_xasprintf("%s/%s/%s", st->host->run_dir, kind, id);
 }
 
-int oci_write_proc(const char *path, const char *text)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
-	size_t len = strlen(text);
-	ssize_t w;
-
-	if (fd < 0)
-		return -errno;
-	w = write(fd, text, len);
-	if (w < 0)
-		return -errno;
-	return (size_t)w == len ? 0 : -EIO;
-}
-
 char *oci_pod_ns(const struct oci_state *st, const char *pod_id, const char *ns)
 {
 	return crib_xasprintf("%s/ns/%s.%s", st->host->run_dir, pod_id, ns);

@@ -114,11 +114,6 @@ void oci_priv_clear(struct oci_priv *p);
 /* files.c */
 /* Writes TEXT to DIR/NAME through a temporary file and rename(2), mode 0644. */
 int oci_write_file(const char *dir, const char *name, const char *text, size_t len);
-/*
- * Writes TEXT to a kernel file in one write(2) (/proc/sys/..., oom_score_adj):
- * no temporary file, which /proc has no room for.  A short write is -EIO.
- */
-int oci_write_proc(const char *path, const char *text);
 /* Reads DIR/NAME (at most 1 MiB); *ret malloc'd, NUL-terminated. */
 int oci_read_file(const char *dir, const char *name, char **ret);
 /*

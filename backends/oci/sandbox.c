@@ -174,7 +174,7 @@ static int write_sysctl(const char *key, const char *value)
 	for (char *c = path + 10; *c; c++)
 		if (*c == '.')
 			*c = '/';
-	return oci_write_proc(path, value);
+	return crib_write_proc(path, value);
 }
 
 static int pin_setup(void *ctx)
