@@ -9,17 +9,21 @@
 # own state files).  Then:
 #  - throughput: wrk alone on /v1/pods, then on /metrics, $WRK_SECS s each (30), with
 #    requests/s and p50/p90/p99 (wrk --latency);
-#  - CRI latency in $ROUNDS rounds (9) of four short windows side by side: idle, under
-#    wrk on /v1/pods, under wrk on /metrics, and beside CPU hogs (a shell loop per CPU, no
-#    admin traffic) for reference.  A window is Version over $V_CALLS calls (3000) and
+#  - CRI latency in $ROUNDS rounds (9) of five short windows side by side: idle, under
+#    wrk on /v1/pods, under wrk on /metrics, and two references with no admin traffic:
+#    beside CPU hogs (a shell loop per CPU) and beside a loopback TCP stream per CPU
+#    between two processes that are not cribd's (650 KB writes, 8 KB reads, as wrk on
+#    /v1/pods).  The stream shows what moving those bytes through the kernel costs CRI
+#    calls whoever serves them: on a kernel without preemption (PREEMPT_NONE) a CPU in a
+#    long network syscall or softirq makes a woken CRI thread wait.  A window is Version over $V_CALLS calls (3000) and
 #    ListPodSandbox (1000 items) over $L_CALLS (300), one call at a time (cri-bench);
 #  - the last lines: per condition the median over rounds of the windows' p50 and p99,
 #    and its ratio to idle's (the issue's bound: within 20%, <= 1.20).
-# WRK_NICE=N runs wrk (and the hogs) at nice N, 19 by default: they yield the CPU to cribd
+# WRK_NICE=N runs wrk (and the references) at nice N, 19 by default: they yield the CPU to cribd
 # and cri-bench, as a scraper on another machine would not compete for it at all; with
 # 0 the figures mostly show two processes sharing 2 CPUs.
 # cribd's RSS is printed before and after the load, the load average (the figures mean
-# little on a busy machine) and cribd's log (level warning).  A run takes about 5 min.
+# little on a busy machine) and cribd's log (level warning).  A run takes about 6 min.
 # The busybox image comes from a docker-registry this script starts on loopback.
 set -eu
 
@@ -166,13 +170,43 @@ for path in /v1/pods /metrics; do
 	wrk_stop
 done
 
-# CRI latency, in $rounds rounds of four windows each: idle, under wrk on /v1/pods, under
-# wrk on /metrics, and beside CPU hogs (a shell loop per CPU, no admin traffic) for reference.
+# CRI latency, in $rounds rounds of five windows each: idle, under wrk on /v1/pods, under
+# wrk on /metrics, and the two references (CPU hogs, loopback streams).
 # One window is a few seconds; on a shared machine a whole phase of minutes catches
 # whatever else ran then, and two idle phases differed by 2.75x in p99 here.  Short
 # windows side by side, and the median over rounds of each condition's figures, compare
 # conditions under the same background.  wrk starts 1 s before its window.
 rounds=${ROUNDS:-9}
+# hogs CMD...: CMD at wrk's nice, once per CPU, for 1 s before a window; hogs_stop ends them.
+hogs() {
+	for _ in $(seq 1 "$(nproc)"); do
+		nice -n "$wrk_nice" "$@" &
+		hog_pid="$hog_pid $!"
+	done
+	sleep 1
+}
+hogs_stop() {
+	# shellcheck disable=SC2086
+	kill $hog_pid
+	# shellcheck disable=SC2086
+	wait $hog_pid 2>/dev/null || true
+	hog_pid=""
+}
+# The stream: 650 KB writes (a /v1/pods page) as fast as a reader of 8 KB reads (as wrk
+# reads) takes them; the reader is a child that ends at the writer's EOF.
+cat > "$work/stream.py" <<'PY'
+import os, socket, sys
+listener = socket.create_server(("127.0.0.1", 0))
+if os.fork() == 0:
+    reader = socket.create_connection(listener.getsockname())
+    while reader.recv(8192):
+        pass
+    sys.exit(0)
+writer, _ = listener.accept()
+page = b"x" * 650000
+while True:
+    writer.sendall(page)
+PY
 : > "$work/windows"
 i=0
 while [ "$i" -lt "$rounds" ]; do
@@ -184,18 +218,14 @@ while [ "$i" -lt "$rounds" ]; do
 		window "$path"
 		wrk_stop > /dev/null
 	done
-	# One hog per CPU: every CPU busy, as under wrk and the admin thread.
-	for _ in $(seq 1 "$(nproc)"); do
-		nice -n "$wrk_nice" sh -c 'while :; do :; done' &
-		hog_pid="$hog_pid $!"
-	done
-	sleep 1
+	# References with no admin traffic: every CPU busy (one shell loop per CPU), then a
+	# loopback TCP stream per CPU between two processes that are not cribd's.
+	hogs sh -c 'while :; do :; done'
 	window hog
-	# shellcheck disable=SC2086
-	kill $hog_pid
-	# shellcheck disable=SC2086
-	wait $hog_pid 2>/dev/null || true
-	hog_pid=""
+	hogs_stop
+	hogs /usr/bin/python3 "$work/stream.py"
+	window stream
+	hogs_stop
 done
 echo "cribd RSS after load: $(rss)"
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -217,14 +247,14 @@ awk '
 	}
 	{ nw++; lab[nw] = $1; for (c = 2; c <= 5; c++) val[nw, c] = $c }
 	END {
-		split("idle /v1/pods /metrics hog", conds, " ")
+		split("idle /v1/pods /metrics hog stream", conds, " ")
 		split("x version_p50 version_p99 list-pods_p50 list-pods_p99", names, " ")
 		for (c = 2; c <= 5; c++) m["idle", c] = median("idle", c)
 		for (c = 2; c <= 5; c++) printf "idle %s: median %.1f (windows from %.1f to %.1f)\n", names[c], m["idle", c], lo["idle", c], hi["idle", c]
-		for (k = 2; k <= 4; k++) for (c = 2; c <= 5; c++) {
+		for (k = 2; k <= 5; k++) for (c = 2; c <= 5; c++) {
 			cond = conds[k]; v = median(cond, c); r = v / m["idle", c]
-			printf "ratio %s %s vs idle: %.2f (%.1f / %.1f us; %s)%s\n", names[c], cond == "hog" ? "beside a CPU hog" : "under " cond " load",
-				r, v, m["idle", c], r <= 1.2 ? "within 20%" : "over 20%", cond == "hog" ? " [reference, no admin traffic]" : ""
+			printf "ratio %s %s vs idle: %.2f (%.1f / %.1f us; %s)%s\n", names[c], cond == "hog" ? "beside a CPU hog" : cond == "stream" ? "beside a loopback stream" : "under " cond " load",
+				r, v, m["idle", c], r <= 1.2 ? "within 20%" : "over 20%", cond == "hog" || cond == "stream" ? " [reference, no admin traffic]" : ""
 		}
 	}' "$work/windows"
 echo "bench: done"
