@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "backend.h"
 #include "crilog.h"
@@ -130,11 +131,19 @@ struct crib_backend_event *crib_backend_event_free(struct crib_backend_event *ev
 	return NULL;
 }
 
-static int make_dir(const char *base, const char *name, char **ret, struct crib_error **reterr)
+/*
+ * BASE/backends/NAME with MODE, BASE/backends too (an older cribd's mode is
+ * changed).  The caller frees *RET.
+ */
+static int make_dir(const char *base, const char *name, unsigned mode, char **ret,
+                    struct crib_error **reterr)
 {
-	_cleanup_free_ char *dir = crib_xasprintf("%s/backends/%s", base, name);
-	int r = crib_mkdir_p(dir, 0700);
+	_cleanup_free_ char *parent = crib_xasprintf("%s/backends", base);
+	_cleanup_free_ char *dir = crib_xasprintf("%s/%s", parent, name);
+	int r = crib_mkdir_p(dir, mode);
 
+	if (r == 0 && (chmod(parent, mode) < 0 || chmod(dir, mode) < 0))
+		r = -errno;
 	if (r < 0)
 		return crib_error_set(reterr, -r, "Failed to create directory '%s': %s", dir,
 		                      strerror(-r));
@@ -147,10 +156,14 @@ int crib_host_setup(struct crib_backend *b, const char *state_dir, const char *r
 {
 	int r;
 
-	r = make_dir(state_dir, b->name, &b->state_dir, reterr);
+	r = make_dir(state_dir, b->name, 0700, &b->state_dir, reterr);
 	if (r < 0)
 		return r;
-	r = make_dir(run_dir, b->name, &b->run_dir, reterr);
+	/*
+	 * Searchable, not readable, by others: a container in a user namespace
+	 * (lxc's idmap) reaches its root filesystem and mounts under it.
+	 */
+	r = make_dir(run_dir, b->name, 0711, &b->run_dir, reterr);
 	if (r < 0)
 		return r;
 

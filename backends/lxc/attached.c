@@ -323,7 +323,7 @@ int crib_lxc_attached_run(const char *id, const char *bundle, const char *pid_fi
 	cgroup = make_cgroup(spec);
 	write_text(id, "cgroup", cgroup);
 	launch_options(process, &l, &o, &env);
-	l.trees = crib_lxc_open_trees(spec, abs_bundle, NULL, &l.n_trees);
+	l.trees = crib_lxc_open_trees(spec, abs_bundle, NULL, -1, &l.n_trees);
 	if (json_is_true(json_object_get(process, "terminal"))) {
 		if (!console)
 			crib_lxc_die("process.terminal needs --console-socket");

@@ -7,14 +7,12 @@
  * id under the class's lxcpath (--root):
  *
  *   crib-lxc [--root DIR] [--log FILE] [--system] [--template NAME | --rootfs DIR]
- *            [--attach] run --detach --bundle DIR --pid-file F [--console-socket S] ID
- *   crib-lxc ... exec [--detach] --pid-file F [--tty --console-socket S] ID ARGV...
- *   crib-lxc ... kill [--all] ID SIGNAL
- *   crib-lxc ... delete [--force] ID
- *   crib-lxc ... state ID
- *   crib-lxc ... update --resources FILE ID
- *   crib-lxc hook BUNDLE        (LXC's mount hook: sysctls, masks, read-only paths)
- *   crib-lxc started DIR        (LXC's start-host hook: the init's pid in DIR/init.pid)
+ *            [--attach] [--idmap HOST:SIZE] run --detach --bundle DIR --pid-file F
+ * [--console-socket S] ID crib-lxc ... exec [--detach] --pid-file F [--tty --console-socket S] ID
+ * ARGV... crib-lxc ... kill [--all] ID SIGNAL crib-lxc ... delete [--force] ID crib-lxc ... state
+ * ID crib-lxc ... update --resources FILE ID crib-lxc hook BUNDLE        (LXC's mount hook:
+ * sysctls, masks, read-only paths) crib-lxc started DIR        (LXC's start-host hook: the init's
+ * pid in DIR/init.pid)
  *
  * run saves the container's LXC config at DIR/ID/config (lxc.rootfs.managed =
  * 0: LXC never deletes the snapshot) and links DIR/ID/bundle, then forks the
@@ -36,7 +34,8 @@
  * DIR, writable in DIR/ID/delta0, so DIR itself stays as it is.  Both replace
  * the image's snapshot.  --attach turns this round: the pod's infra container
  * is the system (those options apply to it), and each CRI container is a
- * process attached into it (attached.c).
+ * process attached into it (attached.c).  --idmap puts each pod in a user
+ * namespace of its own (idmap.h).
  *
  * Errors: one line on stderr and in --log's file, exit code 1.
  */
@@ -71,6 +70,7 @@
 #include "cgstats.h"
 #include "cgwrite.h"
 #include "crib-lxc.h"
+#include "idmap.h"
 #include "lxcconf.h"
 #include "lxcseccomp.h"
 #include "sock.h"
@@ -82,6 +82,18 @@
 #define START_TIMEOUT_MS 60000
 
 struct crib_lxc_opts crib_lxc_g = {.root = "/run/crib/lxc"};
+
+/*
+ * LeakSanitizer (ASan builds) stops the world through /proc/PID/task with its
+ * own pid; a hook runs in the container's PID namespace but sees the host's
+ * /proc, where that pid is another process: hooks opt out of leak checks.
+ */
+static bool in_hook;
+__attribute__((visibility("default"))) int __lsan_is_turned_off(void);
+int __lsan_is_turned_off(void)
+{
+	return in_hook;
+}
 
 void crib_lxc_die(const char *fmt, ...)
 {
@@ -119,7 +131,8 @@ char *crib_lxc_make_container_dir(const char *id)
 {
 	char *dir = crib_lxc_container_dir(id);
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	/* Searchable: a container in a user namespace reaches its root filesystem here. */
+	if (mkdir(dir, crib_lxc_g.idmap ? 0711 : 0700) < 0 && errno != EEXIST)
 		crib_lxc_die("cannot create %s: %s", dir, strerror(errno));
 	return dir;
 }
@@ -136,6 +149,7 @@ struct lxc_container *crib_lxc_open_container(const char *id)
 
 	if (!valid_id(id))
 		crib_lxc_die("'%s' is not a container id", id ? id : "");
+	crib_lxc_idmap_enter_net(id);
 	c = lxc_container_new(id, crib_lxc_g.root);
 	if (!c)
 		crib_lxc_die("liblxc cannot open container %s under %s", id, crib_lxc_g.root);
@@ -327,6 +341,25 @@ static int write_spec(json_t *spec, const char *dir)
 }
 
 /*
+ * DIR/mnt with an empty directory and file: what LXC binds where a container
+ * in a user namespace gets a bind mount, which crib-lxc's start-host hook
+ * then mounts over (rejoin_shared): LXC would bind the source from inside
+ * the user namespace, where the host root's directories are closed to it.
+ */
+static char *make_placeholders(const char *dir)
+{
+	char *mnt = crib_xasprintf("%s/mnt", dir);
+	_cleanup_free_ char *d = crib_xasprintf("%s/dir", mnt), *f = crib_xasprintf("%s/file", mnt);
+	_cleanup_close_ int fd = -1;
+
+	if ((mkdir(mnt, 0711) < 0 && errno != EEXIST) || (mkdir(d, 0755) < 0 && errno != EEXIST) ||
+	    (fd = open(f, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)) < 0)
+		crib_lxc_die("cannot create the mount placeholders in %s: %s", mnt,
+		             strerror(errno));
+	return mnt;
+}
+
+/*
  * Writes DIR/config, DIR/config.json and DIR/bundle for later commands;
  * returns the conf to start with.
  */
@@ -337,6 +370,7 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
 	_cleanup_free_ char *hook = NULL, *self = self_exe(), *devices = NULL;
 	_cleanup_free_ char *started = NULL, *init_pid_file = crib_xasprintf("%s/init.pid", dir);
 	_cleanup_free_ char *abs_bundle = realpath(a->bundle, NULL), *err = NULL;
+	_cleanup_free_ char *placeholders = NULL;
 	struct crib_lxc_conf_in in;
 	int r;
 
@@ -351,6 +385,8 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
 	started = crib_xasprintf("%s started %s", self, dir);
 	(void)unlink(init_pid_file);
 	seccomp = write_seccomp(spec, dir);
+	if (crib_lxc_has_user_ns(spec))
+		placeholders = make_placeholders(dir);
 	in = (struct crib_lxc_conf_in){.bundle = abs_bundle,
 	                               .name = a->id,
 	                               .log_file = log,
@@ -360,6 +396,7 @@ static void prepare(struct lxc_container *c, const struct run_args *a, json_t *s
 	                               .devices_dir = devices,
 	                               .cgroups = crib_lxc_host_cgroups(),
 	                               .rootfs = a->rootfs,
+	                               .placeholders = placeholders,
 	                               .system = a->system};
 	r = crib_lxc_conf_from_oci(spec, &in, conf, &err);
 	if (r < 0)
@@ -554,6 +591,36 @@ static void class_settings(struct lxc_container *c, json_t *spec, struct run_arg
 		a->rootfs = overlay_rootfs(a->id);
 }
 
+/*
+ * --idmap: SPEC in the pod's user namespace (idmap.h), and its root filesystem
+ * made to show the container's ids.
+ */
+static void in_pod_user_ns(json_t *spec, struct run_args *a)
+{
+	json_t *annotations = json_object_get(spec, "annotations");
+	const char *pod =
+	    json_string_value(json_object_get(annotations, "io.kubernetes.cri.sandbox-id"));
+	const char *root =
+	    json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
+	_cleanup_free_ char *net = NULL, *abs = NULL, *dir = NULL, *mnt = NULL;
+	_cleanup_free_ char *self = self_exe(), *helper = NULL;
+
+	helper = crib_xasprintf("%.*s/crib-setids", (int)(strrchr(self, '/') - self), self);
+	if (!crib_lxc_idmap_spec(spec, is_infra(spec), pod, &net))
+		return;
+	if (!root)
+		crib_lxc_die("root.path is missing");
+	dir = crib_lxc_make_container_dir(a->id);
+	abs = root[0] == '/' ? crib_xstrdup(root) : crib_xasprintf("%s/%s", a->bundle, root);
+	mnt = crib_xasprintf("%s/rootfs", dir);
+	crib_lxc_idmap_root(abs, mnt);
+	crib_lxc_idmap_groups(spec, helper);
+	a->rootfs = crib_xasprintf("dir:%s", mnt);
+	/* Before the monitor forks: it and the container inherit the namespace. */
+	if (net)
+		crib_lxc_idmap_join_net(net, dir);
+}
+
 static int cmd_run(struct run_args *a)
 {
 	struct lxc_container *c = crib_lxc_open_container(a->id);
@@ -578,6 +645,8 @@ static int cmd_run(struct run_args *a)
 		return r;
 	}
 	class_settings(c, spec, a);
+	if (crib_lxc_g.idmap)
+		in_pod_user_ns(spec, a);
 	prepare(c, a, spec, &conf);
 	if (conf.terminal) {
 		if (!a->console)
@@ -792,18 +861,25 @@ static int cmd_kill(const char *id, const char *signame, bool all)
 void crib_lxc_remove_tree(const char *path)
 {
 	_cleanup_(closedirp) DIR *d = opendir(path);
+	struct stat top, st;
 	struct dirent *e;
 
-	while (d && (e = readdir(d))) {
+	if (!d || fstat(dirfd(d), &top) < 0) {
+		(void)rmdir(path);
+		return;
+	}
+	while ((e = readdir(d))) {
 		_cleanup_free_ char *p = NULL;
 
 		if (streq(e->d_name, ".") || streq(e->d_name, ".."))
 			continue;
 		p = crib_xasprintf("%s/%s", path, e->d_name);
-		if (e->d_type == DT_DIR)
-			crib_lxc_remove_tree(p);
-		else
-			(void)unlink(p);
+		/* A mount left below (an idmapped root, a pinned namespace): off, never emptied. */
+		if (lstat(p, &st) == 0 && st.st_dev != top.st_dev)
+			(void)umount2(p, MNT_DETACH);
+		else if (e->d_type == DT_DIR)
+			crib_lxc_remove_tree(p); /* which removes P */
+		(void)(e->d_type == DT_DIR ? rmdir(p) : unlink(p));
 	}
 	(void)rmdir(path);
 }
@@ -840,6 +916,7 @@ static int cmd_delete(const char *id, bool force)
 			crib_lxc_die("liblxc cannot stop container %s", id);
 	}
 	remove_cgroups(c, id);
+	crib_lxc_idmap_release(dir);
 	crib_lxc_remove_tree(dir);
 	lxc_container_put(c);
 	return 0;
@@ -930,7 +1007,8 @@ static int cmd_update(const char *file, const char *id)
 /* started: LXC's start-host hook, on the host just before the init runs. */
 static bool wants_shared(json_t *options)
 {
-	return crib_lxc_has_option(options, "rshared") || crib_lxc_has_option(options, "shared");
+	return crib_lxc_strings_contain(options, "rshared") ||
+	       crib_lxc_strings_contain(options, "shared");
 }
 
 /* In a child: mounts TREES over their destinations in PID's mount namespace and root. */
@@ -978,10 +1056,17 @@ static void rejoin_shared(const char *dir, pid_t pid)
 {
 	_cleanup_free_ char *config = crib_xasprintf("%s/config.json", dir);
 	_cleanup_free_ char *bundle = crib_xasprintf("%s/bundle", dir);
+	_cleanup_free_ char *user = crib_xasprintf("/proc/%d/ns/user", (int)pid);
 	json_t *spec = crib_lxc_load_json(config);
+	/* In a user namespace every bind is ours (LXC bound a placeholder), idmapped to it. */
+	bool userns = crib_lxc_has_user_ns(spec);
+	_cleanup_close_ int ns = userns ? open(user, O_RDONLY | O_CLOEXEC) : -1;
+	struct crib_lxc_tree *trees;
 	size_t n;
-	struct crib_lxc_tree *trees = crib_lxc_open_trees(spec, bundle, wants_shared, &n);
 
+	if (userns && ns < 0)
+		crib_lxc_die("cannot open %s: %s", user, strerror(errno));
+	trees = crib_lxc_open_trees(spec, bundle, userns ? NULL : wants_shared, ns, &n);
 	if (n > 0)
 		mount_in(pid, trees, n);
 	crib_lxc_close_trees(trees, n);
@@ -1070,7 +1155,7 @@ static void readonly_path(int rootfd, const char *path)
  * The spec's sysctls, through the container's /proc (the hook is in its
  * network and IPC namespaces), before /proc/sys becomes read-only.
  */
-static void write_sysctls(const char *root, json_t *sysctl)
+void crib_lxc_write_sysctls(const char *root, json_t *sysctl)
 {
 	json_t *value;
 	const char *key;
@@ -1103,7 +1188,7 @@ static int cmd_hook(const char *bundle)
 	config = crib_xasprintf("%s/config.json", bundle);
 	spec = crib_lxc_load_json(config);
 	linux_ = json_object_get(spec, "linux");
-	write_sysctls(root, json_object_get(linux_, "sysctl"));
+	crib_lxc_write_sysctls(root, json_object_get(linux_, "sysctl"));
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		crib_lxc_die("cannot open the root filesystem %s: %s", root, strerror(errno));
@@ -1241,6 +1326,13 @@ int main(int argc, char **argv)
 			crib_lxc_g.template = value_of(argc, argv, &i);
 		} else if (streq(argv[i], "--rootfs")) {
 			crib_lxc_g.rootfs = value_of(argc, argv, &i);
+		} else if (streq(argv[i], "--idmap")) {
+			const char *v = value_of(argc, argv, &i);
+
+			crib_lxc_g.idmap =
+			    crib_lxc_idmap_parse(v, &crib_lxc_g.idmap_host, &crib_lxc_g.idmap_size);
+			if (!crib_lxc_g.idmap)
+				crib_lxc_die("--idmap %s is not HOST:SIZE", v);
 		} else {
 			crib_lxc_die("unknown option %s", argv[i]);
 		}
@@ -1250,7 +1342,7 @@ int main(int argc, char **argv)
 		    "usage: crib-lxc [--root DIR] [--log FILE] run|exec|kill|delete|state|update "
 		    "...");
 	if (!streq(argv[i], "hook") && !streq(argv[i], "started") &&
-	    crib_mkdir_p(crib_lxc_g.root, 0700) < 0)
+	    crib_mkdir_p(crib_lxc_g.root, 0711) < 0)
 		crib_lxc_die("cannot create %s: %s", crib_lxc_g.root, strerror(errno));
 	if (streq(argv[i], "run"))
 		return main_run(argc - i - 1, argv + i + 1);
@@ -1264,6 +1356,7 @@ int main(int argc, char **argv)
 		return cmd_state(argv[i + 1]);
 	if (streq(argv[i], "update"))
 		return main_update(argc - i - 1, argv + i + 1);
+	in_hook = streq(argv[i], "hook") || streq(argv[i], "started");
 	if (streq(argv[i], "hook"))
 		return cmd_hook(i + 1 < argc ? argv[i + 1] : NULL);
 	if (streq(argv[i], "started"))

@@ -27,6 +27,8 @@ struct crib_lxc_opts {
 	const char *rootfs;   /* --rootfs: ... or an overlay of this directory */
 	bool attach;          /* --attach: the pod's container is the system, CRI containers
 	                         are processes attached into it */
+	bool idmap;           /* --idmap HOST:SIZE: a user namespace per pod (idmap.h) */
+	unsigned long idmap_host, idmap_size;
 };
 
 extern struct crib_lxc_opts crib_lxc_g;
@@ -68,6 +70,8 @@ void crib_lxc_cg_limit(const char *rel, json_t *resources);
 void crib_lxc_exec_options(json_t *process, lxc_attach_options_t *o, char ***ret_env);
 /* Frees what crib_lxc_exec_options allocated: ENV and O's groups. */
 void crib_lxc_exec_options_clear(lxc_attach_options_t *o, char **env);
+/* Writes SYSCTL (an OCI linux.sysctl object) under ROOT/proc/sys. */
+void crib_lxc_write_sysctls(const char *root, json_t *sysctl);
 /* Removes PATH and everything below it; symlinks are not followed. */
 void crib_lxc_remove_tree(const char *path);
 

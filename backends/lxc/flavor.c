@@ -9,6 +9,7 @@
  * api/BACKENDS.md says why the lxc backend is built this way.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,24 +23,19 @@ const char oci_flavor_name[] = "lxc";
 static int check_keys(struct oci_state *st, const struct crib_class *cls,
                       struct crib_error **reterr)
 {
-	static const char *const known[] = {"lxcpath", "system", "template",
-	                                    "rootfs",  "attach", NULL};
+	static const char *const known[] = {"lxcpath", "system", "template", "rootfs",
+	                                    "attach",  "idmap",  NULL};
 
 	for (size_t i = 0; i < cls->n_kv; i++) {
 		bool ok = false;
 
-		/* Named by the issue; refused by name until it works (api/BACKENDS.md). */
-		if (streq(cls->kv[i].key, "idmap"))
-			return st->host->class_error(cls, "idmap", reterr, ENOTSUP,
-			                             "idmap (user namespaces) is not supported by "
-			                             "the lxc backend yet");
 		for (const char *const *k = known; *k; k++)
 			ok = ok || streq(cls->kv[i].key, *k);
 		if (!ok)
 			return st->host->class_error(
 			    cls, cls->kv[i].key, reterr, EINVAL,
 			    "unknown key '%s' for backend lxc (known: lxcpath, system, template, "
-			    "rootfs, attach)",
+			    "rootfs, attach, idmap)",
 			    cls->kv[i].key);
 	}
 	return 0;
@@ -90,6 +86,39 @@ static int check_bool(struct oci_state *st, const struct crib_class *cls, const 
 	if (value && !streq(value, "true") && !streq(value, "false"))
 		return st->host->class_error(cls, key, reterr, EINVAL,
 		                             "%s '%s' is not one of true, false", key, value);
+	return 0;
+}
+
+/*
+ * idmap = HOST:SIZE: the pod's user namespace maps ids 0..SIZE-1 to the host's
+ * HOST..HOST+SIZE-1 (crib-lxc's idmap.h).  Only for OCI images: a template's
+ * or a directory's files would need the same idmapping, which is not built.
+ */
+static int idmap_key(struct oci_state *st, const struct crib_class *cls, struct oci_class *c,
+                     struct crib_error **reterr)
+{
+	const char *value = st->host->class_get(cls, "idmap");
+	unsigned long host = 0, size = 0;
+	char *end;
+
+	if (!value)
+		return 0;
+	errno = 0;
+	host = strtoul(value, &end, 10);
+	if (!errno && *end == ':' && value[0] != '-' && end[1] != '-')
+		size = strtoul(end + 1, &end, 10);
+	if (errno || *end || size == 0 || host == 0 || host >= UINT32_MAX ||
+	    size > UINT32_MAX - host)
+		return st->host->class_error(cls, "idmap", reterr, EINVAL,
+		                             "idmap '%s' is not HOST:SIZE (host ids from HOST, "
+		                             "HOST > 0, SIZE ids: 100000:65536)",
+		                             value);
+	if (st->host->class_get(cls, "template") || st->host->class_get(cls, "rootfs"))
+		return st->host->class_error(cls, "idmap", reterr, ENOTSUP,
+		                             "idmap works with OCI images only, not with a class's "
+		                             "template or rootfs");
+	crib_strv_add(&c->rt.global, &c->rt.n_global, "--idmap");
+	crib_strv_add(&c->rt.global, &c->rt.n_global, value);
 	return 0;
 }
 
@@ -160,5 +189,6 @@ int oci_flavor_class(struct oci_state *st, const struct crib_class *cls, struct 
 	c->rt.monitor_exit = true;
 	crib_strv_add(&c->rt.global, &c->rt.n_global, "--root");
 	crib_strv_add(&c->rt.global, &c->rt.n_global, lxcpath);
-	return system_keys(st, cls, c, reterr);
+	r = system_keys(st, cls, c, reterr);
+	return r < 0 ? r : idmap_key(st, cls, c, reterr);
 }

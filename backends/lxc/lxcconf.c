@@ -29,6 +29,8 @@ struct conv {
 	const struct crib_lxc_conf_in *in;
 	struct crib_lxc_conf *out;
 	char **err;
+	bool userns;   /* the spec has a user namespace */
+	bool sys_bind; /* ... and no network namespace of its own: no sysfs of its own */
 };
 
 static int fail(struct conv *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -144,13 +146,16 @@ static int get_array(struct conv *v, json_t *obj, const char *key, const char *f
 	return get_member(v, obj, key, field, JSON_ARRAY, "an array", ret);
 }
 
-static bool strings_contain(json_t *array, const char *s)
+bool crib_lxc_strings_contain(json_t *array, const char *s)
 {
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(array, i,
-	                   e) if (json_is_string(e) && streq(json_string_value(e), s)) return true;
+	json_array_foreach(array, i, e)
+	{
+		if (json_is_string(e) && streq(json_string_value(e), s))
+			return true;
+	}
 	return false;
 }
 
@@ -353,8 +358,8 @@ static char *join_options(json_t *options, const char *extra)
 
 static bool is_bind(const char *type, json_t *options)
 {
-	return streq(type, "bind") || strings_contain(options, "bind") ||
-	       strings_contain(options, "rbind");
+	return streq(type, "bind") || crib_lxc_strings_contain(options, "bind") ||
+	       crib_lxc_strings_contain(options, "rbind");
 }
 
 static int conv_mount(struct conv *v, json_t *m, size_t i, char **ret_auto)
@@ -384,10 +389,15 @@ static int conv_mount(struct conv *v, json_t *m, size_t i, char **ret_auto)
 	 */
 	if (streq(dest, "/proc") && streq(type, "proc"))
 		piece = "proc:rw";
-	else if (streq(dest, "/sys") && streq(type, "sysfs"))
-		piece = strings_contain(options, "ro") ? "sys:ro" : "sys:rw";
+	else if (streq(dest, "/sys") && streq(type, "sysfs") && v->sys_bind) {
+		/* As runc does where a new sysfs is refused: the host's, read-only. */
+		add(v, "lxc.mount.entry",
+		    "/sys sys none rbind,ro,nosuid,nodev,noexec,create=dir 0 0");
+		return 0;
+	} else if (streq(dest, "/sys") && streq(type, "sysfs"))
+		piece = crib_lxc_strings_contain(options, "ro") ? "sys:ro" : "sys:rw";
 	else if (streq(dest, "/sys/fs/cgroup") && streq(type, "cgroup"))
-		piece = strings_contain(options, "ro") ? "cgroup:ro" : "cgroup:rw";
+		piece = crib_lxc_strings_contain(options, "ro") ? "cgroup:ro" : "cgroup:rw";
 	if (piece) {
 		append_word(ret_auto, piece);
 		return 0;
@@ -407,6 +417,19 @@ static int conv_mount(struct conv *v, json_t *m, size_t i, char **ret_auto)
 		opts = join_options(options, S_ISDIR(st.st_mode) ? "create=dir" : "create=file");
 		type = "none";
 		source = src;
+		/* A placeholder for crib-lxc's start-host hook to mount the source over. */
+		if (v->userns && !v->in->placeholders)
+			return fail(v, "mounts[%zu]: a bind in a user namespace needs placeholders",
+			            i);
+		if (v->userns) {
+			free(opts);
+			opts = crib_xstrdup(S_ISDIR(st.st_mode) ? "bind,create=dir"
+			                                        : "bind,create=file");
+			free(src);
+			src = crib_xasprintf("%s/%s", v->in->placeholders,
+			                     S_ISDIR(st.st_mode) ? "dir" : "file");
+			source = src;
+		}
 	} else {
 		opts = join_options(options, "create=dir");
 	}
@@ -862,6 +885,40 @@ static int conv_root(struct conv *v, json_t *spec)
 	return 0;
 }
 
+bool crib_lxc_has_user_ns(json_t *spec)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(spec, "linux"), "namespaces"), i, e)
+	{
+		const char *type = json_string_value(json_object_get(e, "type"));
+
+		if (type && streq(type, "user"))
+			return true;
+	}
+	return false;
+}
+
+/* What a user namespace changes: before the conversions. */
+static void scan_user_ns(struct conv *v, json_t *spec)
+{
+	bool own_net = false;
+	json_t *e;
+	size_t i;
+
+	v->userns = crib_lxc_has_user_ns(spec);
+	json_array_foreach(json_object_get(json_object_get(spec, "linux"), "namespaces"), i, e)
+	{
+		const char *type = json_string_value(json_object_get(e, "type"));
+
+		own_net =
+		    own_net || (type && streq(type, "network") && !json_object_get(e, "path"));
+	}
+	/* A user namespace mounts sysfs only for a network namespace it owns. */
+	v->sys_bind = v->userns && !own_net;
+}
+
 int crib_lxc_conf_from_oci(json_t *spec, const struct crib_lxc_conf_in *in,
                            struct crib_lxc_conf *out, char **ret_err)
 {
@@ -880,6 +937,7 @@ int crib_lxc_conf_from_oci(json_t *spec, const struct crib_lxc_conf_in *in,
 	add(&v, "lxc.log.level", "WARN");
 	/* stdio is the caller's (crib-shim's pipes or terminal), not a console of LXC's. */
 	add(&v, "lxc.console.path", "none");
+	scan_user_ns(&v, spec);
 	if ((r = conv_root(&v, spec)) < 0 ||
 	    (r = conv_process(&v, json_object_get(spec, "process"))) < 0 ||
 	    (r = conv_namespaces(&v, spec, linux_)) < 0 ||
@@ -906,7 +964,7 @@ int crib_lxc_make_devices(json_t *spec, const char *dir, char **ret_err)
 	*ret_err = NULL;
 	if (!json_is_array(devices) || json_array_size(devices) == 0)
 		return 0;
-	r = crib_mkdir_p(dir, 0700);
+	r = crib_mkdir_p(dir, 0711); /* a user namespace's root binds the nodes */
 	if (r < 0) {
 		*ret_err = crib_xasprintf("cannot create %s: %s", dir, strerror(-r));
 		return r;

@@ -31,6 +31,8 @@ struct crib_lxc_conf_in {
 	enum crib_lxc_cgroups cgroups;
 	/* lxc.rootfs.path instead of root.path's snapshot: a template's or the class's, or NULL */
 	const char *rootfs;
+	/* With a user namespace: the empty "dir" and "file" LXC binds in place of bind mounts */
+	const char *placeholders;
 	/* A system container: /sbin/init instead of process.args, halted with SIGPWR */
 	bool system;
 };
@@ -52,6 +54,12 @@ struct crib_lxc_conf {
 int crib_lxc_conf_from_oci(json_t *spec, const struct crib_lxc_conf_in *in,
                            struct crib_lxc_conf *out, char **ret_err);
 void crib_lxc_conf_clear(struct crib_lxc_conf *c);
+
+/* Whether JSON array ARRAY holds string S (a mount's options, a capability set). */
+bool crib_lxc_strings_contain(json_t *array, const char *s);
+
+/* Whether SPEC puts the container in a user namespace. */
+bool crib_lxc_has_user_ns(json_t *spec);
 
 /*
  * The cgroup settings of an OCI linux.resources object, as cgroup file names

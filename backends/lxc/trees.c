@@ -12,19 +12,6 @@
 #include "trees.h"
 #include "util.h"
 
-bool crib_lxc_has_option(json_t *options, const char *name)
-{
-	json_t *e;
-	size_t i;
-
-	json_array_foreach(options, i, e)
-	{
-		if (json_is_string(e) && streq(json_string_value(e), name))
-			return true;
-	}
-	return false;
-}
-
 /* Mount attributes the spec's options ask for. */
 static uint64_t tree_attrs(json_t *options)
 {
@@ -38,13 +25,13 @@ static uint64_t tree_attrs(json_t *options)
 	uint64_t set = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(attrs); i++)
-		if (crib_lxc_has_option(options, attrs[i].name))
+		if (crib_lxc_strings_contain(options, attrs[i].name))
 			set |= attrs[i].attr;
 	return set;
 }
 
 struct crib_lxc_tree *crib_lxc_open_trees(json_t *spec, const char *bundle,
-                                          bool (*want)(json_t *options), size_t *ret_n)
+                                          bool (*want)(json_t *options), int userns, size_t *ret_n)
 {
 	json_t *mounts = json_object_get(spec, "mounts"), *m;
 	struct crib_lxc_tree *trees = crib_xcalloc(json_array_size(mounts) + 1, sizeof(*trees));
@@ -56,13 +43,15 @@ struct crib_lxc_tree *crib_lxc_open_trees(json_t *spec, const char *bundle,
 		const char *type = json_string_value(json_object_get(m, "type"));
 		const char *src = json_string_value(json_object_get(m, "source"));
 		const char *dest = json_string_value(json_object_get(m, "destination"));
-		bool rec = crib_lxc_has_option(options, "rbind");
+		bool rec = crib_lxc_strings_contain(options, "rbind");
 		_cleanup_free_ char *path = NULL;
-		struct mount_attr attr = {.attr_set = tree_attrs(options)};
+		struct mount_attr attr = {.attr_set = tree_attrs(options) |
+		                                      (userns >= 0 ? MOUNT_ATTR_IDMAP : 0),
+		                          .userns_fd = userns >= 0 ? (uint64_t)userns : 0};
 		struct stat st;
 
 		if ((!(type && streq(type, "bind")) && !rec &&
-		     !crib_lxc_has_option(options, "bind")) ||
+		     !crib_lxc_strings_contain(options, "bind")) ||
 		    (want && !want(options)))
 			continue;
 		if (!src || !dest || dest[0] != '/')

@@ -19,18 +19,16 @@ struct crib_lxc_tree {
 	bool dir;         /* the source is a directory */
 };
 
-/* Whether a mount's OPTIONS array holds NAME. */
-bool crib_lxc_has_option(json_t *options, const char *name);
-
 /*
  * The bind mounts of SPEC (relative sources under BUNDLE) whose options WANT
  * accepts (NULL: all), cloned with "rbind" recursively and "ro", "nosuid",
- * "nodev", "noexec" set on the clone.  A clone of a shared mount is a peer of
- * it.  Returns the array (the caller's; crib_lxc_close_trees then free) and
- * its length in *RET_N; dies naming the mount that cannot be opened.
+ * "nodev", "noexec" set on the clone, and idmapped to user namespace USERNS
+ * unless it is -1.  A clone of a shared mount is a peer of it.  Returns the array (the caller's;
+ * crib_lxc_close_trees then free) and its length in *RET_N; dies naming the mount that cannot be
+ * opened.
  */
 struct crib_lxc_tree *crib_lxc_open_trees(json_t *spec, const char *bundle,
-                                          bool (*want)(json_t *options), size_t *ret_n);
+                                          bool (*want)(json_t *options), int userns, size_t *ret_n);
 void crib_lxc_close_trees(struct crib_lxc_tree *trees, size_t n);
 
 #endif

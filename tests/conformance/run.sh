@@ -1,6 +1,7 @@
 #!/bin/sh
 # critest v1.26.1 against this build's cribd on one runtime class, offline.
-#   tests/conformance/run.sh BUILD_DIR [CLASS [OUTDIR]]    CLASS: runc (default), docker or lxc
+#   tests/conformance/run.sh BUILD_DIR [CLASS [OUTDIR]]
+#     CLASS: runc (default), docker, lxc or lxc-idmap (lxc in a user namespace per pod)
 # Needs what ../shared/conformance sets up (scripts/test.sh runs it): crictl and critest
 # on PATH, the local registry on 127.0.0.1:5000 with critest's stand-in images, and the
 # bench-isolated CNI network in /etc/cni/net.d.  The docker class runs on a dockerd this
@@ -26,10 +27,11 @@ cleanup() {
 		runc --root "$root" delete --force "$id" >/dev/null 2>&1 || true
 	done
 	# LXC containers outlive cribd too (each held by its own liblxc monitor).
-	lxcpath=$work/run/backends/lxc/lxcpath/lxc
-	for d in "$lxcpath"/*/; do
-		[ -d "$d" ] && "$build/plugins/crib-lxc" --root "$lxcpath" delete --force \
-			"$(basename "$d")" >/dev/null 2>&1
+	for lxcpath in "$work"/run/backends/lxc/lxcpath/*/; do
+		for d in "$lxcpath"*/; do
+			[ -d "$d" ] && "$build/plugins/crib-lxc" --root "$lxcpath" delete --force \
+				"$(basename "$d")" >/dev/null 2>&1
+		done
 	done
 	stop_dockerd
 	awk -v w="$work/" 'index($2, w) == 1 {print length($2), $2}' /proc/self/mounts |
@@ -61,8 +63,13 @@ docker)
 lxc)
 	printf '[runtime.lxc]\nbackend = lxc\n' > "$work/conf.d/10.conf"
 	;;
+lxc-idmap)
+	printf '[runtime.lxc-idmap]\nbackend = lxc\nidmap = 100000:65536\n' > "$work/conf.d/10.conf"
+	# The containers' root (host uid 100000) reaches its lxcpath under the run directory.
+	chmod 0711 "$work"
+	;;
 *)
-	echo "run.sh: unknown class '$class' (runc, docker or lxc)" >&2
+	echo "run.sh: unknown class '$class' (runc, docker, lxc or lxc-idmap)" >&2
 	exit 2
 	;;
 esac

@@ -347,6 +347,7 @@ def test_class_keys_are_checked(make_cribd):
         "rel": "backend = lxc\nlxcpath = relative/dir",
         "halfattach": "backend = lxc\nsystem = true\nattach = true",
         "userns": "backend = lxc\nidmap = 0:100000:65536",
+        "usertmpl": "backend = lxc\ntemplate = busybox\nidmap = 100000:65536",
         "own": f"backend = lxc\nlxcpath = {own}",
     })
     d.start()
@@ -362,8 +363,8 @@ def test_class_keys_are_checked(make_cribd):
                 ("rel", 27, "lxcpath 'relative/dir' is not an absolute path"),
                 ("halfattach", 32, "attach = true needs system = true and a template or "
                                    "rootfs"),
-                ("userns", 36, "idmap (user namespaces) is not supported by the lxc "
-                               "backend yet")]:
+                ("userns", 36, "idmap '0:100000:65536' is not HOST:SIZE"),
+                ("usertmpl", 41, "idmap works with OCI images only")]:
             e = rpc_error(lambda: LxcPod(d, cls, name=cls))
             assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e.details()
             assert f"{conf}:{line}: {text}" in e.details()
@@ -780,5 +781,97 @@ def test_lxc_and_runc_pods_side_by_side(make_cribd):
         assert os.listdir(lxcpath(d)) == []
         assert subprocess.run([RUNTIMES["runc"], "--root", runc_root, "list", "-q"],
                               capture_output=True, text=True).stdout.split() == []
+    finally:
+        lxc_delete_all(d)
+
+
+def ns_of(pid, kind):
+    return os.readlink(f"/proc/{pid}/ns/{kind}")
+
+
+def host_ids(pid):
+    """The real uid and gid of PID as the host sees them."""
+    with open(f"/proc/{pid}/status") as f:
+        fields = dict(line.split(":", 1) for line in f.read().splitlines())
+    return int(fields["Uid"].split()[0]), int(fields["Gid"].split()[0])
+
+
+def test_idmap_pod_shares_one_user_namespace(make_cribd):
+    """idmap = HOST:SIZE: the infra container makes the pod's user namespace (0 -> HOST) and
+    the CRI containers join it, with the pod's network; the image's files and a volume,
+    the host root's, are the container root's through idmapped mounts, and what it writes
+    lands as HOST in the snapshot's upper directory."""
+    need_lxc()
+    d = make_cribd(default_class="uns", classes={"uns": "backend = lxc\nidmap = 100000:65536"})
+    # The container's root reaches its lxcpath under the run directory: searchable.
+    os.chmod(d.base, 0o711)
+    d.start()
+    vol = os.path.join(d.base, "vol")
+    os.makedirs(vol)
+    try:
+        pod = LxcPod(d, "uns", name="uns", share_pid=True, privileged=True)
+        cfg = container_config(name="ctr", image=IMAGE, log_path="ctr.log",
+                               command=["sh", "-c", "echo started; sleep 600"])
+        cfg.mounts.append(pb.Mount(container_path="/vol", host_path=vol))
+        d.pull(IMAGE)
+        cid = d.rs().CreateContainer(pb.CreateContainerRequest(
+            pod_sandbox_id=pod.id, config=cfg, sandbox_config=pod.cfg), timeout=120).container_id
+        d.rs().StartContainer(pb.StartContainerRequest(container_id=cid), timeout=60)
+        assert pod.status(cid).state == pb.CONTAINER_RUNNING
+        infra, ctr = lxc_state(d, pod.id, "uns")["pid"], ctr_pid(d, cid)
+        # One user namespace for the pod, not the host's; the pod's network and IPC.
+        assert ns_of(ctr, "user") == ns_of(infra, "user") != ns_of("self", "user")
+        for kind in ("net", "ipc", "uts", "pid"):
+            assert ns_of(ctr, kind) == ns_of(infra, kind), kind
+        assert host_ids(ctr) == (100000, 100000)
+        r = pod.exec(cid, ["cat", "/proc/self/uid_map", "/proc/self/gid_map"])
+        assert r.stdout.decode().split() == ["0", "100000", "65536"] * 2, (r.exit_code, r.stderr)
+        # The image's files are root's inside; the container's root writes them.
+        r = pod.exec(cid, ["sh", "-c", "stat -c '%u %g' /etc/passwd /bin && "
+                                       "echo hi >> /etc/passwd && echo new > /newfile && id -u"])
+        assert (r.exit_code, r.stdout.split()) == (0, [b"0", b"0", b"0", b"0", b"0"]), r.stderr
+        # On the host the writes are the mapped root's, in the snapshot's upper directory.
+        [upper] = [os.path.join(dp, "newfile") for dp, _, files in os.walk(d.state)
+                   if "newfile" in files and dp.endswith(os.path.join(cid, "upper"))]
+        assert (os.stat(upper).st_uid, os.stat(upper).st_gid) == (100000, 100000)
+        # The volume, root's on the host, is the container root's too, and stays root's.
+        r = pod.exec(cid, ["sh", "-c", "stat -c '%u' /vol && echo v > /vol/f"])
+        assert (r.exit_code, r.stdout.split()) == (0, [b"0"]), r.stderr
+        st = os.stat(os.path.join(vol, "f"))
+        assert (st.st_uid, st.st_gid) == (0, 0)
+        # proc and mqueue are the pod's: mounted inside; /sys is the host's, read-only.
+        r = pod.exec(cid, ["sh", "-c", "ps -o pid,args; touch /sys/x; echo $?"])
+        assert b"sleep 600" in r.stdout and r.stdout.split()[-1] != b"0", r.stdout
+        r = pod.exec(cid, ["sh", "-c", "grep -E ' /dev/mqueue | /proc ' /proc/self/mountinfo"])
+        assert r.stdout.count(b"\n") == 2, r.stdout
+        assert "started" in log_text(pod)
+        # A second container joins the same user namespace; stop escalates as anywhere.
+        other = pod.create(name="other", command=["sh", "-c", "trap '' TERM; sleep 600"])
+        assert ns_of(ctr_pid(d, other), "user") == ns_of(ctr, "user")
+        d.rs().StopContainer(pb.StopContainerRequest(container_id=other, timeout=1), timeout=60)
+        assert pod.status(other).exit_code == 137
+        # Supplementary groups, which LXC leaves unset in a user namespace (crib-setids).
+        linux = pb.LinuxContainerConfig()
+        linux.security_context.run_as_user.value = 1000
+        linux.security_context.supplemental_groups.extend([1234, 50000])
+        linux.security_context.namespace_options.pid = pb.POD
+        grp = pod.create(name="grp", command=["sh", "-c", "id -u; id -G; sleep 600"],
+                         linux=linux)
+        wait_for(lambda: len(log_text(pod, "grp").split("\n")) > 2, what="grp's ids")
+        assert log_text(pod, "grp").split("\n")[:2] == ["1000", "0 1234 50000"], \
+            log_text(pod, "grp")
+        assert host_ids(ctr_pid(d, grp)) == (101000, 100000)
+        # A privileged container has the node's powers: the node's user namespace.
+        linux = pb.LinuxContainerConfig()
+        linux.security_context.privileged = True
+        linux.security_context.namespace_options.pid = pb.POD
+        priv = pod.create(name="priv", command=["sleep", "600"], linux=linux)
+        assert ns_of(ctr_pid(d, priv), "user") == ns_of("self", "user")
+        assert ns_of(ctr_pid(d, priv), "net") == ns_of(ctr, "net")
+        pod.teardown()
+        assert_gone(d, pod.id, [cid, other, grp, priv], "uns")
+        with open("/proc/self/mountinfo") as f:
+            left = [line for line in f if lxcpath(d, "uns") in line or "/snapshots/" in line]
+        assert not left
     finally:
         lxc_delete_all(d)

@@ -259,6 +259,54 @@ static void test_system_container(void **state)
 	json_decref(spec);
 }
 
+/*
+ * In the pod's user namespace (crib-lxc --idmap): LXC joins it and learns the
+ * mappings; binds are placeholders the start-host hook mounts over; the
+ * network namespace, the host root's, gets the host's /sys.
+ */
+static void test_user_namespace(void **state)
+{
+	json_t *spec = load(APP_SPEC), *linux_, *nss;
+	struct crib_lxc_conf_in in = in_v1;
+	struct crib_lxc_conf c;
+	_cleanup_free_ char *err = NULL, *mounts = NULL;
+	json_t *map = load("[{'containerID':0,'hostID':100000,'size':65536}]");
+	json_t *plain = load("{'linux':{'namespaces':[{'type':'pid'}]}}");
+
+	(void)state;
+	linux_ = json_object_get(spec, "linux");
+	nss = json_object_get(linux_, "namespaces");
+	/* As crib_lxc_idmap_spec leaves it: crib-lxc joins the network namespace itself. */
+	json_array_remove(nss, 0);
+	json_array_append_new(nss, load("{'type':'user','path':'/proc/7/ns/user'}"));
+	json_object_set(linux_, "uidMappings", map);
+	json_object_set(linux_, "gidMappings", map);
+	assert_true(crib_lxc_has_user_ns(spec));
+	assert_false(crib_lxc_has_user_ns(plain));
+	/* Without placeholders the binds cannot be made: refused by name. */
+	assert_int_equal(crib_lxc_conf_from_oci(spec, &in, &c, &err), -EINVAL);
+	assert_non_null(strstr(err, "mounts[6]: a bind in a user namespace needs placeholders"));
+	crib_lxc_conf_clear(&c);
+	free(err);
+	err = NULL;
+	in.placeholders = "/l/mnt";
+	assert_int_equal(crib_lxc_conf_from_oci(spec, &in, &c, &err), 0);
+	assert_key(&c, "lxc.namespace.share.user", "/proc/7/ns/user");
+	assert_key(&c, "lxc.namespace.share.net", NULL);
+	assert_key(&c, "lxc.idmap", "u 0 100000 65536|g 0 100000 65536");
+	assert_key(&c, "lxc.mount.auto", "proc:rw cgroup:ro");
+	mounts = values(&c, "lxc.mount.entry");
+	assert_non_null(
+	    strstr(mounts, "/sys sys none rbind,ro,nosuid,nodev,noexec,create=dir 0 0"));
+	assert_non_null(strstr(mounts, "/l/mnt/file etc/hosts none bind,create=file 0 0"));
+	assert_non_null(strstr(mounts, "/l/mnt/dir data none bind,create=dir 0 0"));
+	assert_null(strstr(mounts, bind_dir));
+	crib_lxc_conf_clear(&c);
+	json_decref(plain);
+	json_decref(map);
+	json_decref(spec);
+}
+
 static void test_update_resources(void **state)
 {
 	json_t *res = load("{'memory':{'limit':2000000},'cpu':{'shares':100,'quota':20000}}");
@@ -364,7 +412,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_app_container),    cmocka_unit_test(test_host_namespaces_and_v2),
 	    cmocka_unit_test(test_system_container), cmocka_unit_test(test_update_resources),
-	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_refused),          cmocka_unit_test(test_user_namespace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
