@@ -12,8 +12,9 @@
 # clients, ListContainers with 100 live containers, cribd's RSS with 100 pods; the same
 # against containerd when it runs here, and a bare `runc run -d` of the same rootfs; then
 # pod-ready on the docker class (a dockerd of the bench's own) next to `docker run -d`,
-# and on the lxc class next to the oci class, and on an lxc class whose pods are one
-# system container each with the CRI container attached into it (attach = true).
+# and on the lxc class next to the oci class, on an lxc class whose pods are one system
+# container each with the CRI container attached into it (attach = true), and on an lxc
+# class whose pods each have a user namespace (idmap).
 # Pods get the CNI network containerd's set-up uses (its plugin is a shell script, tens of
 # ms per pod); pod-ready is measured once more on loopback-only CNI, the network work a
 # bare runc does, for the ratio against it.  The last lines are the ratios.
@@ -48,6 +49,8 @@ if [ -z "${CRIB_BENCH_RESULTS:-}" ]; then
 		"$(get cribd-lxc pod-ready p50_ms)" "$(get cribd-runc-infra pod-ready p50_ms)"
 	ratio "pod-ready p50, lxc attach class vs lxc class" \
 		"$(get cribd-lxc-attach pod-ready p50_ms)" "$(get cribd-lxc pod-ready p50_ms)"
+	ratio "pod-ready p50, lxc idmap class vs lxc class" \
+		"$(get cribd-lxc-idmap pod-ready p50_ms)" "$(get cribd-lxc pod-ready p50_ms)"
 	ratio "pod-teardown p50 vs containerd" "$(get cribd pod-teardown p50_ms)" \
 		"$(get containerd pod-teardown p50_ms)"
 	ratio "20 pods / 8 clients wall vs containerd" "$(get cribd parallel-pods wall_ms)" \
@@ -195,6 +198,10 @@ printf '[runtime.lxc]\nbackend = lxc\n[runtime.runc-infra]\nbackend = oci\nbinar
 	"$(command -v runc)" > "$work/conf.d/30.conf"
 printf '[runtime.lxc-attach]\nbackend = lxc\nsystem = true\nrootfs = %s\nattach = true\n' \
 	"$sysroot" >> "$work/conf.d/30.conf"
+# And an idmap class: each pod in a user namespace of its own, whose root (host uid
+# 100000) must reach its lxcpath under the run directory.
+printf '[runtime.lxc-idmap]\nbackend = lxc\nidmap = 100000:65536\n' >> "$work/conf.d/30.conf"
+chmod 0711 "$work"
 start_cribd crib-lxc "$lo_cni" lxc
 "$bench" "unix://$work/crib-lxc.sock" pull 0 crib-test/busybox
 "$bench" "unix://$work/crib-lxc.sock" pod-ready 20 crib-test/busybox lxc | sed 's/^/cribd-lxc /'
@@ -202,6 +209,8 @@ start_cribd crib-lxc "$lo_cni" lxc
 	sed 's/^/cribd-runc-infra /'
 "$bench" "unix://$work/crib-lxc.sock" pod-ready 20 crib-test/busybox lxc-attach |
 	sed 's/^/cribd-lxc-attach /'
+"$bench" "unix://$work/crib-lxc.sock" pod-ready 20 crib-test/busybox lxc-idmap |
+	sed 's/^/cribd-lxc-idmap /'
 kill "$pid" && wait "$pid" || true
 pid=""
 rm -f "$work/conf.d/30.conf"
