@@ -868,6 +868,13 @@ def test_idmap_pod_shares_one_user_namespace(make_cribd):
         priv = pod.create(name="priv", command=["sleep", "600"], linux=linux)
         assert ns_of(ctr_pid(d, priv), "user") == ns_of("self", "user")
         assert ns_of(ctr_pid(d, priv), "net") == ns_of(ctr, "net")
+        # cribd killed and restarted: the containers run on, and crib-lxc still reaches
+        # their monitors, which listen in the pod's network namespace.
+        d.kill9()
+        assert pid_alive(ctr) and lxc_state(d, cid, "uns")["status"] == "running"
+        d.start()
+        assert pod.status(cid).state == pb.CONTAINER_RUNNING
+        assert pod.exec(cid, ["id", "-u"]).stdout == b"0\n"
         pod.teardown()
         assert_gone(d, pod.id, [cid, other, grp, priv], "uns")
         with open("/proc/self/mountinfo") as f:
