@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classkeys.h"
 #include "crirules.h"
 #include "docker.h"
 #include "util.h"
@@ -187,28 +188,10 @@ static int endpoint_get(struct docker_state *st, const char *socket, struct dock
 	return 0;
 }
 
-static int check_keys(struct docker_state *st, const struct crib_class *cls,
-                      struct crib_error **reterr)
-{
-	static const char *const known[] = {"socket", "pause_image", NULL};
-
-	for (size_t i = 0; i < cls->n_kv; i++) {
-		bool ok = false;
-
-		for (const char *const *k = known; *k; k++)
-			ok = ok || streq(cls->kv[i].key, *k);
-		if (!ok)
-			return st->host->class_error(cls, cls->kv[i].key, reterr, EINVAL,
-			                             "unknown key '%s' for backend docker (known: "
-			                             "socket, pause_image)",
-			                             cls->kv[i].key);
-	}
-	return 0;
-}
-
 static int docker_class_open(void *state, const struct crib_class *cls, uint64_t *ret_features,
                              void **ret_data, struct crib_error **reterr)
 {
+	static const char *const known[] = {"socket", "pause_image", NULL};
 	struct docker_state *st = state;
 	const char *socket = st->host->class_get(cls, "socket");
 	const char *pause = st->host->class_get(cls, "pause_image");
@@ -216,7 +199,7 @@ static int docker_class_open(void *state, const struct crib_class *cls, uint64_t
 	struct docker_engine *e;
 	int r;
 
-	r = check_keys(st, cls, reterr);
+	r = crib_class_check_keys(st->host, cls, "docker", known, reterr);
 	if (r < 0)
 		return r;
 	if (!socket)

@@ -15,31 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "classkeys.h"
 #include "oci.h"
 #include "util.h"
 
 const char oci_flavor_name[] = "lxc";
-
-static int check_keys(struct oci_state *st, const struct crib_class *cls,
-                      struct crib_error **reterr)
-{
-	static const char *const known[] = {"lxcpath", "system", "template", "rootfs",
-	                                    "attach",  "idmap",  NULL};
-
-	for (size_t i = 0; i < cls->n_kv; i++) {
-		bool ok = false;
-
-		for (const char *const *k = known; *k; k++)
-			ok = ok || streq(cls->kv[i].key, *k);
-		if (!ok)
-			return st->host->class_error(
-			    cls, cls->kv[i].key, reterr, EINVAL,
-			    "unknown key '%s' for backend lxc (known: lxcpath, system, template, "
-			    "rootfs, attach, idmap)",
-			    cls->kv[i].key);
-	}
-	return 0;
-}
 
 /* NAME is LXC's template lxc-NAME, or the template script at an absolute path. */
 static int check_template(struct oci_state *st, const struct crib_class *cls, const char *name,
@@ -165,11 +145,13 @@ static int system_keys(struct oci_state *st, const struct crib_class *cls, struc
 int oci_flavor_class(struct oci_state *st, const struct crib_class *cls, struct oci_class *c,
                      struct crib_error **reterr)
 {
+	static const char *const known[] = {"lxcpath", "system", "template", "rootfs",
+	                                    "attach",  "idmap",  NULL};
 	const char *lxcpath = st->host->class_get(cls, "lxcpath");
 	_cleanup_free_ char *default_path = NULL;
 	int r;
 
-	r = check_keys(st, cls, reterr);
+	r = crib_class_check_keys(st->host, cls, "lxc", known, reterr);
 	if (r < 0)
 		return r;
 	if (lxcpath && lxcpath[0] != '/')

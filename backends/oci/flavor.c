@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classkeys.h"
 #include "oci.h"
 #include "util.h"
 
@@ -23,26 +24,6 @@ static void add_words(struct oci_runtime *rt, const char *value)
 		crib_strv_add(&rt->global, &rt->n_global, w);
 }
 
-static int check_keys(struct oci_state *st, const struct crib_class *cls,
-                      struct crib_error **reterr)
-{
-	static const char *const known[] = {"binary", "root", "runtime_args", "pod_sandbox", NULL};
-
-	for (size_t i = 0; i < cls->n_kv; i++) {
-		bool ok = false;
-
-		for (const char *const *k = known; *k; k++)
-			ok = ok || streq(cls->kv[i].key, *k);
-		if (!ok)
-			return st->host->class_error(
-			    cls, cls->kv[i].key, reterr, EINVAL,
-			    "unknown key '%s' for backend oci (known: binary, "
-			    "root, runtime_args, pod_sandbox)",
-			    cls->kv[i].key);
-	}
-	return 0;
-}
-
 int oci_flavor_class(struct oci_state *st, const struct crib_class *cls, struct oci_class *c,
                      struct crib_error **reterr)
 {
@@ -50,10 +31,11 @@ int oci_flavor_class(struct oci_state *st, const struct crib_class *cls, struct 
 	const char *root = st->host->class_get(cls, "root");
 	const char *extra = st->host->class_get(cls, "runtime_args");
 	const char *sandbox = st->host->class_get(cls, "pod_sandbox");
+	static const char *const known[] = {"binary", "root", "runtime_args", "pod_sandbox", NULL};
 	_cleanup_free_ char *default_root = NULL;
 	int r;
 
-	r = check_keys(st, cls, reterr);
+	r = crib_class_check_keys(st->host, cls, "oci", known, reterr);
 	if (r < 0)
 		return r;
 	if (isempty(binary))

@@ -441,6 +441,20 @@ def test_missing_binary_fails_clearly_and_leaves_nothing(oci):
     pod.teardown()
 
 
+def test_unknown_class_key_is_refused_by_name(make_cribd):
+    runc = RUNTIMES["runc"]
+    d = make_cribd(default_class="runc", classes={
+        "runc": f"backend = oci\nbinary = {runc}",
+        "typo": f"backend = oci\nbinray = {runc}"}).start()
+    e = rpc_error(lambda: Pod(d, "typo", name="typo"))
+    assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e.details()
+    conf = os.path.join(d.conf_d, "10-classes.conf")
+    assert (f"{conf}:7: unknown key 'binray' for backend oci (known: binary, root, "
+            "runtime_args, pod_sandbox)") in e.details()
+    # The other class serves.
+    Pod(d, "runc", name="ok").teardown()
+
+
 def test_created_container_takes_updates_before_it_runs(oci):
     pod = Pod(oci, name="upd")
     linux = pb.LinuxContainerConfig(resources=pb.LinuxContainerResources(
