@@ -603,11 +603,12 @@ static void in_pod_user_ns(json_t *spec, struct run_args *a)
 	const char *root =
 	    json_string_value(json_object_get(json_object_get(spec, "root"), "path"));
 	_cleanup_free_ char *net = NULL, *abs = NULL, *dir = NULL, *mnt = NULL;
-	_cleanup_free_ char *self = self_exe(), *helper = NULL;
+	_cleanup_free_ char *self = NULL, *helper = NULL;
 
-	helper = crib_xasprintf("%.*s/crib-setids", (int)(strrchr(self, '/') - self), self);
 	if (!crib_lxc_idmap_spec(spec, is_infra(spec), pod, &net))
 		return;
+	self = self_exe();
+	helper = crib_xasprintf("%.*s/crib-setids", (int)(strrchr(self, '/') - self), self);
 	if (!root)
 		crib_lxc_die("root.path is missing");
 	dir = crib_lxc_make_container_dir(a->id);

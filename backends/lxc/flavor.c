@@ -9,13 +9,13 @@
  * api/BACKENDS.md says why the lxc backend is built this way.
  */
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "classkeys.h"
+#include "idmap.h"
 #include "oci.h"
 #include "util.h"
 
@@ -78,17 +78,12 @@ static int idmap_key(struct oci_state *st, const struct crib_class *cls, struct 
                      struct crib_error **reterr)
 {
 	const char *value = st->host->class_get(cls, "idmap");
-	unsigned long host = 0, size = 0;
-	char *end;
+	unsigned long host, size;
 
 	if (!value)
 		return 0;
-	errno = 0;
-	host = strtoul(value, &end, 10);
-	if (!errno && *end == ':' && value[0] != '-' && end[1] != '-')
-		size = strtoul(end + 1, &end, 10);
-	if (errno || *end || size == 0 || host == 0 || host >= UINT32_MAX ||
-	    size > UINT32_MAX - host)
+	/* HOST 0 would map the container's root to the host's. */
+	if (!crib_lxc_idmap_parse(value, &host, &size) || host == 0)
 		return st->host->class_error(cls, "idmap", reterr, EINVAL,
 		                             "idmap '%s' is not HOST:SIZE (host ids from HOST, "
 		                             "HOST > 0, SIZE ids: 100000:65536)",

@@ -19,22 +19,6 @@
 #include "idmap.h"
 #include "util.h"
 
-bool crib_lxc_idmap_parse(const char *s, unsigned long *ret_host, unsigned long *ret_size)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return false;
-	errno = 0;
-	*ret_host = strtoul(s, &end, 10);
-	if (errno || *end != ':' || end[1] == '-')
-		return false;
-	*ret_size = strtoul(end + 1, &end, 10);
-	/* Ids are 32 bits, and (uid_t)-1 is no id. */
-	return !errno && !*end && *ret_size > 0 && *ret_host < UINT32_MAX &&
-	       *ret_size <= UINT32_MAX - *ret_host;
-}
-
 static json_t *mappings(void)
 {
 	return json_pack("[{s:i,s:I,s:I}]", "containerID", 0, "hostID",
@@ -56,28 +40,19 @@ static char *pod_user_ns(const char *pod_id)
 }
 
 /*
- * The network entry's path in namespace list NSS (malloc'd), or NULL; TAKE
- * takes the entry out.
+ * The path of SPEC's network namespace (malloc'd), or NULL; TAKE takes its
+ * entry out of linux.namespaces.
  */
-static char *net_path(json_t *nss, bool take)
+static char *net_path(json_t *spec, bool take)
 {
-	json_t *e;
 	size_t i;
+	json_t *net = crib_lxc_spec_ns(spec, "network", &i);
+	const char *path = json_string_value(json_object_get(net, "path"));
+	char *ret = path ? crib_xstrdup(path) : NULL;
 
-	json_array_foreach(nss, i, e)
-	{
-		const char *type = json_string_value(json_object_get(e, "type"));
-		const char *path = json_string_value(json_object_get(e, "path"));
-		char *net;
-
-		if (!type || !streq(type, "network") || !path)
-			continue;
-		net = crib_xstrdup(path);
-		if (take)
-			json_array_remove(nss, i);
-		return net;
-	}
-	return NULL;
+	if (ret && take)
+		json_array_remove(json_object_get(json_object_get(spec, "linux"), "namespaces"), i);
+	return ret;
 }
 
 void crib_lxc_idmap_groups(json_t *spec, const char *helper)
@@ -153,34 +128,21 @@ static void net_sysctls(json_t *spec, const char *net, bool defaults)
 		json_object_set(mine, key, value);
 		json_object_del(all, key);
 	}
-	pid = json_object_size(mine) ? fork() : 0;
+	if (json_object_size(mine) == 0) {
+		json_decref(mine);
+		return;
+	}
+	pid = fork();
 	if (pid < 0)
 		crib_lxc_die("cannot fork: %s", strerror(errno));
-	if (pid == 0 && json_object_size(mine)) {
+	if (pid == 0) {
 		join_net(net);
 		crib_lxc_write_sysctls("", mine);
 		_exit(0);
 	}
 	json_decref(mine);
-	if (pid > 0 &&
-	    (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		crib_lxc_die("cannot set the pod's network sysctls in %s", net);
-}
-
-/* Whether namespace list NSS has an entry of TYPE. */
-static bool has_ns(json_t *nss, const char *type)
-{
-	json_t *e;
-	size_t i;
-
-	json_array_foreach(nss, i, e)
-	{
-		const char *t = json_string_value(json_object_get(e, "type"));
-
-		if (t && streq(t, type))
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -210,12 +172,11 @@ static bool is_host_user_ns(const char *path)
 
 bool crib_lxc_idmap_spec(json_t *spec, bool infra, const char *pod_id, char **ret_net)
 {
-	json_t *linux_ = json_object_get(spec, "linux");
-	json_t *nss = json_object_get(linux_, "namespaces"), *user;
-	_cleanup_free_ char *path = NULL;
+	json_t *linux_ = json_object_get(spec, "linux"), *user;
+	_cleanup_free_ char *path = NULL, *net = NULL;
 
 	*ret_net = NULL;
-	if (!json_is_array(nss))
+	if (!json_is_array(json_object_get(linux_, "namespaces")))
 		crib_lxc_die("linux.namespaces is missing");
 	if (!infra && !pod_id)
 		crib_lxc_die("the container names no pod (io.kubernetes.cri.sandbox-id)");
@@ -224,22 +185,22 @@ bool crib_lxc_idmap_spec(json_t *spec, bool infra, const char *pod_id, char **re
 	 * namespaces: a pod sharing one of the node's namespaces stays in the node's,
 	 * and so does a privileged container, which has the node's powers by definition.
 	 */
-	if (privileged(spec) ||
-	    (infra && (!has_ns(nss, "network") || !has_ns(nss, "ipc") || !has_ns(nss, "pid"))))
+	if (privileged(spec) || (infra && (!crib_lxc_spec_ns(spec, "network", NULL) ||
+	                                   !crib_lxc_spec_ns(spec, "ipc", NULL) ||
+	                                   !crib_lxc_spec_ns(spec, "pid", NULL))))
 		return false;
 	if (!infra && is_host_user_ns(path = pod_user_ns(pod_id)))
 		return false;
 	user = json_pack("{s:s}", "type", "user");
 	if (!infra)
 		json_object_set_new(user, "path", json_string(path));
-	*ret_net = net_path(nss, !infra);
-	if (*ret_net)
-		net_sysctls(spec, *ret_net, infra);
-	if (infra) {
-		free(*ret_net);
-		*ret_net = NULL;
-	}
-	json_array_append_new(nss, user);
+	net = net_path(spec, !infra);
+	if (net)
+		net_sysctls(spec, net, infra);
+	/* The infra's spec keeps its network entry: LXC joins it before the user namespace. */
+	if (!infra)
+		*ret_net = TAKE_PTR(net);
+	json_array_append_new(json_object_get(linux_, "namespaces"), user);
 	/* LXC needs the mappings also to join: they say the container is unprivileged. */
 	json_object_set_new(linux_, "uidMappings", mappings());
 	json_object_set_new(linux_, "gidMappings", mappings());

@@ -10,12 +10,33 @@
 #ifndef CRIB_LXC_IDMAP_H
 #define CRIB_LXC_IDMAP_H
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 #include <jansson.h>
 
-/* HOST:SIZE as numbers; false if S is not that. */
-bool crib_lxc_idmap_parse(const char *s, unsigned long *ret_host, unsigned long *ret_size);
+/*
+ * HOST:SIZE as numbers; false if S is not that.  Inline: the lxc module's
+ * class check (flavor.c) reads the key as crib-lxc reads its option.
+ */
+static inline bool crib_lxc_idmap_parse(const char *s, unsigned long *ret_host,
+                                        unsigned long *ret_size)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return false;
+	errno = 0;
+	*ret_host = strtoul(s, &end, 10);
+	if (errno || *end != ':' || end[1] == '-')
+		return false;
+	*ret_size = strtoul(end + 1, &end, 10);
+	/* Ids are 32 bits, and (uid_t)-1 is no id. */
+	return !errno && !*end && *ret_size > 0 && *ret_host < UINT32_MAX &&
+	       *ret_size <= UINT32_MAX - *ret_host;
+}
 
 /*
  * Puts SPEC in the pod's user namespace and returns true: a new one with the

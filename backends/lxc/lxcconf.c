@@ -409,26 +409,29 @@ static int conv_mount(struct conv *v, json_t *m, size_t i, char **ret_auto)
 		            i, source, dest);
 	if (is_bind(type, options)) {
 		struct stat st;
+		const char *kind;
 
 		src = source[0] == '/' ? crib_xstrdup(source)
 		                       : crib_xasprintf("%s/%s", v->in->bundle, source);
 		if (stat(src, &st) < 0)
 			return fail(v, "mounts[%zu].source '%s': %s", i, src, strerror(errno));
-		opts = join_options(options, S_ISDIR(st.st_mode) ? "create=dir" : "create=file");
+		kind = S_ISDIR(st.st_mode) ? "dir" : "file";
 		type = "none";
 		source = src;
-		/* A placeholder for crib-lxc's start-host hook to mount the source over. */
-		if (v->userns && !v->in->placeholders)
-			return fail(v, "mounts[%zu]: a bind in a user namespace needs placeholders",
-			            i);
 		if (v->userns) {
-			free(opts);
-			opts = crib_xstrdup(S_ISDIR(st.st_mode) ? "bind,create=dir"
-			                                        : "bind,create=file");
+			/* A placeholder for crib-lxc's start-host hook to mount the source over. */
+			if (!v->in->placeholders)
+				return fail(v,
+				            "mounts[%zu]: a bind in a user namespace needs "
+				            "placeholders",
+				            i);
 			free(src);
-			src = crib_xasprintf("%s/%s", v->in->placeholders,
-			                     S_ISDIR(st.st_mode) ? "dir" : "file");
-			source = src;
+			source = src = crib_xasprintf("%s/%s", v->in->placeholders, kind);
+			opts = crib_xasprintf("bind,create=%s", kind);
+		} else {
+			_cleanup_free_ char *create = crib_xasprintf("create=%s", kind);
+
+			opts = join_options(options, create);
 		}
 	} else {
 		opts = join_options(options, "create=dir");
@@ -885,38 +888,37 @@ static int conv_root(struct conv *v, json_t *spec)
 	return 0;
 }
 
-bool crib_lxc_has_user_ns(json_t *spec)
+json_t *crib_lxc_spec_ns(json_t *spec, const char *type, size_t *ret_index)
 {
 	json_t *e;
 	size_t i;
 
 	json_array_foreach(json_object_get(json_object_get(spec, "linux"), "namespaces"), i, e)
 	{
-		const char *type = json_string_value(json_object_get(e, "type"));
+		const char *t = json_string_value(json_object_get(e, "type"));
 
-		if (type && streq(type, "user"))
-			return true;
+		if (t && streq(t, type)) {
+			if (ret_index)
+				*ret_index = i;
+			return e;
+		}
 	}
-	return false;
+	return NULL;
+}
+
+bool crib_lxc_has_user_ns(json_t *spec)
+{
+	return crib_lxc_spec_ns(spec, "user", NULL) != NULL;
 }
 
 /* What a user namespace changes: before the conversions. */
 static void scan_user_ns(struct conv *v, json_t *spec)
 {
-	bool own_net = false;
-	json_t *e;
-	size_t i;
+	json_t *net = crib_lxc_spec_ns(spec, "network", NULL);
 
 	v->userns = crib_lxc_has_user_ns(spec);
-	json_array_foreach(json_object_get(json_object_get(spec, "linux"), "namespaces"), i, e)
-	{
-		const char *type = json_string_value(json_object_get(e, "type"));
-
-		own_net =
-		    own_net || (type && streq(type, "network") && !json_object_get(e, "path"));
-	}
 	/* A user namespace mounts sysfs only for a network namespace it owns. */
-	v->sys_bind = v->userns && !own_net;
+	v->sys_bind = v->userns && !(net && !json_object_get(net, "path"));
 }
 
 int crib_lxc_conf_from_oci(json_t *spec, const struct crib_lxc_conf_in *in,

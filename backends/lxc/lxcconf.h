@@ -58,6 +58,11 @@ void crib_lxc_conf_clear(struct crib_lxc_conf *c);
 /* Whether JSON array ARRAY holds string S (a mount's options, a capability set). */
 bool crib_lxc_strings_contain(json_t *array, const char *s);
 
+/*
+ * SPEC's linux.namespaces entry of TYPE ("network", "user"...) and its index
+ * in *RET_INDEX (when not NULL), or NULL when it has none.
+ */
+json_t *crib_lxc_spec_ns(json_t *spec, const char *type, size_t *ret_index);
 /* Whether SPEC puts the container in a user namespace. */
 bool crib_lxc_has_user_ns(json_t *spec);
 
