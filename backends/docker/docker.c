@@ -5,7 +5,6 @@
  * (several classes may share one).  This file: entry, init, classes, the
  * Engine endpoints, health, reconcile and the priv blobs.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,26 +14,10 @@
 #include "classkeys.h"
 #include "crirules.h"
 #include "docker.h"
+#include "sibling.h"
 #include "util.h"
 
 #define DOCKER_VERSION "0.1.0"
-
-/* crib-pause lives next to this module, as installed and in the build tree. */
-static char *pause_path(void)
-{
-	Dl_info info;
-	char *dir, *slash, *path;
-
-	if (!dladdr((void *)crib_backend_entry, &info) || !info.dli_fname)
-		return crib_xstrdup("/usr/local/lib/crib/backends/crib-pause");
-	dir = crib_xstrdup(info.dli_fname);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	path = crib_xasprintf("%s/crib-pause", slash ? dir : ".");
-	free(dir);
-	return path;
-}
 
 static int own_oom_score_adj(void)
 {
@@ -84,7 +67,7 @@ static int docker_init(const struct crib_host *host, void **ret_state, struct cr
 	st->host = host;
 	pthread_mutex_init(&st->lock, NULL);
 	*ret_state = st;
-	st->pause_binary = pause_path();
+	st->pause_binary = crib_module_sibling("crib-pause");
 	if (access(st->pause_binary, R_OK) < 0)
 		return host->error_set(reterr, errno,
 		                       "the sandbox process %s (imported as crib's pause image) is "

@@ -4,7 +4,6 @@
  * kata-runtime).  One module serves every class naming it; a class names its
  * binary and global arguments.  This file: entry, init, classes, health.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "oci.h"
+#include "sibling.h"
 #include "util.h"
 
 #define OCI_VERSION "0.1.0"
@@ -32,20 +32,8 @@ static const char *backend_key(const struct crib_host *host, const char *key)
 char *oci_helper_path(const struct crib_host *host, const char *key, const char *name)
 {
 	const char *v = backend_key(host, key);
-	Dl_info info;
-	char *dir, *slash, *path;
 
-	if (v)
-		return crib_xstrdup(v);
-	if (!dladdr((void *)crib_backend_entry, &info) || !info.dli_fname)
-		return crib_xasprintf("/usr/local/lib/crib/backends/%s", name);
-	dir = crib_xstrdup(info.dli_fname);
-	slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	path = crib_xasprintf("%s/%s", slash ? dir : ".", name);
-	free(dir);
-	return path;
+	return v ? crib_xstrdup(v) : crib_module_sibling(name);
 }
 
 /*
