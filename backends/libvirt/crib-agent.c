@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * crib-agent: PID 1 of a pod's VM.  The libvirt backend boots Debian's
+ * kernel straight into an initramfs holding this program, the kernel modules
+ * it needs and their load order; the agent mounts the basics, loads the
+ * modules, then serves the host over the virtio-serial port
+ * "org.crib.agent.0" (agent.proto, framed as agentframe.h says).
+ *
+ * Static: the initramfs has no libc of its own.  It powers the VM off when
+ * the ACPI power button is pressed (StopPodSandbox's virDomainShutdown), as
+ * nothing else in the guest would.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/input.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.pb-c.h"
+#include "agentframe.h"
+
+#define AGENT_VERSION "0.1.0"
+#define PORT_NAME     "org.crib.agent.0"
+#define MODULE_DIR    "/lib/modules"
+#define MAX_BUTTONS   4
+/* How long the port may take to appear once virtio_console is loaded. */
+#define PORT_WAIT_MS 5000
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("crib-agent: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void mount_one(const char *src, const char *dir, const char *type, unsigned long flags)
+{
+	mkdir(dir, 0755);
+	if (mount(src, dir, type, flags, NULL) < 0 && errno != EBUSY)
+		say("cannot mount %s on %s: %s", type, dir, strerror(errno));
+}
+
+/* The console is ours once devtmpfs is mounted: the initramfs carries no device nodes. */
+static void mount_basics(void)
+{
+	int fd;
+
+	mount_one("devtmpfs", "/dev", "devtmpfs", MS_NOSUID);
+	fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	mount_one("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	mount_one("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	mount_one("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV);
+}
+
+/* Loads the modules MODULE_DIR/load.order names, dependencies first. */
+static void load_modules(void)
+{
+	FILE *order = fopen(MODULE_DIR "/load.order", "re");
+	char line[256], path[512];
+
+	if (!order)
+		return;
+	while (fgets(line, sizeof(line), order)) {
+		int fd;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0])
+			continue;
+		snprintf(path, sizeof(path), MODULE_DIR "/%s", line);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST))
+			say("cannot load %s: %s", line, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	fclose(order);
+}
+
+/* The /dev node of the virtio-serial port named NAME, found through sysfs. */
+static bool find_port(const char *name, char *dev, size_t size)
+{
+	DIR *d = opendir("/sys/class/virtio-ports");
+	struct dirent *e;
+	bool found = false;
+
+	while (d && !found && (e = readdir(d))) {
+		char path[300], text[64] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(text, sizeof(text), f)) {
+			text[strcspn(text, "\n")] = '\0';
+			found = strcmp(text, name) == 0;
+		}
+		fclose(f);
+		if (found)
+			snprintf(dev, size, "/dev/%s", e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static int open_port(void)
+{
+	char dev[300];
+
+	for (int waited = 0; waited < PORT_WAIT_MS; waited += 10) {
+		if (find_port(PORT_NAME, dev, sizeof(dev))) {
+			int fd = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+
+			if (fd >= 0)
+				return fd;
+		}
+		usleep(10000);
+	}
+	say("no virtio-serial port named %s", PORT_NAME);
+	return -1;
+}
+
+static bool has_power_key(int fd)
+{
+	unsigned long bits[KEY_MAX / (8 * sizeof(unsigned long)) + 1] = {0};
+	const size_t per = 8 * sizeof(unsigned long);
+
+	if (ioctl(fd, EVIOCGBIT(EV_KEY, sizeof(bits)), bits) < 0)
+		return false;
+	return bits[KEY_POWER / per] & (1ul << (KEY_POWER % per));
+}
+
+/* Every input device that has a power key (ACPI's "Power Button"). */
+static size_t open_power_buttons(int *fds, size_t max)
+{
+	DIR *d = opendir("/dev/input");
+	struct dirent *e;
+	size_t n = 0;
+
+	while (d && n < max && (e = readdir(d))) {
+		char path[300];
+		int fd;
+
+		if (strncmp(e->d_name, "event", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/dev/input/%s", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (has_power_key(fd))
+			fds[n++] = fd;
+		else
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static bool power_pressed(int fd)
+{
+	struct input_event ev;
+
+	while (read(fd, &ev, sizeof(ev)) == (ssize_t)sizeof(ev))
+		if (ev.type == EV_KEY && ev.code == KEY_POWER && ev.value == 1)
+			return true;
+	return false;
+}
+
+static void power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	_exit(1);
+}
+
+struct agent {
+	int port;
+	bool connected; /* the host has the port open */
+	struct crib_agent_rbuf in;
+	uint64_t started_ns;
+	uint64_t modules_ns;
+};
+
+static void reply_hello(struct agent *a, Crib__Agent__GuestMessage *out)
+{
+	static Crib__Agent__HelloReply hello = CRIB__AGENT__HELLO_REPLY__INIT;
+	static struct utsname u;
+
+	uname(&u);
+	hello.agent_version = AGENT_VERSION;
+	hello.kernel_release = u.release;
+	hello.started_boottime_ns = a->started_ns;
+	hello.now_boottime_ns = boottime_ns();
+	hello.modules_ns = a->modules_ns;
+	out->reply_case = CRIB__AGENT__GUEST_MESSAGE__REPLY_HELLO;
+	out->hello = &hello;
+}
+
+static void serve(struct agent *a, const uint8_t *data, size_t len)
+{
+	Crib__Agent__HostMessage *in = crib__agent__host_message__unpack(NULL, len, data);
+	Crib__Agent__GuestMessage out = CRIB__AGENT__GUEST_MESSAGE__INIT;
+	int r;
+
+	if (!in) {
+		say("dropping a message that does not parse");
+		return;
+	}
+	out.id = in->id;
+	switch (in->request_case) {
+	case CRIB__AGENT__HOST_MESSAGE__REQUEST_HELLO:
+		reply_hello(a, &out);
+		break;
+	default:
+		out.errnum = ENOSYS;
+		out.message = "request not known to crib-agent " AGENT_VERSION;
+		break;
+	}
+	r = crib_agent_frame_write(a->port, &out.base);
+	if (r < 0)
+		say("cannot answer request %llu: %s", (unsigned long long)in->id, strerror(-r));
+	crib__agent__host_message__free_unpacked(in, NULL);
+}
+
+/* Reads what the host sent; false when the host went away. */
+static bool read_port(struct agent *a)
+{
+	const uint8_t *msg;
+	size_t len;
+	int r = crib_agent_rbuf_fill(&a->in, a->port);
+
+	if (r == -EAGAIN)
+		return true;
+	if (r <= 0)
+		return false;
+	while ((r = crib_agent_rbuf_next(&a->in, &msg, &len)) > 0)
+		serve(a, msg, len);
+	if (r < 0) {
+		say("frame over %u bytes: dropping the connection's input", CRIB_AGENT_FRAME_MAX);
+		crib_agent_rbuf_reset(&a->in);
+	}
+	return true;
+}
+
+/* Serves the port if the host sent something; notes whether the host is there. */
+static void watch_port(struct agent *a)
+{
+	struct pollfd p = {.fd = a->port, .events = POLLIN};
+
+	if (poll(&p, 1, 0) < 0)
+		return;
+	if (p.revents & POLLIN)
+		a->connected = read_port(a);
+	else
+		a->connected = !(p.revents & POLLHUP);
+	if (!a->connected)
+		crib_agent_rbuf_reset(&a->in);
+}
+
+int main(void)
+{
+	struct agent a = {.started_ns = boottime_ns()};
+	int buttons[MAX_BUTTONS];
+	size_t n_buttons;
+
+	if (getpid() != 1) {
+		fprintf(stderr, "crib-agent runs as PID 1 of a pod's VM, not on a host\n");
+		return 2;
+	}
+	mount_basics();
+	load_modules();
+	a.modules_ns = boottime_ns();
+	a.port = open_port();
+	n_buttons = open_power_buttons(buttons, MAX_BUTTONS);
+	say("ready at %.3f s of boot time (modules loaded at %.3f s)", boottime_ns() / 1e9,
+	    a.modules_ns / 1e9);
+	for (;;) {
+		struct pollfd p[MAX_BUTTONS + 1];
+		size_t n = 0;
+
+		for (size_t i = 0; i < n_buttons; i++)
+			p[n++] = (struct pollfd){.fd = buttons[i], .events = POLLIN};
+		/*
+		 * Unplugged, the port polls as POLLHUP for good: then it is
+		 * left out and looked at again every 20 ms.
+		 */
+		if (a.port >= 0 && a.connected)
+			p[n++] = (struct pollfd){.fd = a.port, .events = POLLIN};
+		if (poll(p, n, a.connected ? -1 : 20) < 0 && errno != EINTR)
+			power_off();
+		for (size_t i = 0; i < n_buttons; i++)
+			if ((p[i].revents & POLLIN) && power_pressed(buttons[i]))
+				power_off();
+		if (a.port >= 0)
+			watch_port(&a);
+	}
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The libvirt backend's internals, shared by its files: libvirt.c (entry,
+ * init, the connections to libvirtd, classes, health, reconcile) and
+ * sandbox.c (pods as VMs).
+ *
+ * Mapping.  A pod is a transient libvirt domain named "crib-<pod id>" whose
+ * <metadata> carries crib's pod id (domxml.h).  The VM boots the class's
+ * kernel straight into crib-agent.initrd; crib-agent (PID 1) serves the
+ * host over a virtio-serial port whose host side is a unix socket.  A
+ * transient domain lives on through cribd's and libvirtd's restarts, and is
+ * gone once the VM powers off.
+ *
+ * Layout under the backend's run_dir, by the pod id's first LV_POD_DIR_ID
+ * digits (a unix socket's path must stay under 108 bytes):
+ *   pods/<id>/agent.sock   the agent's port (QEMU listens)
+ *   pods/<id>/console.log  the VM's serial console
+ */
+#ifndef CRIB_LIBVIRT_LIBVIRT_H
+#define CRIB_LIBVIRT_LIBVIRT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include <crib/backend.h>
+
+#define LV_DOMAIN_PREFIX "crib-"
+#define LV_POD_DIR_ID    16
+#define LV_AGENT_SOCKET  "agent.sock"
+#define LV_CONSOLE_LOG   "console.log"
+/*
+ * The guest kernel's command line before the class's kernel_args: quiet,
+ * with the probes a pod VM never needs left out (they cost most under TCG);
+ * any panic ends the VM (on_reboot destroy).
+ */
+#define LV_KERNEL_CMDLINE                                                                          \
+	"console=ttyS0 quiet panic=-1 cryptomgr.notests no_timer_check tsc=reliable "              \
+	"i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+
+struct lv_state;
+
+/*
+ * One libvirtd, by URI, shared by the classes naming it.  Connected on first
+ * use; once libvirtd went away (the close callback logs it, and
+ * virConnectIsAlive says so), the next use connects again.
+ */
+struct lv_conn {
+	struct lv_conn *next;
+	char *uri;
+	struct lv_state *st;
+	pthread_mutex_t lock;
+	virConnectPtr conn; /* under lock; NULL until first connected */
+	int lifecycle_cb;   /* the lifecycle event callback's id, -1 when none */
+	unsigned refs;      /* classes using it; under st->lock */
+};
+
+struct lv_state {
+	const struct crib_host *host;
+	char *pods_dir;       /* <run_dir>/pods */
+	char *default_initrd; /* crib-agent.initrd next to the module */
+	pthread_mutex_t lock;
+	struct lv_conn *conns; /* under lock */
+	int kvm;               /* -1: not probed yet, 0: no, 1: works; under lock */
+	char *kvm_reason;      /* why not, under lock */
+	pthread_t events;      /* runs libvirt's default event loop */
+	bool events_started;
+	atomic_bool stopping;
+};
+
+struct lv_class {
+	struct lv_conn *lc;
+	const char *domain_type; /* "kvm" or "qemu", as chosen for this host */
+	char *firmware;          /* NULL: QEMU's default BIOS */
+	char *kernel;
+	char *initrd;
+	char *cmdline;               /* crib's kernel command line, then the class's kernel_args */
+	uint64_t overhead_mib;       /* added to the pod's memory */
+	uint64_t default_memory_mib; /* the pod's memory when it sets no limit */
+	int64_t boot_timeout_ms;     /* until the agent answers */
+	int64_t shutdown_timeout_ms; /* from the power button to destroy */
+};
+
+/*
+ * A new reference to LC's connection, connecting first if there is none or
+ * libvirtd went away; the caller virConnectClose()s it.  -ECONNREFUSED
+ * (UNAVAILABLE) with libvirt's reason when libvirtd does not answer.
+ */
+int lv_connect(struct lv_conn *lc, virConnectPtr *ret, struct crib_error **reterr);
+
+/* libvirt's last error message on this thread, or "unknown error". */
+const char *lv_last_error(void);
+
+/* The domain name of pod POD_ID, in BUF. */
+void lv_domain_name(const char *pod_id, char buf[static sizeof(LV_DOMAIN_PREFIX) + 64]);
+
+/* The pod's own directory under st->pods_dir (malloc'd, the caller's; see above). */
+char *lv_pod_dir(const struct lv_state *st, const char *pod_id);
+
+/*
+ * The pod's domain on CONN if it exists (a new reference, the caller's
+ * virDomainFree), else NULL with *ret_err = 0, or -errno when libvirtd
+ * failed to answer.
+ */
+virDomainPtr lv_pod_domain(virConnectPtr conn, const char *pod_id, int *ret_err);
+
+/* sandbox.c: the pod ops. */
+int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec,
+               struct crib_pod_result *ret, struct crib_error **reterr);
+int lv_pod_stop(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                struct crib_error **reterr);
+int lv_pod_remove(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                  struct crib_error **reterr);
+int lv_pod_status(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                  struct crib_pod_status *ret, struct crib_error **reterr);
+int lv_pod_stats(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                 struct crib_usage *ret, struct crib_error **reterr);
+
+#endif

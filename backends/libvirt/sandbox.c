@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Pods as VMs: RunPodSandbox defines and starts a transient domain and waits
+ * for its agent's Hello; StopPodSandbox presses the power button and destroys
+ * the domain after the class's stop_timeout; RemovePodSandbox destroys what
+ * is left and removes the pod's directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "agentclient.h"
+#include "cri-api-v1.pb-c.h"
+#include "domxml.h"
+#include "libvirt.h"
+#include "util.h"
+
+#define MIB (1024ull * 1024ull)
+/* How much of the console's end goes into an error. */
+#define CONSOLE_TAIL 600
+#define STOP_POLL_US 20000
+
+static uint64_t ceil_div(uint64_t a, uint64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/* The memory and CPUs a resources message asks for (0 when it asks for none). */
+static void add_resources(const Runtime__V1__LinuxContainerResources *r, uint64_t *bytes,
+                          double *cpus)
+{
+	if (!r)
+		return;
+	if (r->memory_limit_in_bytes > 0)
+		*bytes += (uint64_t)r->memory_limit_in_bytes;
+	if (r->cpu_quota > 0 && r->cpu_period > 0)
+		*cpus += (double)r->cpu_quota / (double)r->cpu_period;
+}
+
+/*
+ * The VM's size: the pod's resources and overhead (kubelet's sums) when it
+ * sets them, else the class's memory_mb and one vCPU, plus the class's
+ * overhead_mb for the guest kernel and agent.
+ */
+static void vm_size(const struct lv_class *c, const Runtime__V1__PodSandboxConfig *cfg,
+                    uint64_t *ret_mib, unsigned *ret_vcpus)
+{
+	const Runtime__V1__LinuxPodSandboxConfig *l = cfg ? cfg->linux : NULL;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t bytes = 0;
+	double cpus = 0;
+
+	if (l) {
+		add_resources(l->resources, &bytes, &cpus);
+		add_resources(l->overhead, &bytes, &cpus);
+	}
+	*ret_mib = (bytes ? ceil_div(bytes, MIB) : c->default_memory_mib) + c->overhead_mib;
+	*ret_vcpus = cpus > 0 ? (unsigned)ceil_div((uint64_t)(cpus * 1000), 1000) : 1;
+	if (online > 0 && *ret_vcpus > (unsigned)online)
+		*ret_vcpus = (unsigned)online;
+}
+
+/* BUF's N bytes as one line: lines joined by " | ", carriage returns dropped; malloc'd. */
+static char *one_line(const char *buf, size_t n)
+{
+	char *out = crib_xmalloc(3 * n + 1);
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' && i + 1 < n) {
+			memcpy(out + len, " | ", 3);
+			len += 3;
+		} else if (buf[i] != '\r' && buf[i] != '\n') {
+			out[len++] = buf[i];
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+/* The last CONSOLE_TAIL bytes of the console, on one line; malloc'd. */
+static char *console_tail(const char *path)
+{
+	_cleanup_(closep) int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[CONSOLE_TAIL];
+	off_t end;
+	ssize_t n;
+
+	if (fd < 0)
+		return crib_xstrdup("no console output");
+	end = lseek(fd, 0, SEEK_END);
+	lseek(fd, end > CONSOLE_TAIL ? end - CONSOLE_TAIL : 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf));
+	return n > 0 ? one_line(buf, (size_t)n) : crib_xstrdup("no console output");
+}
+
+/* Removes DIR and the files in it (the pod's directory holds no subdirectories). */
+static void remove_pod_dir(const char *dir)
+{
+	_cleanup_(closedirp) DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (!streq(e->d_name, ".") && !streq(e->d_name, ".."))
+			unlinkat(dirfd(d), e->d_name, 0);
+	rmdir(dir);
+}
+
+/* Destroys DOM if it still runs; 0 when it is gone (a transient domain goes with it). */
+static int destroy(const struct lv_state *st, virDomainPtr dom, struct crib_error **reterr)
+{
+	if (virDomainIsActive(dom) != 1 || virDomainDestroy(dom) == 0 ||
+	    virGetLastErrorCode() == VIR_ERR_NO_DOMAIN || virDomainIsActive(dom) != 1)
+		return 0;
+	return st->host->error_set(reterr, EIO, "cannot destroy the VM %s: %s",
+	                           virDomainGetName(dom), lv_last_error());
+}
+
+struct boot_times {
+	int64_t define_ns; /* virDomainCreateXML, on the host */
+	int64_t agent_ns;  /* from then until the agent's Hello */
+	struct crib_lv_hello hello;
+};
+
+/* What pod_status shows of the pod (priv): the domain and how it booted. */
+static void encode_priv(const char *name, const char *type, const struct boot_times *t,
+                        struct crib_blob *ret)
+{
+	json_t *o =
+	    json_pack("{s:s, s:s, s:{s:I, s:I, s:I, s:I, s:s, s:s}}", "domain", name, "type", type,
+	              "boot", "libvirt_start_ns", (json_int_t)t->define_ns, "agent_answer_ns",
+	              (json_int_t)t->agent_ns, "guest_init_ns", (json_int_t)t->hello.started_ns,
+	              "guest_ready_ns", (json_int_t)t->hello.answered_ns, "kernel",
+	              t->hello.kernel_release ? t->hello.kernel_release : "", "agent",
+	              t->hello.agent_version ? t->hello.agent_version : "");
+
+	ret->data = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	ret->len = ret->data ? strlen(ret->data) : 0;
+	json_decref(o);
+}
+
+/* Starts the domain and waits for its agent; on failure nothing of it is left. */
+static int boot(struct lv_state *st, const struct lv_class *c, virConnectPtr conn,
+                const struct crib_lv_domain *d, struct boot_times *t, struct crib_error **reterr)
+{
+	_cleanup_free_ char *xml = NULL;
+	virDomainPtr dom;
+	int64_t t0 = crib_mono_ns();
+	int r = crib_lv_domain_xml(d, &xml);
+
+	if (r < 0)
+		return st->host->error_set(reterr, -r, "cannot write the domain XML of %s",
+		                           d->name);
+	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_NONE);
+	if (!dom)
+		return st->host->error_set(reterr, EIO, "cannot start the VM %s: %s", d->name,
+		                           lv_last_error());
+	t->define_ns = crib_mono_ns() - t0;
+	r = crib_lv_agent_hello(st->host, d->agent_socket, c->boot_timeout_ms, &t->hello, reterr);
+	t->agent_ns = crib_mono_ns() - t0 - t->define_ns;
+	if (r < 0) {
+		_cleanup_free_ char *tail = console_tail(d->console_log);
+
+		r = st->host->error_set(reterr, -r, "the VM %s did not come up (console: %s)",
+		                        d->name, tail);
+		destroy(st, dom, NULL);
+	}
+	virDomainFree(dom);
+	return r;
+}
+
+static void log_boot(const struct lv_state *st, const char *pod_id, const struct boot_times *t)
+{
+	st->host->log(st->host, CRIB_LOG_INFO,
+	              "pod %.12s: VM started by libvirt in %.0f ms, its agent answered %.0f ms "
+	              "later (guest: PID 1 at %.0f ms of boot, serving at %.0f ms)",
+	              pod_id, t->define_ns / 1e6, t->agent_ns / 1e6, t->hello.started_ns / 1e6,
+	              t->hello.answered_ns / 1e6);
+}
+
+int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec,
+               struct crib_pod_result *ret, struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	const struct lv_class *c = spec->ref.cls->data;
+	_cleanup_free_ char *dir = lv_pod_dir(st, spec->ref.id), *sock = NULL, *console = NULL;
+	Runtime__V1__PodSandboxConfig *cfg;
+	struct boot_times t = {0};
+	char name[sizeof(LV_DOMAIN_PREFIX) + 64];
+	virConnectPtr conn = NULL;
+	struct crib_lv_domain d = {
+	    .type = c->domain_type,
+	    .pod_id = spec->ref.id,
+	    .class_name = spec->ref.cls->name,
+	    .pod_name = spec->name,
+	    .pod_namespace = spec->namespace_,
+	    .pod_uid = spec->uid,
+	    .firmware = c->firmware,
+	    .kernel = c->kernel,
+	    .initrd = c->initrd,
+	    .cmdline = c->cmdline,
+	};
+	int r;
+
+	(void)op;
+	cfg = runtime__v1__pod_sandbox_config__unpack(NULL, spec->cri_config_len, spec->cri_config);
+	if (!cfg)
+		return st->host->error_set(reterr, EINVAL, "the PodSandboxConfig does not parse");
+	vm_size(c, cfg, &d.memory_mib, &d.vcpus);
+	runtime__v1__pod_sandbox_config__free_unpacked(cfg, NULL);
+	lv_domain_name(spec->ref.id, name);
+	d.name = name;
+	d.agent_socket = sock = crib_xasprintf("%s/" LV_AGENT_SOCKET, dir);
+	d.console_log = console = crib_xasprintf("%s/" LV_CONSOLE_LOG, dir);
+	r = lv_connect(c->lc, &conn, reterr);
+	if (r < 0)
+		return r;
+	/* Not mkdir -p: the directory is named by a prefix of the id, which must be unique. */
+	if (mkdir(dir, 0700) < 0) {
+		r = st->host->error_set(reterr, errno, "cannot make %s: %s", dir, strerror(errno));
+		virConnectClose(conn);
+		return r;
+	}
+	r = boot(st, c, conn, &d, &t, reterr);
+	virConnectClose(conn);
+	if (r < 0) {
+		remove_pod_dir(dir);
+		crib_lv_hello_clear(&t.hello);
+		return r;
+	}
+	log_boot(st, spec->ref.id, &t);
+	encode_priv(name, c->domain_type, &t, &ret->priv);
+	crib_lv_hello_clear(&t.hello);
+	return 0;
+}
+
+/* A pod's domain and the connection it came through. */
+struct pod_vm {
+	virConnectPtr conn;
+	virDomainPtr dom; /* NULL when the pod has no domain (any longer) */
+};
+
+static void pod_vm_close(struct pod_vm *vm)
+{
+	if (vm->dom)
+		virDomainFree(vm->dom);
+	if (vm->conn)
+		virConnectClose(vm->conn);
+	*vm = (struct pod_vm){0};
+}
+
+/* Looks the pod's domain up through its class's connection; vm->dom NULL when there is none. */
+static int pod_vm_open(const struct lv_state *st, const struct crib_pod_ref *pod, struct pod_vm *vm,
+                       struct crib_error **reterr)
+{
+	const struct lv_class *c = pod->cls->data;
+	int r = lv_connect(c->lc, &vm->conn, reterr);
+
+	if (r < 0)
+		return r;
+	vm->dom = lv_pod_domain(vm->conn, pod->id, &r);
+	if (r < 0) {
+		pod_vm_close(vm);
+		return st->host->error_set(reterr, EIO, "cannot look up the VM of pod %.12s: %s",
+		                           pod->id, lv_last_error());
+	}
+	return 0;
+}
+
+/* Waits up to TIMEOUT_MS for DOM to stop running. */
+static bool wait_stopped(virDomainPtr dom, int64_t timeout_ms)
+{
+	int64_t deadline = crib_mono_ns() + timeout_ms * 1000000;
+
+	while (virDomainIsActive(dom) == 1) {
+		if (crib_mono_ns() > deadline)
+			return false;
+		usleep(STOP_POLL_US);
+	}
+	return true;
+}
+
+int lv_pod_stop(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	const struct lv_class *c = pod->cls->data;
+	_cleanup_(pod_vm_close) struct pod_vm vm = {0};
+	int r;
+
+	(void)op;
+	r = pod_vm_open(st, pod, &vm, reterr);
+	if (r < 0 || !vm.dom)
+		return r;
+	/* The power button: crib-agent powers the VM off; destroy is the fallback. */
+	if (c->shutdown_timeout_ms > 0 &&
+	    virDomainShutdownFlags(vm.dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0 &&
+	    wait_stopped(vm.dom, c->shutdown_timeout_ms))
+		return 0;
+	return destroy(st, vm.dom, reterr);
+}
+
+int lv_pod_remove(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                  struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	_cleanup_free_ char *dir = lv_pod_dir(st, pod->id);
+	_cleanup_(pod_vm_close) struct pod_vm vm = {0};
+	int r;
+
+	(void)op;
+	r = pod_vm_open(st, pod, &vm, reterr);
+	if (r == 0 && vm.dom)
+		r = destroy(st, vm.dom, reterr);
+	if (r == 0)
+		remove_pod_dir(dir);
+	return r;
+}
+
+int lv_pod_status(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                  struct crib_pod_status *ret, struct crib_error **reterr)
+{
+	_cleanup_(pod_vm_close) struct pod_vm vm = {0};
+	int r;
+
+	(void)op;
+	r = pod_vm_open(state, pod, &vm, reterr);
+	if (r < 0)
+		return r;
+	ret->state = vm.dom && virDomainIsActive(vm.dom) == 1 ? CRIB_POD_READY : CRIB_POD_NOTREADY;
+	if (pod->priv_len)
+		ret->info = crib_xasprintf("%.*s", (int)pod->priv_len, (const char *)pod->priv);
+	return 0;
+}
+
+/* The domain's memory as the host sees it: QEMU's resident set. */
+static void memory_usage(virDomainPtr dom, struct crib_usage *ret)
+{
+	virDomainMemoryStatStruct stats[VIR_DOMAIN_MEMORY_STAT_NR];
+	int n = virDomainMemoryStats(dom, stats, VIR_DOMAIN_MEMORY_STAT_NR, 0);
+
+	for (int i = 0; i < n; i++)
+		if (stats[i].tag == VIR_DOMAIN_MEMORY_STAT_RSS) {
+			ret->memory_rss_bytes = stats[i].val * 1024;
+			ret->memory_usage_bytes = ret->memory_rss_bytes;
+			ret->memory_working_set_bytes = ret->memory_rss_bytes;
+			ret->present |= CRIB_USAGE_MEMORY_RSS | CRIB_USAGE_MEMORY_USAGE |
+			                CRIB_USAGE_MEMORY_WORKING_SET;
+		}
+}
+
+/* The domain's CPU time (every vCPU and QEMU's own threads). */
+static void cpu_usage(virDomainPtr dom, struct crib_usage *ret)
+{
+	virTypedParameter params[8];
+	int n = virDomainGetCPUStats(dom, params, 8, -1, 1, 0);
+
+	for (int i = 0; i < n; i++)
+		if (streq(params[i].field, VIR_DOMAIN_CPU_STATS_CPUTIME) &&
+		    params[i].type == VIR_TYPED_PARAM_ULLONG) {
+			ret->cpu_core_ns = params[i].value.ul;
+			ret->present |= CRIB_USAGE_CPU;
+		}
+}
+
+int lv_pod_stats(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+                 struct crib_usage *ret, struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	_cleanup_(pod_vm_close) struct pod_vm vm = {0};
+	int r;
+
+	(void)op;
+	r = pod_vm_open(st, pod, &vm, reterr);
+	if (r < 0)
+		return r;
+	if (!vm.dom)
+		return st->host->error_set(reterr, ENOENT, "pod %.12s: its VM is gone", pod->id);
+	ret->timestamp = crib_now_ns();
+	cpu_usage(vm.dom, ret);
+	memory_usage(vm.dom, ret);
+	return 0;
+}

@@ -1,0 +1,242 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The libvirt backend through CRI: each pod a transient libvirt domain booting Debian's
+cloud kernel straight into crib-agent.initrd, on the libvirtd that scripts/libvirtd.sh
+starts (QEMU's TCG here: /dev/kvm is missing or its probe fails).
+
+Every test gets its own cribd.  What a failed test leaves (domains outlive cribd) is
+destroyed when the test ends: the domains whose pod directory is under its run_dir."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+import grpc
+import pytest
+
+from conftest import PLUGINS, ROOT, container_config, pb, pod_config, rpc_error, wait_for
+from test_oci import IMAGE
+
+LIBVIRTD_SH = os.path.join(ROOT, "scripts", "libvirtd.sh")
+URI = "qemu:///system"
+METADATA_NS = "urn:crib:libvirt:pod:1"
+
+
+def virsh(*args, check=True):
+    p = subprocess.run(["virsh", "-q", "-c", URI, *args], capture_output=True, text=True,
+                       timeout=60)
+    if check and p.returncode:
+        raise AssertionError(f"virsh {' '.join(args)}: {p.stderr}")
+    return p
+
+
+def domain_state(pod_id):
+    """The domain's state ("running"), or None when there is no such domain."""
+    p = virsh("domstate", "crib-" + pod_id, check=False)
+    return p.stdout.strip() if p.returncode == 0 else None
+
+
+def pods_dir(d):
+    return os.path.join(d.run, "backends", "libvirt", "pods")
+
+
+def pod_dir(d, pod_id):
+    return os.path.join(pods_dir(d), pod_id[:16])
+
+
+def start_libvirtd():
+    """libvirtd as the project's script starts it (a no-op when one answers)."""
+    subprocess.run([LIBVIRTD_SH], check=True, timeout=60)
+
+
+def need_libvirt():
+    if os.geteuid() != 0:
+        pytest.skip("libvirt's system instance needs root")
+    for f in ("libvirt.so", "crib-agent.initrd"):
+        assert os.path.exists(os.path.join(PLUGINS, f)), f"{f} is not built"
+    start_libvirtd()
+
+
+def destroy_leftovers(d):
+    """Destroys every crib domain whose pod directory is under D's run_dir (a libvirtd
+    that has just started may still be reconnecting to them: tried for a while)."""
+    def ours():
+        return [n for n in virsh("list", "--name").stdout.split()
+                if n.startswith("crib-") and os.path.isdir(pod_dir(d, n[5:]))]
+
+    deadline = time.time() + 30
+    while ours() and time.time() < deadline:
+        for name in ours():
+            virsh("destroy", name, check=False)
+        time.sleep(0.5)
+    assert not ours(), "crib domains left running"
+
+
+@pytest.fixture
+def lv(make_cribd):
+    """A cribd whose default class "vm" runs on the libvirt backend's defaults; "vmargs"
+    adds kernel arguments and keeps QEMU's own BIOS."""
+    need_libvirt()
+    d = make_cribd(default_class="vm", classes={
+        "vm": "backend = libvirt",
+        "vmargs": "backend = libvirt\nkernel_args = crib.test=1\nfirmware = default",
+    }).start()
+    yield d
+    destroy_leftovers(d)
+
+
+def status(d, pod_id, verbose=False):
+    return d.rs().PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=pod_id,
+                                                              verbose=verbose))
+
+
+def run_vm(d, handler="", resources=None, **kw):
+    cfg = pod_config(**kw)
+    if resources:
+        cfg.linux.resources.CopyFrom(resources)
+    pod_id = d.rs().RunPodSandbox(pb.RunPodSandboxRequest(config=cfg, runtime_handler=handler),
+                                  timeout=120).pod_sandbox_id
+    return pod_id, cfg
+
+
+def pod_stats(d, pod_id):
+    return d.rs().PodSandboxStats(pb.PodSandboxStatsRequest(pod_sandbox_id=pod_id)).stats
+
+
+def console(d, pod_id):
+    with open(os.path.join(pod_dir(d, pod_id), "console.log"), errors="replace") as f:
+        return f.read()
+
+
+def test_pod_is_a_vm_whose_agent_answers(lv):
+    t0 = time.monotonic()
+    pod_id, _ = run_vm(lv, name="vm1")
+    took = time.monotonic() - t0
+    name = "crib-" + pod_id
+    assert domain_state(pod_id) == "running"
+    xml = virsh("dumpxml", name).stdout
+    if not os.path.exists("/dev/kvm"):
+        assert "type='qemu'" in xml.split("\n", 1)[0]
+    # The class's defaults: 256 MiB for a pod without limits, 64 MiB overhead, 1 vCPU.
+    assert re.search(r"<memory unit='KiB'>327680</memory>", xml), xml
+    assert re.search(r"<vcpu placement='static'>1</vcpu>", xml), xml
+    if os.path.exists("/usr/share/qemu/qboot.rom"):
+        assert "<loader readonly='yes' type='rom'>/usr/share/qemu/qboot.rom</loader>" in xml, xml
+    meta = virsh("metadata", name, METADATA_NS).stdout
+    assert f'id="{pod_id}"' in meta and 'class="vm"' in meta and 'name="vm1"' in meta
+
+    st = status(lv, pod_id, verbose=True)
+    assert st.status.state == pb.SANDBOX_READY
+    info = st.info
+    assert any("guest_init_ns" in v for v in info.values()), info
+    text = console(lv, pod_id)
+    assert "crib-agent: ready at" in text, text
+    print(f"pod-ready {took:.2f} s; {lv.log().count('its agent answered')} boot lines")
+
+    stats = pod_stats(lv, pod_id)
+    assert stats.linux.cpu.usage_core_nano_seconds.value > 0
+    assert stats.linux.memory.working_set_bytes.value > 0
+
+    # No containers in pod VMs yet: a clear UNIMPLEMENTED, nothing made.
+    lv.pull(IMAGE)
+    e = rpc_error(lambda: lv.rs().CreateContainer(pb.CreateContainerRequest(
+        pod_sandbox_id=pod_id, config=container_config(image=IMAGE),
+        sandbox_config=pod_config("vm1"))))
+    assert e.code() == grpc.StatusCode.UNIMPLEMENTED, e.details()
+    assert "libvirt" in e.details()
+    assert not lv.rs().ListContainers(pb.ListContainersRequest()).containers
+
+    # Stop: the power button, which crib-agent answers by powering off (no destroy).
+    t0 = time.monotonic()
+    lv.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    assert time.monotonic() - t0 < 9, "the VM did not power off before stop_timeout"
+    assert domain_state(pod_id) is None
+    assert "reboot: Power down" in console(lv, pod_id)
+    assert status(lv, pod_id).status.state == pb.SANDBOX_NOTREADY
+    lv.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id))
+    lv.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
+    assert not os.path.exists(pod_dir(lv, pod_id))
+    lv.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
+    assert not lv.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items
+
+
+def test_pod_resources_size_the_vm(lv):
+    res = pb.LinuxContainerResources(memory_limit_in_bytes=200 * 2**20 + 1, cpu_quota=150000,
+                                     cpu_period=100000)
+    pod_id, _ = run_vm(lv, name="sized", resources=res, handler="vmargs")
+    xml = virsh("dumpxml", "crib-" + pod_id).stdout
+    assert re.search(r"<cmdline>console=ttyS0 [^<]* crib.test=1</cmdline>", xml), xml
+    assert "<loader" not in xml, xml
+    # 201 MiB (rounded up) plus the 64 MiB overhead; 1.5 CPUs round up to 2.
+    assert "<memory unit='KiB'>271360</memory>" in xml, xml
+    assert ">2</vcpu>" in xml, xml
+    lv.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    assert domain_state(pod_id) is None
+    assert not os.path.exists(pod_dir(lv, pod_id))
+
+
+def domains():
+    return set(virsh("list", "--all", "--name").stdout.split())
+
+
+def test_wrong_kernel_or_initrd_fails_clearly_and_leaves_nothing(make_cribd):
+    need_libvirt()
+    d = make_cribd(default_class="vm", classes={
+        "vm": "backend = libvirt",
+        "nokernel": "backend = libvirt\nkernel = /nonexistent/vmlinuz",
+        # Files that are there but boot nothing: QEMU refuses the kernel, and the
+        # kernel panics on an initrd with no init.
+        "notakernel": "backend = libvirt\nkernel = /etc/hostname",
+        "noinit": f"backend = libvirt\ninitrd = {os.path.join(ROOT, 'README.md')}\n"
+                  "boot_timeout = 120",
+    }).start()
+    conf = os.path.join(d.conf_d, "10-classes.conf")
+    before = domains()
+    try:
+        e = rpc_error(lambda: run_vm(d, handler="nokernel"))
+        assert re.search(re.escape(conf) + r":\d+: kernel /nonexistent/vmlinuz: No such file",
+                         e.details()), e.details()
+        e = rpc_error(lambda: run_vm(d, handler="notakernel"))
+        assert "cannot start the VM crib-" in e.details(), e.details()
+        e = rpc_error(lambda: run_vm(d, handler="noinit"))
+        assert "did not come up" in e.details() and "panic" in e.details().lower(), e.details()
+        assert domains() == before
+        assert os.listdir(pods_dir(d)) == []
+        assert not d.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items
+    finally:
+        destroy_leftovers(d)
+
+
+def libvirtd_pid():
+    with open("/run/libvirtd.pid") as f:
+        return int(f.read())
+
+
+def test_pod_survives_libvirtd_and_cribd_restarts(lv):
+    pod_id, _ = run_vm(lv, name="survivor")
+    # libvirtd crashes (the one scripts/libvirtd.sh started) and comes back.
+    os.kill(libvirtd_pid(), signal.SIGKILL)
+    try:
+        wait_for(lambda: subprocess.run(["virsh", "-c", URI, "version"], capture_output=True
+                                        ).returncode != 0, what="libvirtd to be gone")
+        # What needs libvirtd says so; the pod is still cribd's (its stored state).
+        e = rpc_error(lambda: lv.rs().StopPodSandbox(pb.StopPodSandboxRequest(
+            pod_sandbox_id=pod_id), timeout=60))
+        assert e.code() == grpc.StatusCode.UNAVAILABLE and "libvirtd" in e.details(), e.details()
+        assert status(lv, pod_id).status.state == pb.SANDBOX_READY
+    finally:
+        start_libvirtd()
+    assert domain_state(pod_id) == "running"
+    # The backend connects again by itself.
+    assert pod_stats(lv, pod_id).linux.cpu.usage_core_nano_seconds.value > 0
+    assert status(lv, pod_id).status.state == pb.SANDBOX_READY
+
+    # cribd crashes and comes back: reconcile finds the VM by its domain.
+    lv.kill9()
+    lv.start()
+    assert status(lv, pod_id).status.state == pb.SANDBOX_READY
+    assert domain_state(pod_id) == "running"
+    lv.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    assert domain_state(pod_id) is None
+    lv.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
+    assert not os.path.exists(pod_dir(lv, pod_id))
