@@ -8,6 +8,7 @@
  *   cri-bench ENDPOINT pod-ready PODS IMAGE HANDLER [RSS_PID]
  *   cri-bench ENDPOINT parallel-pods PODS CLIENTS IMAGE HANDLER [RSS_PID]
  *   cri-bench ENDPOINT list-live CONTAINERS IMAGE HANDLER [RSS_PID]
+ *   cri-bench ENDPOINT hold PODS IMAGE HANDLER FILE
  *   cri-bench ENDPOINT rss PID
  *
  * Calls are made one at a time over one channel with grpc core's C API, so the
@@ -34,6 +35,11 @@
  *    that of the parallel teardown.
  *  - list-live: CONTAINERS pods (one running container each) started, then
  *    ListContainers timed as list-containers does over 200 calls.
+ *  - hold: PODS pods started one after the other; prints "up" and keeps them
+ *    until FILE exists (a script measures them meanwhile), then takes them down.
+ * IMAGE "-" runs each pod's sandbox alone (no container, nothing pulled):
+ * pod-ready is then RunPodSandbox only, for backends that only make
+ * sandboxes yet.
  * With RSS_PID, a "rss" line (VmRSS of that process, e.g. the runtime's) is
  * printed while the pods are up; the rss mode prints only that.
  */
@@ -550,6 +556,10 @@ static int pod_up(struct fleet *f, struct client *c, size_t i)
 	if (!pod->id)
 		return -1;
 	t1 = now_ns();
+	if (!f->image) {
+		pod->run = pod->ready = t1 - t0;
+		return 0;
+	}
 	ctr = create_sleeper(f, c, pod->id, &p.cfg);
 	if (!ctr)
 		return -1;
@@ -674,7 +684,7 @@ static int fleet_init(struct fleet *f, struct client *c, size_t pods, const char
 	                                     NULL, NULL);
 	f->remove = grpc_channel_register_call(c->ch, "/runtime.v1.RuntimeService/RemovePodSandbox",
 	                                       NULL, NULL);
-	f->image = image;
+	f->image = strcmp(image, "-") == 0 ? NULL : image;
 	f->handler = strcmp(handler, "-") == 0 ? "" : handler;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	f->epoch = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -687,7 +697,7 @@ static int fleet_init(struct fleet *f, struct client *c, size_t pods, const char
 		f->logs[0] = '\0';
 		return -1;
 	}
-	return pull_once(c, pull, image) < 0 ? -1 : 0;
+	return f->image && pull_once(c, pull, image) < 0 ? -1 : 0;
 }
 
 /* Takes every pod that is still there down (untimed here) and frees F. */
@@ -800,6 +810,25 @@ out:
 	return r;
 }
 
+static int hold(struct client *c, size_t pods, const char *image, const char *handler,
+                const char *file)
+{
+	struct fleet f = {.n = 0};
+	int r = 1;
+
+	if (fleet_init(&f, c, pods, image, handler) < 0 || fleet_run(&f, 1, false) < 0)
+		goto out;
+	printf("up\n");
+	fflush(stdout);
+	while (access(file, F_OK) < 0)
+		sleep_ms(50);
+	r = 0;
+out:
+	if (fleet_fini(&f) < 0)
+		r = 1;
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	grpc_channel_credentials *creds;
@@ -817,8 +846,9 @@ int main(int argc, char **argv)
 		    "       cri-bench ENDPOINT pod-ready PODS IMAGE HANDLER [RSS_PID]\n"
 		    "       cri-bench ENDPOINT parallel-pods PODS CLIENTS IMAGE HANDLER [RSS_PID]\n"
 		    "       cri-bench ENDPOINT list-live CONTAINERS IMAGE HANDLER [RSS_PID]\n"
+		    "       cri-bench ENDPOINT hold PODS IMAGE HANDLER FILE\n"
 		    "       cri-bench ENDPOINT rss PID\n"
-		    "(HANDLER - is the runtime's default)\n");
+		    "(HANDLER - is the runtime's default; IMAGE - runs sandboxes alone)\n");
 		return 2;
 	}
 	n = strtoul(argv[3], NULL, 10);
@@ -852,6 +882,8 @@ int main(int argc, char **argv)
 	else if (strcmp(argv[2], "list-live") == 0)
 		r = argc > 5 && n ? list_live(&c, n, argv[4], argv[5], argc > 6 ? argv[6] : NULL)
 		                  : 2;
+	else if (strcmp(argv[2], "hold") == 0)
+		r = argc > 6 && n ? hold(&c, n, argv[4], argv[5], argv[6]) : 2;
 	else if (strcmp(argv[2], "rss") == 0)
 		r = print_rss(argv[3]);
 	else

@@ -68,3 +68,10 @@ stop_dockerd() {
 	kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null
 	dockerd_pid=""
 }
+
+# unmount_under DIR: detaches every mount below DIR, deepest first (container root
+# filesystems and namespace pins outlive cribd).
+unmount_under() {
+	awk -v w="$1/" 'index($2, w) == 1 {print length($2), $2}' /proc/self/mounts |
+		sort -rn | cut -d' ' -f2 | xargs -r -n1 umount -l
+}

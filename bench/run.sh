@@ -90,9 +90,7 @@ cleanup() {
 	for k in $(cat "$work"/state/backends/testproc/containers/*/keeper.pid 2>/dev/null); do
 		kill -USR2 "$k" 2>/dev/null || true
 	done
-	# Container root filesystems outlive cribd: detach them, deepest first.
-	awk -v w="$work/" 'index($2, w) == 1 {print length($2), $2}' /proc/self/mounts |
-		sort -rn | cut -d' ' -f2 | xargs -r -n1 umount -l
+	unmount_under "$work"
 	rm -rf "$work"
 }
 trap cleanup EXIT
