@@ -2,19 +2,41 @@
 /* The host's side of the agent protocol; see agentclient.h. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "agent.pb-c.h"
 #include "agentclient.h"
 #include "agentframe.h"
 #include "util.h"
 
-/* The request id of Hello: the first request on a connection. */
-#define HELLO_ID 1
+/* One call waiting for its answer. */
+struct pending {
+	struct pending *next;
+	uint64_t id;
+	Crib__Agent__GuestMessage *answer; /* set by the reader */
+};
+
+struct crib_lv_agent {
+	const struct crib_host *host;
+	int fd;
+	struct crib_agent_rbuf in; /* the reader's, after Hello */
+	const struct crib_lv_agent_events *events;
+	void *ctx;
+	pthread_mutex_t write_lock; /* one frame at a time */
+	pthread_mutex_t lock;
+	pthread_cond_t answered; /* under lock */
+	struct pending *pending; /* under lock */
+	uint64_t last_id;        /* under lock */
+	bool closed;             /* under lock */
+	pthread_t reader;
+	bool reader_started;
+};
 
 void crib_lv_hello_clear(struct crib_lv_hello *h)
 {
@@ -51,10 +73,21 @@ static int connect_until(const char *path, int64_t deadline, int *ret)
 	}
 }
 
-/* Reads frames until the answer to request ID; *ret is the caller's to free. */
-static int read_answer(int fd, uint64_t id, int64_t deadline, Crib__Agent__GuestMessage **ret)
+/* Hands the guest's own message M to the events; frees it. */
+static void dispatch(struct crib_lv_agent *a, Crib__Agent__GuestMessage *m)
 {
-	struct crib_agent_rbuf in = {0};
+	if (a->events && a->events->message)
+		a->events->message(a->ctx, m);
+	crib__agent__guest_message__free_unpacked(m, NULL);
+}
+
+/*
+ * Reads frames until the answer to request ID, before the reader runs;
+ * *ret is the caller's.  The guest's own messages on the way are dispatched.
+ */
+static int read_answer(struct crib_lv_agent *a, uint64_t id, int64_t deadline,
+                       Crib__Agent__GuestMessage **ret)
+{
 	int r = 0;
 
 	*ret = NULL;
@@ -62,42 +95,35 @@ static int read_answer(int fd, uint64_t id, int64_t deadline, Crib__Agent__Guest
 		const uint8_t *data;
 		size_t len;
 		int64_t left = (deadline - crib_mono_ns()) / 1000000;
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p = {.fd = a->fd, .events = POLLIN};
 
-		r = crib_agent_rbuf_next(&in, &data, &len);
+		r = crib_agent_rbuf_next(&a->in, &data, &len);
 		if (r > 0) {
 			Crib__Agent__GuestMessage *m =
 			    crib__agent__guest_message__unpack(NULL, len, data);
 
-			if (!m) {
-				r = -EPROTO;
-				break;
-			}
+			if (!m)
+				return -EPROTO;
 			if (m->id == id)
 				*ret = m;
 			else
-				crib__agent__guest_message__free_unpacked(m, NULL);
+				dispatch(a, m);
 			continue;
 		}
 		if (r < 0)
-			break;
-		if (left <= 0) {
-			r = -ETIMEDOUT;
-			break;
-		}
+			return r;
+		if (left <= 0)
+			return -ETIMEDOUT;
 		r = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
-		if (r < 0 && errno != EINTR) {
-			r = -errno;
-			break;
-		}
-		r = r > 0 ? crib_agent_rbuf_fill(&in, fd) : 1;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		r = r > 0 ? crib_agent_rbuf_fill(&a->in, a->fd) : 1;
 		if (r == 0)
-			r = -ECONNRESET;
+			return -ECONNRESET;
 		if (r < 0)
-			break;
+			return r;
 	}
-	crib_agent_rbuf_free(&in);
-	return *ret ? 0 : r;
+	return 0;
 }
 
 static void take_hello(const Crib__Agent__HelloReply *h, struct crib_lv_hello *ret)
@@ -109,41 +135,223 @@ static void take_hello(const Crib__Agent__HelloReply *h, struct crib_lv_hello *r
 	ret->answered_ns = h->now_boottime_ns;
 }
 
-int crib_lv_agent_hello(const struct crib_host *host, const char *path, int64_t timeout_ms,
-                        struct crib_lv_hello *ret, struct crib_error **reterr)
+/* Says Hello as the session's first request; fills RET_HELLO when not NULL. */
+static int hello(struct crib_lv_agent *a, const char *hostname, int64_t deadline,
+                 struct crib_lv_hello *ret_hello, struct crib_error **reterr)
 {
 	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
-	Crib__Agent__Hello hello = CRIB__AGENT__HELLO__INIT;
+	Crib__Agent__Hello h = CRIB__AGENT__HELLO__INIT;
 	Crib__Agent__GuestMessage *answer = NULL;
-	int64_t deadline = crib_mono_ns() + timeout_ms * 1000000;
-	_cleanup_(closep) int fd = -1;
 	int r;
 
-	req.id = HELLO_ID;
+	h.hostname = (char *)(hostname ? hostname : "");
+	req.id = ++a->last_id;
 	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_HELLO;
-	req.hello = &hello;
-	r = connect_until(path, deadline, &fd);
-	if (r < 0)
-		return host->error_set(reterr, -r, "cannot connect to the agent's socket %s: %s",
-		                       path, strerror(-r));
-	r = crib_agent_frame_write(fd, &req.base);
-	r = r < 0 ? r : read_answer(fd, HELLO_ID, deadline, &answer);
+	req.hello = &h;
+	r = crib_agent_frame_write(a->fd, &req.base);
+	r = r < 0 ? r : read_answer(a, req.id, deadline, &answer);
 	if (r == -ETIMEDOUT)
-		return host->error_set(reterr, ETIMEDOUT, "the agent did not answer in %lld ms",
-		                       (long long)timeout_ms);
+		return a->host->error_set(reterr, ETIMEDOUT, "the agent did not answer in time");
 	if (r == -ECONNRESET || r == -EPIPE)
-		return host->error_set(reterr, ECONNRESET,
-		                       "the VM went away before its agent answered");
+		return a->host->error_set(reterr, ECONNRESET,
+		                          "the VM went away before its agent answered");
 	if (r < 0)
-		return host->error_set(reterr, -r, "talking to the agent: %s", strerror(-r));
+		return a->host->error_set(reterr, -r, "talking to the agent: %s", strerror(-r));
 	if (answer->errnum || answer->reply_case != CRIB__AGENT__GUEST_MESSAGE__REPLY_HELLO) {
-		r = host->error_set(reterr, EPROTO, "the agent refused Hello: %s",
-		                    answer->message && answer->message[0] ? answer->message
-		                                                          : "no reason given");
+		r = a->host->error_set(reterr, EPROTO, "the agent refused Hello: %s",
+		                       answer->message && answer->message[0] ? answer->message
+		                                                             : "no reason given");
 		crib__agent__guest_message__free_unpacked(answer, NULL);
 		return r;
 	}
-	take_hello(answer->hello, ret);
+	if (ret_hello)
+		take_hello(answer->hello, ret_hello);
 	crib__agent__guest_message__free_unpacked(answer, NULL);
 	return 0;
+}
+
+/* Gives M to the call waiting for it; false when none waits (it gave up). */
+static bool deliver(struct crib_lv_agent *a, Crib__Agent__GuestMessage *m)
+{
+	bool taken = false;
+
+	pthread_mutex_lock(&a->lock);
+	for (struct pending *p = a->pending; p; p = p->next)
+		if (p->id == m->id && !p->answer) {
+			p->answer = m;
+			taken = true;
+		}
+	pthread_cond_broadcast(&a->answered);
+	pthread_mutex_unlock(&a->lock);
+	return taken;
+}
+
+static void *reader(void *arg)
+{
+	struct crib_lv_agent *a = arg;
+	const uint8_t *data;
+	size_t len;
+	int r;
+
+	for (;;) {
+		while ((r = crib_agent_rbuf_next(&a->in, &data, &len)) > 0) {
+			Crib__Agent__GuestMessage *m =
+			    crib__agent__guest_message__unpack(NULL, len, data);
+
+			if (!m) {
+				r = -EPROTO;
+				break;
+			}
+			if (!m->id)
+				dispatch(a, m);
+			else if (!deliver(a, m))
+				crib__agent__guest_message__free_unpacked(m, NULL);
+		}
+		if (r < 0 || crib_agent_rbuf_fill(&a->in, a->fd) <= 0)
+			break;
+	}
+	if (r < 0)
+		a->host->log(a->host, CRIB_LOG_WARNING,
+		             "a pod VM's agent sent a frame that does not parse: disconnecting");
+	pthread_mutex_lock(&a->lock);
+	a->closed = true;
+	pthread_cond_broadcast(&a->answered);
+	pthread_mutex_unlock(&a->lock);
+	if (a->events && a->events->closed)
+		a->events->closed(a->ctx);
+	return NULL;
+}
+
+static struct crib_lv_agent *agent_new(const struct crib_host *host,
+                                       const struct crib_lv_agent_events *events, void *ctx)
+{
+	struct crib_lv_agent *a = crib_xcalloc(1, sizeof(*a));
+	pthread_condattr_t attr;
+
+	a->host = host;
+	a->fd = -1;
+	a->events = events;
+	a->ctx = ctx;
+	pthread_mutex_init(&a->write_lock, NULL);
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->answered, &attr);
+	pthread_condattr_destroy(&attr);
+	return a;
+}
+
+int crib_lv_agent_open(const struct crib_host *host, const char *path, const char *hostname,
+                       int64_t timeout_ms, const struct crib_lv_agent_events *events, void *ctx,
+                       struct crib_lv_hello *ret_hello, struct crib_lv_agent **ret,
+                       struct crib_error **reterr)
+{
+	struct crib_lv_agent *a = agent_new(host, events, ctx);
+	int64_t deadline = crib_mono_ns() + timeout_ms * 1000000;
+	int r = connect_until(path, deadline, &a->fd);
+
+	if (r < 0)
+		r = host->error_set(reterr, -r, "cannot connect to the agent's socket %s: %s", path,
+		                    strerror(-r));
+	else
+		r = hello(a, hostname, deadline, ret_hello, reterr);
+	if (r == 0) {
+		r = -pthread_create(&a->reader, NULL, reader, a);
+		a->reader_started = r == 0;
+		if (r < 0)
+			r = host->error_set(reterr, -r, "cannot start the agent's reader: %s",
+			                    strerror(-r));
+	}
+	if (r < 0) {
+		crib_lv_agent_close(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+/* Waits for P's answer until DEADLINE; under a->lock. */
+static void wait_answer(struct crib_lv_agent *a, struct pending *p, int64_t deadline)
+{
+	struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+
+	while (!p->answer && !a->closed && crib_mono_ns() < deadline)
+		pthread_cond_timedwait(&a->answered, &a->lock, &ts);
+}
+
+static void unlink_pending(struct crib_lv_agent *a, struct pending *p)
+{
+	struct pending **pp = &a->pending;
+
+	while (*pp != p)
+		pp = &(*pp)->next;
+	*pp = p->next;
+}
+
+int crib_lv_agent_call(struct crib_lv_agent *a, Crib__Agent__HostMessage *req, int64_t timeout_ms,
+                       Crib__Agent__GuestMessage **ret, struct crib_error **reterr)
+{
+	struct pending p = {0};
+	int64_t deadline = crib_mono_ns() + timeout_ms * 1000000;
+	bool closed;
+	int r;
+
+	pthread_mutex_lock(&a->lock);
+	p.id = req->id = ++a->last_id;
+	p.next = a->pending;
+	a->pending = &p;
+	closed = a->closed;
+	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_lock(&a->write_lock);
+	r = closed ? -ECONNRESET : crib_agent_frame_write(a->fd, &req->base);
+	pthread_mutex_unlock(&a->write_lock);
+	pthread_mutex_lock(&a->lock);
+	if (r == 0)
+		wait_answer(a, &p, deadline);
+	closed = a->closed;
+	unlink_pending(a, &p);
+	pthread_mutex_unlock(&a->lock);
+	if (!p.answer && (r < 0 || closed))
+		return a->host->error_set(reterr, ECONNRESET, "the pod VM's agent went away");
+	if (!p.answer)
+		return a->host->error_set(reterr, ETIMEDOUT,
+		                          "the pod VM's agent did not answer in "
+		                          "%lld ms",
+		                          (long long)timeout_ms);
+	if (p.answer->errnum) {
+		r = a->host->error_set(reterr, p.answer->errnum, "%s",
+		                       p.answer->message && p.answer->message[0] ? p.answer->message
+		                                                                 : "refused");
+		crib__agent__guest_message__free_unpacked(p.answer, NULL);
+		return r;
+	}
+	*ret = p.answer;
+	return 0;
+}
+
+bool crib_lv_agent_alive(struct crib_lv_agent *a)
+{
+	bool alive;
+
+	pthread_mutex_lock(&a->lock);
+	alive = !a->closed;
+	pthread_mutex_unlock(&a->lock);
+	return alive;
+}
+
+void crib_lv_agent_close(struct crib_lv_agent *a)
+{
+	if (!a)
+		return;
+	if (a->fd >= 0)
+		shutdown(a->fd, SHUT_RDWR);
+	if (a->reader_started)
+		pthread_join(a->reader, NULL);
+	if (a->fd >= 0)
+		close(a->fd);
+	crib_agent_rbuf_free(&a->in);
+	pthread_cond_destroy(&a->answered);
+	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->write_lock);
+	free(a);
 }

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The host's side of the agent protocol (agent.proto): a connection to the
- * unix socket behind a pod VM's virtio-serial port.
+ * The host's side of the agent protocol (agent.proto): one session per pod
+ * VM, a connection to the unix socket behind its virtio-serial port.  A
+ * session greets the agent, then a thread of its own reads: answers go to
+ * the call that waits for them, the guest's own messages (output, exits) to
+ * the session's event callbacks.
  */
 #ifndef CRIB_LIBVIRT_AGENTCLIENT_H
 #define CRIB_LIBVIRT_AGENTCLIENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <crib/backend.h>
+
+#include "agent.pb-c.h"
 
 /* What the agent said in answer to Hello: the guest's boot, as it saw it. */
 struct crib_lv_hello {
@@ -22,13 +28,44 @@ struct crib_lv_hello {
 void crib_lv_hello_clear(struct crib_lv_hello *h);
 
 /*
- * Connects to the agent behind the socket PATH and greets it, waiting up to
- * TIMEOUT_MS for the answer (the VM boots meanwhile); on success *ret is
- * filled (the caller's, crib_lv_hello_clear).  -ETIMEDOUT when the agent did
- * not answer in time, -ECONNRESET when the VM went away first (QEMU closed
- * the socket), -EPROTO for an answer that does not parse.
+ * The guest's own messages, called on the session's reader thread; MSG is
+ * valid during the call only.  closed is called once, when the connection
+ * ended (the VM went away, or crib_lv_agent_close).
  */
-int crib_lv_agent_hello(const struct crib_host *host, const char *path, int64_t timeout_ms,
-                        struct crib_lv_hello *ret, struct crib_error **reterr);
+struct crib_lv_agent_events {
+	void (*message)(void *ctx, const Crib__Agent__GuestMessage *msg);
+	void (*closed)(void *ctx);
+};
+
+struct crib_lv_agent;
+
+/*
+ * Connects to the agent behind the socket PATH and greets it (naming
+ * HOSTNAME, the VM's, when not NULL), waiting up to TIMEOUT_MS for the
+ * answer (the VM may still be booting); on success *ret
+ * is the session (crib_lv_agent_close) and *ret_hello (when not NULL) is
+ * filled (crib_lv_hello_clear).  -ETIMEDOUT when the agent did not answer in
+ * time, -ECONNRESET when the VM went away first (QEMU closed the socket),
+ * -EPROTO for an answer that does not parse.
+ */
+int crib_lv_agent_open(const struct crib_host *host, const char *path, const char *hostname,
+                       int64_t timeout_ms, const struct crib_lv_agent_events *events, void *ctx,
+                       struct crib_lv_hello *ret_hello, struct crib_lv_agent **ret,
+                       struct crib_error **reterr);
+
+/*
+ * Sends REQ (its id is set here) and waits up to TIMEOUT_MS for the answer.
+ * On success *ret (crib__agent__guest_message__free_unpacked) is an answer
+ * without an error; an error answer is its errnum with the agent's message.
+ * -ECONNRESET once the session is closed.
+ */
+int crib_lv_agent_call(struct crib_lv_agent *a, Crib__Agent__HostMessage *req, int64_t timeout_ms,
+                       Crib__Agent__GuestMessage **ret, struct crib_error **reterr);
+
+/* Whether the connection still stands. */
+bool crib_lv_agent_alive(struct crib_lv_agent *a);
+
+/* Ends the session: closes the connection, waits for its thread, frees A.  NULL-safe. */
+void crib_lv_agent_close(struct crib_lv_agent *a);
 
 #endif

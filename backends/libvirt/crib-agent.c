@@ -3,8 +3,10 @@
  * crib-agent: PID 1 of a pod's VM.  The libvirt backend boots Debian's
  * kernel straight into an initramfs holding this program, the kernel modules
  * it needs and their load order; the agent mounts the basics, loads the
- * modules, then serves the host over the virtio-serial port
- * "org.crib.agent.0" (agent.proto, framed as agentframe.h says).
+ * modules, mounts the pod's share (virtiofs, tag "crib") where the host puts
+ * the containers' root filesystems, then serves the host over the
+ * virtio-serial port "org.crib.agent.0" (agent.proto, framed as agentframe.h
+ * says) and runs the containers (agentctr.h).
  *
  * Static: the initramfs has no libc of its own.  It powers the VM off when
  * the ACPI power button is pressed (StopPodSandbox's virDomainShutdown), as
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/input.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -31,12 +35,18 @@
 #include <unistd.h>
 
 #include "agent.pb-c.h"
+#include "agentctr.h"
 #include "agentframe.h"
 
 #define AGENT_VERSION "0.1.0"
 #define PORT_NAME     "org.crib.agent.0"
 #define MODULE_DIR    "/lib/modules"
 #define MAX_BUTTONS   4
+#define SHARE_TAG     "crib"
+#define SHARE_DIR     "/run/crib/share"
+#define MAX_POLL      256
+/* Output kept while no host listens; beyond it, output is dropped (exits never are). */
+#define QUEUE_MAX (4u << 20)
 /* How long the port may take to appear once virtio_console is loaded. */
 #define PORT_WAIT_MS 5000
 
@@ -108,6 +118,42 @@ static void load_modules(void)
 			close(fd);
 	}
 	fclose(order);
+}
+
+/*
+ * Leaves the initramfs for a tmpfs root, as switch_root does: pivot_root(2)
+ * refuses the initramfs as the root it moves away from, and every container
+ * start pivots.  The mounts made so far move along; the agent's own file
+ * stays behind (it runs from memory).
+ */
+static void leave_initramfs(void)
+{
+	static const char *const moved[] = {"/dev", "/proc", "/sys", "/run"};
+	char path[64];
+
+	mkdir("/newroot", 0755);
+	if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID, "mode=0755") < 0) {
+		say("cannot mount a tmpfs root: %s", strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < sizeof(moved) / sizeof(moved[0]); i++) {
+		snprintf(path, sizeof(path), "/newroot%s", moved[i]);
+		mkdir(path, 0755);
+		if (mount(moved[i], path, NULL, MS_MOVE, NULL) < 0)
+			say("cannot move %s: %s", moved[i], strerror(errno));
+	}
+	if (chdir("/newroot") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0)
+		say("cannot switch to the tmpfs root: %s", strerror(errno));
+}
+
+/* The pod's share, where the host puts the containers' root filesystems. */
+static void mount_share(void)
+{
+	mkdir("/run/crib", 0755);
+	mkdir(SHARE_DIR, 0755);
+	if (mount(SHARE_TAG, SHARE_DIR, "virtiofs", 0, NULL) < 0)
+		say("cannot mount the share (virtiofs %s): %s", SHARE_TAG, strerror(errno));
 }
 
 /* The /dev node of the virtio-serial port named NAME, found through sysfs. */
@@ -211,52 +257,163 @@ static void power_off(void)
 	_exit(1);
 }
 
+/* A frame kept for the host while none listens. */
+struct queued {
+	struct queued *next;
+	uint8_t *frame;
+	size_t len;
+	bool output; /* may be dropped */
+};
+
 struct agent {
 	int port;
 	bool connected; /* the host has the port open */
 	struct crib_agent_rbuf in;
 	uint64_t started_ns;
 	uint64_t modules_ns;
+	struct agent_ctrs *ctrs;
+	struct queued *queue, **queue_tail;
+	size_t queued_output; /* bytes of output frames in the queue */
 };
 
-static void reply_hello(struct agent *a, Crib__Agent__GuestMessage *out)
+/* Writes LEN bytes to the port, waiting while it is full; false when the host went away. */
+static bool write_port(struct agent *a, const uint8_t *buf, size_t len)
 {
-	static Crib__Agent__HelloReply hello = CRIB__AGENT__HELLO_REPLY__INIT;
-	static struct utsname u;
+	while (len) {
+		ssize_t n = write(a->port, buf, len);
+		struct pollfd p = {.fd = a->port, .events = POLLOUT};
 
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return false;
+		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+			return false;
+		if ((p.revents & POLLHUP) && !(p.revents & POLLOUT))
+			return false;
+	}
+	return true;
+}
+
+static uint8_t *pack_frame(const Crib__Agent__GuestMessage *m, size_t *ret_len)
+{
+	size_t len = crib__agent__guest_message__get_packed_size(m);
+	uint8_t *f = malloc(4 + len);
+
+	if (!f)
+		abort();
+	f[0] = (uint8_t)(len >> 24);
+	f[1] = (uint8_t)(len >> 16);
+	f[2] = (uint8_t)(len >> 8);
+	f[3] = (uint8_t)len;
+	crib__agent__guest_message__pack(m, f + 4);
+	*ret_len = 4 + len;
+	return f;
+}
+
+static void enqueue(struct agent *a, uint8_t *frame, size_t len, bool output)
+{
+	struct queued *q;
+
+	if (output && a->queued_output + len > QUEUE_MAX) {
+		free(frame);
+		return;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		abort();
+	*q = (struct queued){.frame = frame, .len = len, .output = output};
+	*a->queue_tail = q;
+	a->queue_tail = &q->next;
+	if (output)
+		a->queued_output += len;
+}
+
+/* agent_send_fn: answers go out or are dropped; events wait for a host when none listens. */
+static void send_msg(void *ctx, const Crib__Agent__GuestMessage *m, bool event)
+{
+	struct agent *a = ctx;
+	size_t len;
+	uint8_t *frame = pack_frame(m, &len);
+
+	if (len - 4 > CRIB_AGENT_FRAME_MAX) {
+		say("dropping a message of %zu bytes", len);
+		free(frame);
+		return;
+	}
+	if (a->connected && !a->queue && write_port(a, frame, len)) {
+		free(frame);
+		return;
+	}
+	if (a->connected && !a->queue)
+		a->connected = false;
+	if (event)
+		enqueue(a, frame, len, m->reply_case == CRIB__AGENT__GUEST_MESSAGE__REPLY_OUTPUT);
+	else
+		free(frame);
+}
+
+/* Sends what waited for a host, in order, as long as it listens. */
+static void flush_queue(struct agent *a)
+{
+	while (a->queue && a->connected) {
+		struct queued *q = a->queue;
+
+		if (!write_port(a, q->frame, q->len)) {
+			a->connected = false;
+			return;
+		}
+		a->queue = q->next;
+		if (!a->queue)
+			a->queue_tail = &a->queue;
+		if (q->output)
+			a->queued_output -= q->len;
+		free(q->frame);
+		free(q);
+	}
+}
+
+static void reply_hello(struct agent *a, uint64_t id, const Crib__Agent__Hello *req)
+{
+	Crib__Agent__GuestMessage out = CRIB__AGENT__GUEST_MESSAGE__INIT;
+	Crib__Agent__HelloReply hello = CRIB__AGENT__HELLO_REPLY__INIT;
+	struct utsname u;
+	uint8_t *frame;
+	size_t len;
+
+	if (req->hostname[0] && sethostname(req->hostname, strlen(req->hostname)) < 0)
+		say("cannot set the host name %s: %s", req->hostname, strerror(errno));
 	uname(&u);
 	hello.agent_version = AGENT_VERSION;
 	hello.kernel_release = u.release;
 	hello.started_boottime_ns = a->started_ns;
 	hello.now_boottime_ns = boottime_ns();
 	hello.modules_ns = a->modules_ns;
-	out->reply_case = CRIB__AGENT__GUEST_MESSAGE__REPLY_HELLO;
-	out->hello = &hello;
+	out.id = id;
+	out.reply_case = CRIB__AGENT__GUEST_MESSAGE__REPLY_HELLO;
+	out.hello = &hello;
+	/* The answer first, then what waited for this host. */
+	frame = pack_frame(&out, &len);
+	a->connected = a->connected && write_port(a, frame, len);
+	free(frame);
+	flush_queue(a);
 }
 
 static void serve(struct agent *a, const uint8_t *data, size_t len)
 {
 	Crib__Agent__HostMessage *in = crib__agent__host_message__unpack(NULL, len, data);
-	Crib__Agent__GuestMessage out = CRIB__AGENT__GUEST_MESSAGE__INIT;
-	int r;
 
 	if (!in) {
 		say("dropping a message that does not parse");
 		return;
 	}
-	out.id = in->id;
-	switch (in->request_case) {
-	case CRIB__AGENT__HOST_MESSAGE__REQUEST_HELLO:
-		reply_hello(a, &out);
-		break;
-	default:
-		out.errnum = ENOSYS;
-		out.message = "request not known to crib-agent " AGENT_VERSION;
-		break;
-	}
-	r = crib_agent_frame_write(a->port, &out.base);
-	if (r < 0)
-		say("cannot answer request %llu: %s", (unsigned long long)in->id, strerror(-r));
+	if (in->request_case == CRIB__AGENT__HOST_MESSAGE__REQUEST_HELLO)
+		reply_hello(a, in->id, in->hello);
+	else
+		agent_ctrs_serve(a->ctrs, in);
 	crib__agent__host_message__free_unpacked(in, NULL);
 }
 
@@ -287,48 +444,77 @@ static void watch_port(struct agent *a)
 
 	if (poll(&p, 1, 0) < 0)
 		return;
-	if (p.revents & POLLIN)
-		a->connected = read_port(a);
-	else
+	if (p.revents & POLLIN) {
+		/* Whoever sent this listens for the answer. */
+		a->connected = true;
+		a->connected = read_port(a) && a->connected;
+	} else
 		a->connected = !(p.revents & POLLHUP);
 	if (!a->connected)
 		crib_agent_rbuf_reset(&a->in);
 }
 
+/* SIGCHLD as a descriptor: the loop reaps containers when it becomes readable. */
+static int child_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
 int main(void)
 {
 	struct agent a = {.started_ns = boottime_ns()};
-	int buttons[MAX_BUTTONS];
+	int buttons[MAX_BUTTONS], sigfd;
 	size_t n_buttons;
 
 	if (getpid() != 1) {
 		fprintf(stderr, "crib-agent runs as PID 1 of a pod's VM, not on a host\n");
 		return 2;
 	}
+	a.queue_tail = &a.queue;
 	mount_basics();
 	load_modules();
 	a.modules_ns = boottime_ns();
+	leave_initramfs();
+	mount_share();
+	a.ctrs = agent_ctrs_new(SHARE_DIR, send_msg, &a);
+	sigfd = child_signals();
 	a.port = open_port();
 	n_buttons = open_power_buttons(buttons, MAX_BUTTONS);
 	say("ready at %.3f s of boot time (modules loaded at %.3f s)", boottime_ns() / 1e9,
 	    a.modules_ns / 1e9);
 	for (;;) {
-		struct pollfd p[MAX_BUTTONS + 1];
-		size_t n = 0;
+		struct pollfd p[MAX_POLL];
+		size_t n = 0, first_ctr;
 
 		for (size_t i = 0; i < n_buttons; i++)
 			p[n++] = (struct pollfd){.fd = buttons[i], .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = sigfd, .events = POLLIN};
 		/*
 		 * Unplugged, the port polls as POLLHUP for good: then it is
 		 * left out and looked at again every 20 ms.
 		 */
 		if (a.port >= 0 && a.connected)
 			p[n++] = (struct pollfd){.fd = a.port, .events = POLLIN};
+		first_ctr = n;
+		n += agent_ctrs_pollfds(a.ctrs, p + n, MAX_POLL - n);
 		if (poll(p, n, a.connected ? -1 : 20) < 0 && errno != EINTR)
 			power_off();
 		for (size_t i = 0; i < n_buttons; i++)
 			if ((p[i].revents & POLLIN) && power_pressed(buttons[i]))
 				power_off();
+		agent_ctrs_io(a.ctrs, p + first_ctr, n - first_ctr);
+		if (p[n_buttons].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				;
+			agent_ctrs_reap(a.ctrs);
+		}
 		if (a.port >= 0)
 			watch_port(&a);
 	}

@@ -143,6 +143,14 @@ static void devices(struct xw *x, const struct crib_lv_domain *d)
 	attr(x, "name", CRIB_LV_AGENT_PORT);
 	end(x);
 	end(x);
+	/* The share: virtiofsd, which libvirt starts, serves it (Debian's kernel has no 9p). */
+	start(x, "filesystem");
+	attr(x, "type", "mount");
+	attr(x, "accessmode", "passthrough");
+	elem_attr(x, "driver", "type", "virtiofs");
+	elem_attr(x, "source", "dir", d->share_dir);
+	elem_attr(x, "target", "dir", CRIB_LV_SHARE_TAG);
+	end(x);
 	/* No balloon: the guest's memory is the pod's limit plus overhead, fixed. */
 	elem_attr(x, "memballoon", "model", "none");
 	end(x);
@@ -161,6 +169,11 @@ static void domain(struct xw *x, const struct crib_lv_domain *d)
 	start(x, "memory");
 	attr(x, "unit", "MiB");
 	text(x, memory);
+	end(x);
+	/* virtiofs maps the guest's memory into virtiofsd: it must be shared. */
+	start(x, "memoryBacking");
+	elem_attr(x, "source", "type", "memfd");
+	elem_attr(x, "access", "mode", "shared");
 	end(x);
 	elem(x, "vcpu", vcpus);
 	os(x, d);

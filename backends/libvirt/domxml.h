@@ -13,6 +13,8 @@
 #define CRIB_LV_METADATA_NS     "urn:crib:libvirt:pod:1"
 #define CRIB_LV_METADATA_PREFIX "crib"
 #define CRIB_LV_METADATA_NAME   "pod"
+/* The virtiofs tag of the pod's share, which crib-agent mounts. */
+#define CRIB_LV_SHARE_TAG "crib"
 /* The virtio-serial port crib-agent serves. */
 #define CRIB_LV_AGENT_PORT "org.crib.agent.0"
 
@@ -32,6 +34,7 @@ struct crib_lv_domain {
 	const char *cmdline;
 	const char *agent_socket; /* the port's host side, a unix socket QEMU listens on */
 	const char *console_log;  /* the serial console, a file */
+	const char *share_dir;    /* served to the guest by virtiofsd, tag CRIB_LV_SHARE_TAG */
 };
 
 /* D as a transient domain's XML; *ret (malloc'd) is the caller's.  -ENOMEM only. */

@@ -88,12 +88,12 @@ static const char *pod_id_of(virDomainPtr dom)
  */
 
 /*
- * A crib domain stopped: its pod is not ready (also when crib stopped it,
- * which changes nothing then).
+ * A crib domain stopped: its pod is not ready, and its containers ended with
+ * it (also when crib stopped it, which changes nothing then).
  */
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
 {
-	const struct lv_state *st = opaque;
+	struct lv_state *st = opaque;
 	const char *id = pod_id_of(dom);
 	struct crib_event ev = {.kind = CRIB_EVENT_POD_NOTREADY};
 
@@ -103,6 +103,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
 		return 0;
 	ev.id = id;
 	ev.reason = event == VIR_DOMAIN_EVENT_CRASHED ? "VMCrashed" : "VMStopped";
+	lv_pod_vm_gone(st, id, true);
 	st->host->emit(st->host, &ev);
 	return 0;
 }
@@ -472,10 +473,7 @@ static int domain_is_pod_wait(const struct lv_state *st, virDomainPtr dom, const
 	return is;
 }
 
-/*
- * A pod is found when its domain runs and carries its id in crib's metadata;
- * containers are not kept in VMs yet.
- */
+/* A pod is found when its domain runs and carries its id in crib's metadata. */
 static void reconcile_one(struct lv_state *st, struct crib_reconcile_item *it)
 {
 	const struct lv_class *c = it->cls ? it->cls->data : NULL;
@@ -495,8 +493,10 @@ static void reconcile_one(struct lv_state *st, struct crib_reconcile_item *it)
 	}
 	it->found = dom && virDomainIsActive(dom) == 1;
 	it->pod.state = it->found ? CRIB_POD_READY : CRIB_POD_NOTREADY;
-	if (!it->found)
+	if (!it->found) {
 		st->host->log(st->host, CRIB_LOG_INFO, "pod %.12s: its VM is gone", it->id);
+		lv_pod_vm_gone(st, it->id, false);
+	}
 	if (dom)
 		virDomainFree(dom);
 	virConnectClose(conn);
@@ -509,6 +509,8 @@ static int lv_reconcile(void *state, struct crib_op *op, struct crib_reconcile_i
 	(void)reterr;
 	for (size_t i = 0; i < n_items; i++)
 		reconcile_one(state, &items[i]);
+	/* Then the containers, from the agents of the pods whose VMs run. */
+	lv_reconcile_containers(state, items, n_items);
 	return 0;
 }
 
@@ -565,68 +567,13 @@ static int lv_health(void *state, struct crib_health *ret, struct crib_error **r
 	return 0;
 }
 
-/* Containers in pod VMs come with the agent's container requests. */
-static int no_containers(const struct lv_state *st, struct crib_error **reterr)
-{
-	return st->host->error_set(reterr, ENOTSUP,
-	                           "the libvirt backend does not run containers in its pod VMs "
-	                           "yet: CreateContainer is not implemented for libvirt classes");
-}
-
-static int lv_container_create(void *state, struct crib_op *op,
-                               const struct crib_container_spec *spec,
-                               struct crib_container_result *ret, struct crib_error **reterr)
-{
-	(void)op;
-	(void)spec;
-	(void)ret;
-	return no_containers(state, reterr);
-}
-
-static int lv_container_start(void *state, struct crib_op *op, const struct crib_container_ref *c,
-                              struct crib_error **reterr)
-{
-	(void)op;
-	(void)c;
-	return no_containers(state, reterr);
-}
-
-/* No container of a libvirt pod can exist: stop and remove have nothing to do. */
-static int lv_container_gone(void *state, struct crib_op *op, const struct crib_container_ref *c,
-                             struct crib_error **reterr)
-{
-	(void)state;
-	(void)op;
-	(void)c;
-	(void)reterr;
-	return 0;
-}
-
-static int lv_container_stop(void *state, struct crib_op *op, const struct crib_container_ref *c,
-                             int64_t timeout_s, struct crib_error **reterr)
-{
-	(void)timeout_s;
-	return lv_container_gone(state, op, c, reterr);
-}
-
-static int lv_container_status(void *state, struct crib_op *op, const struct crib_container_ref *c,
-                               struct crib_container_status *ret, struct crib_error **reterr)
-{
-	struct lv_state *st = state;
-
-	(void)op;
-	(void)ret;
-	return st->host->error_set(reterr, ENOENT,
-	                           "container %.12s: not known to the libvirt backend", c->id);
-}
-
 static const struct crib_backend_ops lv_ops = {
     .abi_major = CRIB_BACKEND_ABI_MAJOR,
     .abi_minor = CRIB_BACKEND_ABI_MINOR,
     .struct_size = sizeof(struct crib_backend_ops),
     .name = "libvirt",
     .version = LV_VERSION,
-    .caps = CRIB_CAP_POD_STATUS | CRIB_CAP_POD_STATS | CRIB_CAP_HEALTH,
+    .caps = CRIB_CAP_POD_STATUS | CRIB_CAP_POD_STATS | CRIB_CAP_HEALTH | CRIB_CAP_REOPEN_LOG,
     .init = lv_init,
     .fini = lv_fini,
     .class_open = lv_class_open,
@@ -637,12 +584,13 @@ static const struct crib_backend_ops lv_ops = {
     .container_create = lv_container_create,
     .container_start = lv_container_start,
     .container_stop = lv_container_stop,
-    .container_remove = lv_container_gone,
+    .container_remove = lv_container_remove,
     .container_status = lv_container_status,
     .reconcile = lv_reconcile,
     .pod_status = lv_pod_status,
     .health = lv_health,
     .pod_stats = lv_pod_stats,
+    .container_reopen_log = lv_container_reopen_log,
 };
 
 CRIB_EXPORT const struct crib_backend_ops *crib_backend_entry(uint32_t host_abi_major)

@@ -11,10 +11,17 @@
  * transient domain lives on through cribd's and libvirtd's restarts, and is
  * gone once the VM powers off.
  *
+ * The pod's CRI containers run in the VM as crib-agent's processes.  Their
+ * root filesystems (cribd's snapshots) are bound into the pod's share, a
+ * directory virtiofsd serves to the guest; the share is a shared mount, so
+ * that binds made after the VM started reach virtiofsd's mount namespace.
+ *
  * Layout under the backend's run_dir, by the pod id's first LV_POD_DIR_ID
  * digits (a unix socket's path must stay under 108 bytes):
- *   pods/<id>/agent.sock   the agent's port (QEMU listens)
- *   pods/<id>/console.log  the VM's serial console
+ *   pods/<id>/agent.sock            the agent's port (QEMU listens)
+ *   pods/<id>/console.log           the VM's serial console
+ *   pods/<id>/share/                the share (virtiofs tag "crib")
+ *   pods/<id>/share/<ctr>/rootfs    a container's root filesystem, bound
  */
 #ifndef CRIB_LIBVIRT_LIBVIRT_H
 #define CRIB_LIBVIRT_LIBVIRT_H
@@ -29,10 +36,14 @@
 
 #include <crib/backend.h>
 
+#include "agentclient.h"
+#include "util.h"
+
 #define LV_DOMAIN_PREFIX "crib-"
 #define LV_POD_DIR_ID    16
 #define LV_AGENT_SOCKET  "agent.sock"
 #define LV_CONSOLE_LOG   "console.log"
+#define LV_SHARE         "share"
 /*
  * The guest kernel's command line before the class's kernel_args: quiet,
  * with the probes a pod VM never needs left out (they cost most under TCG);
@@ -65,6 +76,7 @@ struct lv_state {
 	char *default_initrd; /* crib-agent.initrd next to the module */
 	pthread_mutex_t lock;
 	struct lv_conn *conns; /* under lock */
+	struct lv_pod *pods;   /* under lock */
 	int kvm;               /* -1: not probed yet, 0: no, 1: works; under lock */
 	char *kvm_reason;      /* why not, under lock */
 	pthread_t events;      /* runs libvirt's default event loop */
@@ -108,6 +120,60 @@ char *lv_pod_dir(const struct lv_state *st, const char *pod_id);
  */
 virDomainPtr lv_pod_domain(virConnectPtr conn, const char *pod_id, int *ret_err);
 
+/* A CRI container as the backend keeps it (pods.c). */
+struct lv_ctr {
+	struct lv_ctr *next;
+	char id[CRIB_ID_LEN + 1];
+	struct crib_log_writer *log; /* NULL without a log path */
+	uint32_t state;              /* enum crib_container_state */
+	int32_t exit_code;
+	int64_t started_at; /* ns since the epoch, cribd's clock */
+	int64_t finished_at;
+};
+
+/*
+ * What the backend keeps of a pod while cribd runs: the session with its
+ * agent and its containers.  Made on first use, also after a restart.
+ */
+struct lv_pod {
+	struct lv_pod *next;
+	char id[CRIB_ID_LEN + 1];
+	struct lv_state *st;
+	pthread_mutex_t connect_lock; /* one connection attempt at a time */
+	pthread_mutex_t lock;
+	pthread_cond_t changed;      /* a container's state changed; under lock */
+	struct crib_lv_agent *agent; /* under lock; NULL until connected */
+	struct crib_lv_agent **dead; /* sessions that ended, freed with the pod */
+	size_t n_dead;
+	struct lv_ctr *ctrs; /* under lock */
+	bool vm_gone;        /* under lock: stopped, its containers with it */
+};
+
+/* The pod POD_ID's record, made when missing; valid until lv_pod_forget(). */
+struct lv_pod *lv_pod_get(struct lv_state *st, const char *pod_id);
+/* Drops the pod's record: its sessions, its containers' log writers. */
+void lv_pod_forget(struct lv_state *st, const char *pod_id);
+/*
+ * The pod's live agent session, connecting and greeting first when there is
+ * none (the VM already runs: TIMEOUT_MS bounds the wait).  The session stays
+ * the pod's.
+ */
+int lv_pod_agent(struct lv_pod *p, const char *dir, int64_t timeout_ms, struct crib_lv_agent **ret,
+                 struct crib_error **reterr);
+/*
+ * The pod's VM is stopped or gone: its containers are reported exited (137,
+ * killed with the VM) and lv_pod_agent() no longer tries to reach it.  With
+ * KNOWN_ONLY, a pod without a record is left alone (libvirt's events name
+ * every crib domain, other cribds' too).
+ */
+void lv_pod_vm_gone(struct lv_state *st, const char *pod_id, bool known_only);
+/* Makes P's first session from one pod_run opened (after its Hello). */
+void lv_pod_adopt(struct lv_pod *p, struct crib_lv_agent *a);
+/* The agent session's event callbacks, with the pod record as their context. */
+extern const struct crib_lv_agent_events lv_pod_events;
+/* Container ID of P; under p->lock. */
+struct lv_ctr *lv_pod_ctr(struct lv_pod *p, const char *id);
+
 /* sandbox.c: the pod ops. */
 int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec,
                struct crib_pod_result *ret, struct crib_error **reterr);
@@ -119,5 +185,22 @@ int lv_pod_status(void *state, struct crib_op *op, const struct crib_pod_ref *po
                   struct crib_pod_status *ret, struct crib_error **reterr);
 int lv_pod_stats(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
                  struct crib_usage *ret, struct crib_error **reterr);
+
+/* container.c: the container ops. */
+int lv_container_create(void *state, struct crib_op *op, const struct crib_container_spec *spec,
+                        struct crib_container_result *ret, struct crib_error **reterr);
+int lv_container_start(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                       struct crib_error **reterr);
+int lv_container_stop(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                      int64_t timeout_s, struct crib_error **reterr);
+int lv_container_remove(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                        struct crib_error **reterr);
+int lv_container_status(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                        struct crib_container_status *ret, struct crib_error **reterr);
+int lv_container_reopen_log(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                            struct crib_error **reterr);
+/* Reconciles the container items, once their pods' records exist. */
+void lv_reconcile_containers(struct lv_state *st, struct crib_reconcile_item *items,
+                             size_t n_items);
 
 #endif

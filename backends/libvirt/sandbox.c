@@ -6,11 +6,13 @@
  * is left and removes the pod's directory.
  */
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,16 +103,46 @@ static char *console_tail(const char *path)
 	return n > 0 ? one_line(buf, (size_t)n) : crib_xstrdup("no console output");
 }
 
-/* Removes DIR and the files in it (the pod's directory holds no subdirectories). */
+/* Removes what nftw walks, never below a mount still there (FTW_MOUNT). */
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/*
+ * Removes the pod's directory: the share is detached first, with whatever
+ * container roots are still bound below it, so that no image file is ever
+ * removed through it.
+ */
 static void remove_pod_dir(const char *dir)
 {
-	_cleanup_(closedirp) DIR *d = opendir(dir);
-	struct dirent *e;
+	_cleanup_free_ char *share = crib_xasprintf("%s/" LV_SHARE, dir);
 
-	while (d && (e = readdir(d)))
-		if (!streq(e->d_name, ".") && !streq(e->d_name, ".."))
-			unlinkat(dirfd(d), e->d_name, 0);
-	rmdir(dir);
+	(void)umount2(share, MNT_DETACH);
+	(void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+/*
+ * The pod's share: a directory bound onto itself and made a shared mount, so
+ * that the container roots bound below it later reach virtiofsd, whose mount
+ * namespace is a slave of the host's.
+ */
+static int make_share(const struct lv_state *st, const char *share, struct crib_error **reterr)
+{
+	if (mkdir(share, 0755) < 0)
+		return st->host->error_set(reterr, errno, "cannot make %s: %s", share,
+		                           strerror(errno));
+	if (mount(share, share, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, share, NULL, MS_SHARED, NULL) < 0)
+		return st->host->error_set(reterr, errno, "cannot make %s a shared mount: %s",
+		                           share, strerror(errno));
+	return 0;
 }
 
 /* Destroys DOM if it still runs; 0 when it is gone (a transient domain goes with it). */
@@ -127,6 +159,8 @@ struct boot_times {
 	int64_t define_ns; /* virDomainCreateXML, on the host */
 	int64_t agent_ns;  /* from then until the agent's Hello */
 	struct crib_lv_hello hello;
+	struct crib_lv_agent *agent; /* the session that said Hello, kept for the pod */
+	char *hostname;              /* the VM's (PodSandboxConfig.hostname), or NULL */
 };
 
 /* What pod_status shows of the pod (priv): the domain and how it booted. */
@@ -148,7 +182,8 @@ static void encode_priv(const char *name, const char *type, const struct boot_ti
 
 /* Starts the domain and waits for its agent; on failure nothing of it is left. */
 static int boot(struct lv_state *st, const struct lv_class *c, virConnectPtr conn,
-                const struct crib_lv_domain *d, struct boot_times *t, struct crib_error **reterr)
+                const struct crib_lv_domain *d, struct lv_pod *p, struct boot_times *t,
+                struct crib_error **reterr)
 {
 	_cleanup_free_ char *xml = NULL;
 	virDomainPtr dom;
@@ -163,7 +198,8 @@ static int boot(struct lv_state *st, const struct lv_class *c, virConnectPtr con
 		return st->host->error_set(reterr, EIO, "cannot start the VM %s: %s", d->name,
 		                           lv_last_error());
 	t->define_ns = crib_mono_ns() - t0;
-	r = crib_lv_agent_hello(st->host, d->agent_socket, c->boot_timeout_ms, &t->hello, reterr);
+	r = crib_lv_agent_open(st->host, d->agent_socket, t->hostname, c->boot_timeout_ms,
+	                       &lv_pod_events, p, &t->hello, &t->agent, reterr);
 	t->agent_ns = crib_mono_ns() - t0 - t->define_ns;
 	if (r < 0) {
 		_cleanup_free_ char *tail = console_tail(d->console_log);
@@ -191,7 +227,9 @@ int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec
 	struct lv_state *st = state;
 	const struct lv_class *c = spec->ref.cls->data;
 	_cleanup_free_ char *dir = lv_pod_dir(st, spec->ref.id), *sock = NULL, *console = NULL;
+	_cleanup_free_ char *share = crib_xasprintf("%s/" LV_SHARE, dir);
 	Runtime__V1__PodSandboxConfig *cfg;
+	struct lv_pod *p;
 	struct boot_times t = {0};
 	char name[sizeof(LV_DOMAIN_PREFIX) + 64];
 	virConnectPtr conn = NULL;
@@ -214,11 +252,13 @@ int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec
 	if (!cfg)
 		return st->host->error_set(reterr, EINVAL, "the PodSandboxConfig does not parse");
 	vm_size(c, cfg, &d.memory_mib, &d.vcpus);
+	t.hostname = isempty(cfg->hostname) ? NULL : crib_xstrdup(cfg->hostname);
 	runtime__v1__pod_sandbox_config__free_unpacked(cfg, NULL);
 	lv_domain_name(spec->ref.id, name);
 	d.name = name;
 	d.agent_socket = sock = crib_xasprintf("%s/" LV_AGENT_SOCKET, dir);
 	d.console_log = console = crib_xasprintf("%s/" LV_CONSOLE_LOG, dir);
+	d.share_dir = share;
 	r = lv_connect(c->lc, &conn, reterr);
 	if (r < 0)
 		return r;
@@ -228,16 +268,22 @@ int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec
 		virConnectClose(conn);
 		return r;
 	}
-	r = boot(st, c, conn, &d, &t, reterr);
+	p = lv_pod_get(st, spec->ref.id);
+	r = make_share(st, share, reterr);
+	r = r < 0 ? r : boot(st, c, conn, &d, p, &t, reterr);
 	virConnectClose(conn);
 	if (r < 0) {
+		lv_pod_forget(st, spec->ref.id);
 		remove_pod_dir(dir);
 		crib_lv_hello_clear(&t.hello);
+		free(t.hostname);
 		return r;
 	}
+	lv_pod_adopt(p, t.agent);
 	log_boot(st, spec->ref.id, &t);
 	encode_priv(name, c->domain_type, &t, &ret->priv);
 	crib_lv_hello_clear(&t.hello);
+	free(t.hostname);
 	return 0;
 }
 
@@ -299,6 +345,7 @@ int lv_pod_stop(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
 	r = pod_vm_open(st, pod, &vm, reterr);
 	if (r < 0 || !vm.dom)
 		return r;
+	lv_pod_vm_gone(st, pod->id, false);
 	/* The power button: crib-agent powers the VM off; destroy is the fallback. */
 	if (c->shutdown_timeout_ms > 0 &&
 	    virDomainShutdownFlags(vm.dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0 &&
@@ -319,8 +366,10 @@ int lv_pod_remove(void *state, struct crib_op *op, const struct crib_pod_ref *po
 	r = pod_vm_open(st, pod, &vm, reterr);
 	if (r == 0 && vm.dom)
 		r = destroy(st, vm.dom, reterr);
-	if (r == 0)
+	if (r == 0) {
+		lv_pod_forget(st, pod->id);
 		remove_pod_dir(dir);
+	}
 	return r;
 }
 

@@ -15,7 +15,7 @@ import grpc
 import pytest
 
 from conftest import PLUGINS, ROOT, container_config, pb, pod_config, rpc_error, wait_for
-from test_oci import IMAGE
+from test_oci import IMAGE, read_log, stream_text
 
 LIBVIRTD_SH = os.path.join(ROOT, "scripts", "libvirtd.sh")
 URI = "qemu:///system"
@@ -90,8 +90,10 @@ def status(d, pod_id, verbose=False):
                                                               verbose=verbose))
 
 
-def run_vm(d, handler="", resources=None, **kw):
+def run_vm(d, handler="", resources=None, hostname=None, **kw):
     cfg = pod_config(**kw)
+    if hostname:
+        cfg.hostname = hostname
     if resources:
         cfg.linux.resources.CopyFrom(resources)
     pod_id = d.rs().RunPodSandbox(pb.RunPodSandboxRequest(config=cfg, runtime_handler=handler),
@@ -136,15 +138,6 @@ def test_pod_is_a_vm_whose_agent_answers(lv):
     stats = pod_stats(lv, pod_id)
     assert stats.linux.cpu.usage_core_nano_seconds.value > 0
     assert stats.linux.memory.working_set_bytes.value > 0
-
-    # No containers in pod VMs yet: a clear UNIMPLEMENTED, nothing made.
-    lv.pull(IMAGE)
-    e = rpc_error(lambda: lv.rs().CreateContainer(pb.CreateContainerRequest(
-        pod_sandbox_id=pod_id, config=container_config(image=IMAGE),
-        sandbox_config=pod_config("vm1"))))
-    assert e.code() == grpc.StatusCode.UNIMPLEMENTED, e.details()
-    assert "libvirt" in e.details()
-    assert not lv.rs().ListContainers(pb.ListContainersRequest()).containers
 
     # Stop: the power button, which crib-agent answers by powering off (no destroy).
     t0 = time.monotonic()
@@ -212,16 +205,26 @@ def libvirtd_pid():
         return int(f.read())
 
 
-def test_pod_survives_libvirtd_and_cribd_restarts(lv):
-    pod_id, _ = run_vm(lv, name="survivor")
+def ticks(path):
+    """The numbers a ticking container wrote to its log, in order."""
+    out = stream_text(read_log(path), "stdout") if os.path.exists(path) else ""
+    return [int(l.split()[1]) for l in out.splitlines() if l.startswith("tick ")]
+
+
+def test_pod_survives_libvirtd_and_cribd_restarts(lv, tmp_path):
+    logs = str(tmp_path)
+    pod_id, cfg = run_vm(lv, name="survivor", log_directory=logs)
+    tick = create(lv, pod_id, cfg, logs, "tick",
+                  ["sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"])
+    log = os.path.join(logs, "tick.log")
+    wait_for(lambda: len(ticks(log)) > 3, timeout=30, what="ticks")
     # libvirtd crashes (the one scripts/libvirtd.sh started) and comes back.
     os.kill(libvirtd_pid(), signal.SIGKILL)
     try:
         wait_for(lambda: subprocess.run(["virsh", "-c", URI, "version"], capture_output=True
                                         ).returncode != 0, what="libvirtd to be gone")
-        # What needs libvirtd says so; the pod is still cribd's (its stored state).
-        e = rpc_error(lambda: lv.rs().StopPodSandbox(pb.StopPodSandboxRequest(
-            pod_sandbox_id=pod_id), timeout=60))
+        # A new pod needs libvirtd, and says so; this one is still cribd's.
+        e = rpc_error(lambda: run_vm(lv, name="while-down"))
         assert e.code() == grpc.StatusCode.UNAVAILABLE and "libvirtd" in e.details(), e.details()
         assert status(lv, pod_id).status.state == pb.SANDBOX_READY
     finally:
@@ -231,12 +234,117 @@ def test_pod_survives_libvirtd_and_cribd_restarts(lv):
     assert pod_stats(lv, pod_id).linux.cpu.usage_core_nano_seconds.value > 0
     assert status(lv, pod_id).status.state == pb.SANDBOX_READY
 
-    # cribd crashes and comes back: reconcile finds the VM by its domain.
+    # cribd crashes and comes back: reconcile finds the VM by its domain and the container
+    # through the agent, which kept what the container wrote meanwhile.
     lv.kill9()
+    time.sleep(1)
     lv.start()
     assert status(lv, pod_id).status.state == pb.SANDBOX_READY
     assert domain_state(pod_id) == "running"
+    assert cstatus(lv, tick).state == pb.CONTAINER_RUNNING
+    before = len(ticks(log))
+    wait_for(lambda: len(ticks(log)) > before + 3, timeout=30, what="ticks after the restart")
+    seen = ticks(log)
+    assert seen == list(range(len(seen))), "ticks lost or repeated across the restart"
+    lv.rs().StopContainer(pb.StopContainerRequest(container_id=tick, timeout=1), timeout=60)
+    assert cstatus(lv, tick).exit_code == 137
     lv.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
     assert domain_state(pod_id) is None
     lv.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
     assert not os.path.exists(pod_dir(lv, pod_id))
+
+
+def create(d, pod_id, cfg, log_dir, name, command, start=True, **kw):
+    d.pull(IMAGE)
+    c = container_config(name=name, image=IMAGE, command=command, log_path=f"{name}.log", **kw)
+    cid = d.rs().CreateContainer(pb.CreateContainerRequest(
+        pod_sandbox_id=pod_id, config=c, sandbox_config=cfg), timeout=120).container_id
+    if start:
+        d.rs().StartContainer(pb.StartContainerRequest(container_id=cid), timeout=60)
+    return cid
+
+
+def cstatus(d, cid):
+    return d.rs().ContainerStatus(pb.ContainerStatusRequest(container_id=cid)).status
+
+
+def test_containers_run_in_the_vm(lv, tmp_path):
+    logs = str(tmp_path)
+    pod_id, cfg = run_vm(lv, name="ctrs", log_directory=logs, hostname="vmhost")
+    # Two containers in one VM: output into CRI logs, exit codes, stop escalation.
+    web = create(lv, pod_id, cfg, logs, "web",
+                 ["sh", "-c", "echo hello from $(hostname); echo oops >&2; "
+                  "cat /proc/1/cmdline | tr '\\0' ' '; echo; id -u; echo done; sleep 600"])
+    job = create(lv, pod_id, cfg, logs, "job", ["sh", "-c", "echo bye; exit 3"])
+    wait_for(lambda: cstatus(lv, job).state == pb.CONTAINER_EXITED, timeout=30,
+             what="the job to exit")
+    st = cstatus(lv, job)
+    assert st.exit_code == 3 and st.reason == "Error", st
+    assert st.finished_at >= st.started_at > 0
+    web_log = os.path.join(logs, "web.log")
+    wait_for(lambda: os.path.exists(web_log) and "F done" in open(web_log).read(), timeout=30,
+             what="web's output")
+    entries = read_log(web_log)
+    out = stream_text(entries, "stdout")
+    # Its own PID namespace: the container's shell is PID 1 there.
+    assert out.startswith("hello from vmhost\nsh -c") and "\n0\ndone\n" in out, out
+    assert stream_text(entries, "stderr") == "oops\n"
+    assert stream_text(read_log(os.path.join(logs, "job.log")), "stdout") == "bye\n"
+    assert cstatus(lv, web).state == pb.CONTAINER_RUNNING
+
+    # What is not built for VMs yet is refused by name, and leaves nothing behind.
+    for kw, field in (({"tty": True}, "ContainerConfig.tty"),):
+        e = rpc_error(lambda: create(lv, pod_id, cfg, logs, "refused", ["true"], **kw))
+        assert e.code() == grpc.StatusCode.UNIMPLEMENTED and field in e.details(), e.details()
+    c = container_config(name="vol", image=IMAGE, command=["true"])
+    c.mounts.add(container_path="/data", host_path=logs)
+    e = rpc_error(lambda: lv.rs().CreateContainer(pb.CreateContainerRequest(
+        pod_sandbox_id=pod_id, config=c, sandbox_config=cfg)))
+    assert e.code() == grpc.StatusCode.UNIMPLEMENTED and "ContainerConfig.mounts" in e.details()
+    # A program that is not in the image fails StartContainer with the reason.
+    bad = create(lv, pod_id, cfg, logs, "bad", ["/no/such/program"], start=False)
+    e = rpc_error(lambda: lv.rs().StartContainer(pb.StartContainerRequest(container_id=bad)))
+    assert "cannot execute /no/such/program: No such file" in e.details(), e.details()
+    lv.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=bad), timeout=60)
+    assert sorted(os.listdir(os.path.join(pod_dir(lv, pod_id), "share"))) == sorted([web, job])
+
+    # ReopenContainerLog: the writer reopens the same path.
+    os.rename(web_log, web_log + ".1")
+    lv.rs().ReopenContainerLog(pb.ReopenContainerLogRequest(container_id=web))
+    assert os.path.exists(web_log)
+
+    # sh as PID 1 ignores SIGTERM: Stop escalates to SIGKILL after the timeout.
+    t0 = time.monotonic()
+    lv.rs().StopContainer(pb.StopContainerRequest(container_id=web, timeout=2), timeout=60)
+    assert time.monotonic() - t0 >= 2
+    st = cstatus(lv, web)
+    assert st.state == pb.CONTAINER_EXITED and st.exit_code == 137, st
+    lv.rs().StopContainer(pb.StopContainerRequest(container_id=web, timeout=2), timeout=60)
+    for cid in (web, job):
+        lv.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+        lv.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+    assert not lv.rs().ListContainers(pb.ListContainersRequest()).containers
+    assert os.listdir(os.path.join(pod_dir(lv, pod_id), "share")) == []
+    lv.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    lv.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    assert not os.path.exists(pod_dir(lv, pod_id))
+
+
+def test_a_vm_that_dies_takes_its_containers(lv, tmp_path):
+    """A VM destroyed behind cribd's back: its pod turns not ready and its container is
+    reported killed, through libvirt's lifecycle event; removal still cleans up."""
+    logs = str(tmp_path)
+    pod_id, cfg = run_vm(lv, name="doomed", log_directory=logs)
+    cid = create(lv, pod_id, cfg, logs, "sleeper", ["sleep", "600"])
+    assert cstatus(lv, cid).state == pb.CONTAINER_RUNNING
+    virsh("destroy", "crib-" + pod_id)
+    wait_for(lambda: cstatus(lv, cid).state == pb.CONTAINER_EXITED, timeout=30,
+             what="the container to be reported gone with its VM")
+    assert cstatus(lv, cid).exit_code == 137
+    wait_for(lambda: status(lv, pod_id).status.state == pb.SANDBOX_NOTREADY, timeout=30,
+             what="the pod to be not ready")
+    lv.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=60)
+    lv.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    lv.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    assert not os.path.exists(pod_dir(lv, pod_id))
+    assert not lv.rs().ListContainers(pb.ListContainersRequest()).containers

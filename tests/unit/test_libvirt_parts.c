@@ -41,6 +41,7 @@ static const struct crib_lv_domain base = {
     .cmdline = "console=ttyS0 quiet",
     .agent_socket = "/run/crib/backends/libvirt/pods/0123456789abcdef/agent.sock",
     .console_log = "/run/crib/backends/libvirt/pods/0123456789abcdef/console.log",
+    .share_dir = "/run/crib/backends/libvirt/pods/0123456789abcdef/share",
 };
 
 /* The string value of XPATH in DOC ("" when it selects nothing). */
@@ -106,6 +107,12 @@ static void test_domain_xml(void **state)
 	             CRIB_LV_AGENT_PORT);
 	assert_xpath(doc, "/domain/devices/serial[@type='file']/source/@path", base.console_log);
 	assert_xpath(doc, "/domain/devices/memballoon/@model", "none");
+	/* The share: virtiofs, which needs the guest's memory shared. */
+	assert_xpath(doc, "/domain/devices/filesystem[@type='mount']/driver/@type", "virtiofs");
+	assert_xpath(doc, "/domain/devices/filesystem/source/@dir", base.share_dir);
+	assert_xpath(doc, "/domain/devices/filesystem/target/@dir", CRIB_LV_SHARE_TAG);
+	assert_xpath(doc, "/domain/memoryBacking/source/@type", "memfd");
+	assert_xpath(doc, "/domain/memoryBacking/access/@mode", "shared");
 	/* Metadata in crib's namespace; text that needs escaping survives the trip. */
 	assert_xpath(doc, "/domain/metadata/crib:pod/@id", POD_ID);
 	assert_xpath(doc, "/domain/metadata/crib:pod/@class", "vm");

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* crib-agent's container processes; see agentspawn.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agentspawn.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MAX_GROUPS   256
+
+/* What the child tells the agent when it cannot get to its program. */
+struct report {
+	int err;
+	char what[240];
+};
+
+static void fail(int rep, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(int rep, int err, const char *fmt, ...)
+{
+	struct report r = {.err = err};
+	va_list ap;
+	size_t len;
+
+	va_start(ap, fmt);
+	vsnprintf(r.what, sizeof(r.what), fmt, ap);
+	va_end(ap);
+	len = strlen(r.what);
+	snprintf(r.what + len, sizeof(r.what) - len, ": %s", strerror(err));
+	(void)!write(rep, &r, sizeof(r));
+	_exit(127);
+}
+
+/* Mounts TYPE on ROOT/DIR (made if missing); fails the child on error. */
+static void mount_at(int rep, const char *root, const char *dir, const char *type,
+                     unsigned long flags, const char *data)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s%s", root, dir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		fail(rep, errno, "cannot make %s", dir);
+	if (mount(type, path, type, flags, data) < 0)
+		fail(rep, errno, "cannot mount %s on %s", type, dir);
+}
+
+/* /dev as runc makes it: a tmpfs with the usual nodes, devpts, shm and mqueue. */
+static void setup_dev(int rep, const char *root)
+{
+	static const struct {
+		const char *name;
+		unsigned major, minor;
+	} nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+	             {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+	static const struct {
+		const char *name, *target;
+	} links[] = {{"fd", "/proc/self/fd"},
+	             {"stdin", "/proc/self/fd/0"},
+	             {"stdout", "/proc/self/fd/1"},
+	             {"stderr", "/proc/self/fd/2"},
+	             {"ptmx", "pts/ptmx"}};
+	char path[PATH_MAX];
+
+	mount_at(rep, root, "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "%s/dev/%s", root, nodes[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0)
+			fail(rep, errno, "cannot make /dev/%s", nodes[i].name);
+		chmod(path, 0666); /* the umask took some */
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(path, sizeof(path), "%s/dev/%s", root, links[i].name);
+		if (symlink(links[i].target, path) < 0)
+			fail(rep, errno, "cannot make /dev/%s", links[i].name);
+	}
+	mount_at(rep, root, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+	         "newinstance,ptmxmode=0666,mode=0620");
+	mount_at(rep, root, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	         "mode=1777,size=65536k");
+	mount_at(rep, root, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
+/* The container's root: its filesystem with proc, dev and sys, pivot_root'ed into. */
+static void setup_root(int rep, const char *root)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		fail(rep, errno, "cannot make the mounts private");
+	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		fail(rep, errno, "cannot bind the root filesystem %s", root);
+	mount_at(rep, root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	setup_dev(rep, root);
+	mount_at(rep, root, "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	/* runc's way: the old root stacked under the new one, then detached. */
+	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+		fail(rep, errno, "cannot pivot_root into %s", root);
+	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		fail(rep, errno, "cannot detach the old root");
+}
+
+static void set_user(int rep, const struct agent_process *p)
+{
+	gid_t groups[MAX_GROUPS];
+	size_t n = p->n_additional_gids < MAX_GROUPS ? p->n_additional_gids : MAX_GROUPS;
+
+	for (size_t i = 0; i < n; i++)
+		groups[i] = p->additional_gids[i];
+	if (setgroups(n, groups) < 0)
+		fail(rep, errno, "cannot set the supplementary groups");
+	if (setgid(p->gid) < 0)
+		fail(rep, errno, "cannot set gid %u", p->gid);
+	if (setuid(p->uid) < 0)
+		fail(rep, errno, "cannot set uid %u", p->uid);
+}
+
+/* PATH from the container's environment, as execvpe would take it from ours. */
+static const char *env_path(char *const *env)
+{
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], "PATH=", 5) == 0)
+			return env[i] + 5;
+	return DEFAULT_PATH;
+}
+
+/* Executes ARGS[0], looked up in the container's PATH unless it has a '/'. */
+static void exec_program(int rep, const struct agent_process *p)
+{
+	const char *prog = p->args[0], *path = env_path(p->env);
+	char full[PATH_MAX];
+	int err = ENOENT;
+
+	if (strchr(prog, '/')) {
+		execve(prog, p->args, p->env);
+		fail(rep, errno, "cannot execute %s", prog);
+	}
+	while (*path) {
+		size_t len = strcspn(path, ":");
+
+		snprintf(full, sizeof(full), "%.*s/%s", (int)len, len ? path : ".", prog);
+		execve(full, p->args, p->env);
+		/* A file there that cannot run says more than one that is missing. */
+		if (errno != ENOENT && errno != ENOTDIR)
+			err = errno;
+		path += len + (path[len] == ':');
+	}
+	fail(rep, err, "cannot execute %s (PATH %s)", prog, env_path(p->env));
+}
+
+static void child(const struct agent_process *p, int rep, int out, int err)
+{
+	int null = open("/dev/null", O_RDONLY);
+
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		fail(rep, errno, "cannot set up stdio");
+	setsid();
+	setup_root(rep, p->rootfs);
+	set_user(rep, p);
+	if (chdir(p->cwd && p->cwd[0] ? p->cwd : "/") < 0)
+		fail(rep, errno, "cannot enter the working directory %s", p->cwd);
+	exec_program(rep, p);
+}
+
+static void close_pair(int fds[2])
+{
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+}
+
+pid_t agent_spawn(const struct agent_process *p, int *ret_out, int *ret_err, char *err,
+                  size_t err_size)
+{
+	int rep[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+	struct report r;
+	ssize_t n;
+	pid_t pid;
+
+	if (!p->args || !p->args[0]) {
+		snprintf(err, err_size, "no program to run");
+		return -EINVAL;
+	}
+	if (pipe2(rep, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		snprintf(err, err_size, "cannot make pipes: %s", strerror(e));
+		close_pair(rep);
+		close_pair(out);
+		close_pair(errp);
+		return -e;
+	}
+	/* fork(2) into new mount and PID namespaces: the program is PID 1 of its own. */
+	pid =
+	    (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid == 0) {
+		close(rep[0]);
+		close(out[0]);
+		close(errp[0]);
+		child(p, rep[1], out[1], errp[1]);
+	}
+	close(rep[1]);
+	close(out[1]);
+	close(errp[1]);
+	if (pid < 0) {
+		int e = errno;
+
+		snprintf(err, err_size, "cannot clone: %s", strerror(e));
+		close(rep[0]);
+		close(out[0]);
+		close(errp[0]);
+		return -e;
+	}
+	/* The report pipe closes on a successful exec: EOF means the program runs. */
+	do
+		n = read(rep[0], &r, sizeof(r));
+	while (n < 0 && errno == EINTR);
+	close(rep[0]);
+	if (n == (ssize_t)sizeof(r)) {
+		waitpid(pid, NULL, 0);
+		close(out[0]);
+		close(errp[0]);
+		snprintf(err, err_size, "%s", r.what);
+		return -(r.err ? r.err : EIO);
+	}
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	*ret_out = out[0];
+	*ret_err = errp[0];
+	return pid;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * crib-agent's container processes: a child in a new mount namespace, and a
+ * new PID namespace unless it shares the pod's (the VM's), pivot_root'ed into the container's root
+ * filesystem with the usual kernel filesystems mounted, running as the container's user.  The pod's
+ * network, IPC and UTS namespaces are the VM's own, which its containers share, as kubelet's pods
+ * share theirs.
+ */
+#ifndef CRIB_LIBVIRT_AGENTSPAWN_H
+#define CRIB_LIBVIRT_AGENTSPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct agent_process {
+	const char *rootfs; /* absolute, in the guest */
+	char *const *args;  /* NULL-terminated */
+	char *const *env;   /* NULL-terminated */
+	const char *cwd;
+	uint32_t uid;
+	uint32_t gid;
+	const uint32_t *additional_gids;
+	size_t n_additional_gids;
+	bool own_pid_namespace;
+};
+
+/*
+ * Starts P with its stdin on /dev/null and its stdout and stderr on the
+ * write ends of pipes whose read ends (non-blocking, close-on-exec) go to
+ * *ret_out and *ret_err.  Returns the child's pid once it has executed P's
+ * program, or -errno with the reason in ERR (what failed inside the child:
+ * a mount, the user, the program not found).
+ */
+pid_t agent_spawn(const struct agent_process *p, int *ret_out, int *ret_err, char *err,
+                  size_t err_size);
+
+#endif

@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * CRI containers in a pod's VM.  CreateContainer prepares the root
+ * filesystem from the image (cribd's snapshot), binds it into the pod's
+ * share, builds the process from the CRI config and the image as the oci
+ * backend builds an OCI spec (spec.c, compiled in: the same rules and the
+ * same errors naming CRI fields), and hands it to the agent.  The agent's
+ * output and exit messages reach the records in pods.c.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "crirules.h"
+#include "libvirt.h"
+#include "spec.h"
+
+/* What a call to the agent may take, the VM being up (TCG makes it slow). */
+#define CALL_TIMEOUT_MS 30000
+/* Reaching the agent of a VM that runs: its socket is there from the start. */
+#define CONNECT_TIMEOUT_MS 5000
+/* How long a killed container may take to be reported gone. */
+#define KILL_WAIT_MS 10000
+
+/* <pod dir>/share/<ctr>: the container's directory in the share (malloc'd). */
+static char *ctr_share_dir(const struct lv_state *st, const char *pod_id, const char *ctr_id)
+{
+	_cleanup_free_ char *dir = lv_pod_dir(st, pod_id);
+
+	return crib_xasprintf("%s/" LV_SHARE "/%s", dir, ctr_id);
+}
+
+/* The agent of C's pod, connecting when needed. */
+static int ctr_agent(struct lv_state *st, const struct crib_pod_ref *pod, struct lv_pod **ret_pod,
+                     struct crib_lv_agent **ret, struct crib_error **reterr)
+{
+	_cleanup_free_ char *dir = lv_pod_dir(st, pod->id);
+
+	*ret_pod = lv_pod_get(st, pod->id);
+	return lv_pod_agent(*ret_pod, dir, CONNECT_TIMEOUT_MS, ret, reterr);
+}
+
+/* Strings of a JSON array, borrowed, into a new array of pointers. */
+static char **json_strv(json_t *a, size_t *n)
+{
+	char **v = crib_xcalloc(json_array_size(a) + 1, sizeof(*v));
+	size_t i;
+	json_t *e;
+
+	*n = 0;
+	json_array_foreach(a, i, e) if (json_is_string(e)) v[(*n)++] = (char *)json_string_value(e);
+	return v;
+}
+
+/* The agent's Process from SPEC's "process"; the arrays are malloc'd, the strings SPEC's. */
+static int process_of(const struct crib_host *host, json_t *spec, Crib__Agent__Process *p,
+                      struct crib_error **reterr)
+{
+	json_t *proc = json_object_get(spec, "process");
+	json_t *user = json_object_get(proc, "user");
+	json_t *gids = json_object_get(user, "additionalGids");
+	size_t i;
+	json_t *e;
+
+	if (json_is_true(json_object_get(proc, "terminal")))
+		return host->error_set(reterr, ENOTSUP,
+		                       "ContainerConfig.tty: containers with a terminal are not "
+		                       "built yet for libvirt classes");
+	crib__agent__process__init(p);
+	p->args = json_strv(json_object_get(proc, "args"), &p->n_args);
+	p->env = json_strv(json_object_get(proc, "env"), &p->n_env);
+	p->cwd = (char *)json_string_value(json_object_get(proc, "cwd"));
+	p->uid = (uint32_t)json_integer_value(json_object_get(user, "uid"));
+	p->gid = (uint32_t)json_integer_value(json_object_get(user, "gid"));
+	p->additional_gids = crib_xcalloc(json_array_size(gids) + 1, sizeof(*p->additional_gids));
+	json_array_foreach(gids, i, e) p->additional_gids[p->n_additional_gids++] =
+	    (uint32_t)json_integer_value(e);
+	return 0;
+}
+
+static void process_clear(Crib__Agent__Process *p)
+{
+	free(p->args);
+	free(p->env);
+	free(p->additional_gids);
+}
+
+/*
+ * What the VM cannot give a container yet is refused, never dropped: mounts
+ * and devices, and joining another container's PID namespace (TARGET).
+ */
+static int check_unbuilt(const struct crib_host *host, const Runtime__V1__ContainerConfig *cfg,
+                         struct crib_error **reterr)
+{
+	const Runtime__V1__LinuxContainerSecurityContext *sc = crib_cri_container_sc(cfg);
+	const Runtime__V1__NamespaceOption *ns = sc ? sc->namespace_options : NULL;
+
+	if (cfg->n_mounts)
+		return host->error_set(reterr, ENOTSUP,
+		                       "ContainerConfig.mounts: not built yet for libvirt classes");
+	if (cfg->n_devices)
+		return host->error_set(
+		    reterr, ENOTSUP, "ContainerConfig.devices: not built yet for libvirt classes");
+	if (ns && ns->pid == RUNTIME__V1__NAMESPACE_MODE__TARGET)
+		return host->error_set(
+		    reterr, ENOTSUP,
+		    "ContainerConfig.linux.security_context.namespace_options.pid "
+		    "TARGET: not built yet for libvirt classes");
+	return 0;
+}
+
+/* Whether SPEC gives the container a PID namespace of its own (one without a path). */
+static bool own_pid_namespace(json_t *spec)
+{
+	json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
+	size_t i;
+
+	json_array_foreach(nss, i, ns) if (streq(json_string_value(json_object_get(ns, "type")),
+	                                         "pid")) return !json_object_get(ns, "path");
+	return false;
+}
+
+/* The process SPEC's configs ask for, built by the oci backend's rules. */
+static int build_process(struct lv_state *st, const struct crib_container_spec *spec,
+                         const char *rootfs, json_t **ret_oci, Crib__Agent__Process *ret,
+                         struct crib_error **reterr)
+{
+	const struct crib_host *host = st->host;
+	Runtime__V1__ContainerConfig *cfg =
+	    runtime__v1__container_config__unpack(NULL, spec->cri_config_len, spec->cri_config);
+	Runtime__V1__PodSandboxConfig *pod = runtime__v1__pod_sandbox_config__unpack(
+	    NULL, spec->cri_pod_config_len, spec->cri_pod_config);
+	/* The namespaces are the VM's: these paths only satisfy the spec's rules. */
+	struct oci_container_input in = {
+	    .config = cfg,
+	    .pod = pod,
+	    .sandbox_id = spec->ref.pod.id,
+	    .image_config = spec->image_config,
+	    .rootfs = rootfs,
+	    .ns = {.net = "/proc/1/ns/net",
+	           .uts = "/proc/1/ns/uts",
+	           .ipc = "/proc/1/ns/ipc",
+	           .pid = "/proc/1/ns/pid"},
+	    .own_oom_score_adj = -1000,
+	};
+	int r;
+
+	if (!cfg || !pod)
+		r = host->error_set(reterr, EINVAL,
+		                    "the ContainerConfig or PodSandboxConfig does "
+		                    "not parse");
+	else
+		r = check_unbuilt(host, cfg, reterr);
+	r = r < 0 ? r : oci_spec_container(host, &in, ret_oci, reterr);
+	r = r < 0 ? r : process_of(host, *ret_oci, ret, reterr);
+	if (cfg)
+		runtime__v1__container_config__free_unpacked(cfg, NULL);
+	if (pod)
+		runtime__v1__pod_sandbox_config__free_unpacked(pod, NULL);
+	return r;
+}
+
+/* Binds ROOTFS at DIR/rootfs, where the guest finds it through the share. */
+static int bind_rootfs(const struct crib_host *host, const char *rootfs, const char *dir,
+                       struct crib_error **reterr)
+{
+	_cleanup_free_ char *target = crib_xasprintf("%s/rootfs", dir);
+	int r = crib_mkdir_p(target, 0755);
+
+	if (r < 0)
+		return host->error_set(reterr, -r, "cannot make %s: %s", target, strerror(-r));
+	if (mount(rootfs, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return host->error_set(reterr, errno, "cannot bind %s into the pod's share: %s",
+		                       rootfs, strerror(errno));
+	return 0;
+}
+
+/* Undoes bind_rootfs and releases the snapshot; idempotent. */
+static void unshare_rootfs(struct lv_state *st, const char *pod_id, const char *ctr_id)
+{
+	_cleanup_free_ char *dir = ctr_share_dir(st, pod_id, ctr_id);
+	_cleanup_free_ char *target = crib_xasprintf("%s/rootfs", dir);
+
+	if (umount2(target, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		st->host->log(st->host, CRIB_LOG_WARNING, "cannot unmount %s: %s", target,
+		              strerror(errno));
+	rmdir(target);
+	rmdir(dir);
+	(void)st->host->rootfs_release(st->host, ctr_id, NULL);
+}
+
+static void encode_priv(const char *log_path, struct crib_blob *ret)
+{
+	json_t *o = json_pack("{s:s?}", "log_path", log_path);
+
+	ret->data = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	ret->len = ret->data ? strlen(ret->data) : 0;
+	json_decref(o);
+}
+
+/* The log path in a container's priv (malloc'd), or NULL. */
+static char *priv_log_path(const void *priv, size_t len)
+{
+	json_t *o = priv && len ? json_loadb(priv, len, 0, NULL) : NULL;
+	char *path = crib_xstrdup(json_string_value(json_object_get(o, "log_path")));
+
+	json_decref(o);
+	return path;
+}
+
+/* A new record for container ID of P, with its log writer. */
+static int add_record(struct lv_pod *p, const char *id, const char *log_path, uint32_t state,
+                      struct crib_error **reterr)
+{
+	const struct crib_host *host = p->st->host;
+	struct lv_ctr *c = crib_xcalloc(1, sizeof(*c));
+	int r = log_path ? host->log_open(log_path, &c->log, reterr) : 0;
+
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	c->state = state;
+	pthread_mutex_lock(&p->lock);
+	c->next = p->ctrs;
+	p->ctrs = c;
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+static void drop_record(struct lv_pod *p, const char *id)
+{
+	struct lv_ctr **cc, *c = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	for (cc = &p->ctrs; *cc && !streq((*cc)->id, id); cc = &(*cc)->next)
+		;
+	if (*cc) {
+		c = *cc;
+		*cc = c->next;
+		p->st->host->log_close(c->log);
+	}
+	pthread_mutex_unlock(&p->lock);
+	free(c);
+}
+
+/* Sends REQ and frees the answer: for requests whose answer says nothing more. */
+static int call(struct crib_lv_agent *a, Crib__Agent__HostMessage *req, struct crib_error **reterr)
+{
+	Crib__Agent__GuestMessage *answer = NULL;
+	int r = crib_lv_agent_call(a, req, CALL_TIMEOUT_MS, &answer, reterr);
+
+	if (answer)
+		crib__agent__guest_message__free_unpacked(answer, NULL);
+	return r;
+}
+
+static int agent_create(struct crib_lv_agent *a, const char *id, Crib__Agent__Process *proc,
+                        bool own_pid, struct crib_error **reterr)
+{
+	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
+	Crib__Agent__CreateContainer create = CRIB__AGENT__CREATE_CONTAINER__INIT;
+	_cleanup_free_ char *rootfs = crib_xasprintf("%s/rootfs", id);
+
+	create.container_id = (char *)id;
+	create.rootfs = rootfs;
+	create.process = proc;
+	create.own_pid_namespace = own_pid;
+	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_CREATE;
+	req.create = &create;
+	return call(a, &req, reterr);
+}
+
+int lv_container_create(void *state, struct crib_op *op, const struct crib_container_spec *spec,
+                        struct crib_container_result *ret, struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	const char *id = spec->ref.id, *pod_id = spec->ref.pod.id;
+	_cleanup_free_ char *dir = ctr_share_dir(st, pod_id, id);
+	Crib__Agent__Process proc = CRIB__AGENT__PROCESS__INIT;
+	struct crib_rootfs rootfs = {0};
+	struct crib_lv_agent *a = NULL;
+	json_t *oci = NULL;
+	struct lv_pod *p;
+	int r;
+
+	(void)op;
+	r = ctr_agent(st, &spec->ref.pod, &p, &a, reterr);
+	r = r < 0 ? r : st->host->rootfs_prepare(st->host, spec, &rootfs, reterr);
+	r = r < 0 ? r : build_process(st, spec, rootfs.path, &oci, &proc, reterr);
+	r = r < 0 ? r : bind_rootfs(st->host, rootfs.path, dir, reterr);
+	r = r < 0 ? r : add_record(p, id, spec->log_path, CRIB_CONTAINER_CREATED, reterr);
+	if (r == 0) {
+		r = agent_create(a, id, &proc, own_pid_namespace(oci), reterr);
+		if (r < 0)
+			drop_record(p, id);
+	}
+	if (r < 0 && rootfs.path)
+		unshare_rootfs(st, pod_id, id);
+	if (r == 0)
+		encode_priv(spec->log_path, &ret->priv);
+	process_clear(&proc);
+	json_decref(oci);
+	free(rootfs.path);
+	free(rootfs.upper);
+	return r;
+}
+
+/* Sends REQ to the agent of POD, connecting first; for requests whose answer says nothing more. */
+static int ctr_call(struct lv_state *st, const struct crib_pod_ref *pod,
+                    Crib__Agent__HostMessage *req, struct crib_error **reterr)
+{
+	struct crib_lv_agent *a = NULL;
+	struct lv_pod *p;
+	int r = ctr_agent(st, pod, &p, &a, reterr);
+
+	return r < 0 ? r : call(a, req, reterr);
+}
+
+int lv_container_start(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                       struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
+	Crib__Agent__StartContainer start = CRIB__AGENT__START_CONTAINER__INIT;
+	struct lv_ctr *rec;
+	int r;
+
+	(void)op;
+	start.container_id = (char *)c->id;
+	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_START;
+	req.start = &start;
+	r = ctr_call(st, &c->pod, &req, reterr);
+	pthread_mutex_lock(&p->lock);
+	rec = lv_pod_ctr(p, c->id);
+	/* A program that exits at once may have been reported already. */
+	if (r == 0 && rec && rec->state == CRIB_CONTAINER_CREATED)
+		rec->state = CRIB_CONTAINER_RUNNING;
+	if (r == 0 && rec && !rec->started_at)
+		rec->started_at = crib_now_ns();
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+static int send_signal(struct lv_state *st, const struct crib_container_ref *c, int sig,
+                       struct crib_error **reterr)
+{
+	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
+	Crib__Agent__SignalContainer s = CRIB__AGENT__SIGNAL_CONTAINER__INIT;
+
+	s.container_id = (char *)c->id;
+	s.signal = (uint32_t)sig;
+	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_SIGNAL;
+	req.signal = &s;
+	return ctr_call(st, &c->pod, &req, reterr);
+}
+
+/* Waits up to TIMEOUT_MS for container ID of P to be reported gone; true when it is. */
+static bool wait_exited(struct lv_pod *p, const char *id, int64_t timeout_ms)
+{
+	int64_t deadline = crib_mono_ns() + timeout_ms * 1000000;
+	struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+	struct lv_ctr *c;
+	bool gone;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		c = lv_pod_ctr(p, id);
+		gone = !c || c->state != CRIB_CONTAINER_RUNNING;
+		if (gone || crib_mono_ns() >= deadline || !p->agent ||
+		    !crib_lv_agent_alive(p->agent))
+			break;
+		pthread_cond_timedwait(&p->changed, &p->lock, &ts);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return gone;
+}
+
+int lv_container_stop(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                      int64_t timeout_s, struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	int r;
+
+	(void)op;
+	/* Not running (also when its VM stopped): nothing to do. */
+	if (wait_exited(p, c->id, 0))
+		return 0;
+	r = send_signal(st, c, SIGTERM, reterr);
+	if (r == 0 && !wait_exited(p, c->id, timeout_s * 1000))
+		r = send_signal(st, c, SIGKILL, reterr);
+	if (r == 0 && !wait_exited(p, c->id, KILL_WAIT_MS))
+		r = st->host->error_set(reterr, ETIMEDOUT,
+		                        "container %.12s: still running %d ms after SIGKILL", c->id,
+		                        KILL_WAIT_MS);
+	/* A container the agent does not know is not running. */
+	return r == -ENOENT ? 0 : r;
+}
+
+int lv_container_remove(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                        struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
+	Crib__Agent__RemoveContainer rm = CRIB__AGENT__REMOVE_CONTAINER__INIT;
+	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	bool gone;
+	int r;
+
+	(void)op;
+	rm.container_id = (char *)c->id;
+	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_REMOVE;
+	req.remove = &rm;
+	/* A VM that is gone took the container's processes with it. */
+	pthread_mutex_lock(&p->lock);
+	gone = p->vm_gone;
+	pthread_mutex_unlock(&p->lock);
+	r = gone ? 0 : ctr_call(st, &c->pod, &req, reterr);
+	if (r < 0)
+		return r;
+	drop_record(p, c->id);
+	unshare_rootfs(st, c->pod.id, c->id);
+	return 0;
+}
+
+/* CRI's view of a record; under its pod's lock. */
+static void status_of(const struct lv_ctr *rec, struct crib_container_status *ret)
+{
+	ret->state = rec->state;
+	ret->exit_code = rec->exit_code;
+	ret->started_at = rec->started_at;
+	ret->finished_at = rec->finished_at;
+	if (rec->state == CRIB_CONTAINER_EXITED)
+		ret->reason = crib_xstrdup(rec->exit_code ? "Error" : "Completed");
+}
+
+int lv_container_status(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                        struct crib_container_status *ret, struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	struct lv_ctr *rec;
+	int r = 0;
+
+	(void)op;
+	pthread_mutex_lock(&p->lock);
+	rec = lv_pod_ctr(p, c->id);
+	if (!rec) {
+		r = st->host->error_set(reterr, ENOENT,
+		                        "container %.12s: not known to the libvirt backend", c->id);
+	} else {
+		status_of(rec, ret);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int lv_container_reopen_log(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                            struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	struct lv_ctr *rec;
+	int r = 0;
+
+	(void)op;
+	pthread_mutex_lock(&p->lock);
+	rec = lv_pod_ctr(p, c->id);
+	if (rec && rec->log)
+		r = st->host->log_reopen(rec->log, reterr);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+void lv_reconcile_containers(struct lv_state *st, struct crib_reconcile_item *items, size_t n_items)
+{
+	/* The records first, with their writers: output the agent kept comes after Hello. */
+	for (size_t i = 0; i < n_items; i++) {
+		struct crib_reconcile_item *it = &items[i];
+		_cleanup_free_ char *log_path = NULL;
+
+		if (it->kind != CRIB_KIND_CONTAINER)
+			continue;
+		log_path = priv_log_path(it->priv, it->priv_len);
+		(void)add_record(lv_pod_get(st, it->pod_id), it->id, log_path,
+		                 CRIB_CONTAINER_UNKNOWN, NULL);
+	}
+	for (size_t i = 0; i < n_items; i++) {
+		struct crib_reconcile_item *it = &items[i];
+		_cleanup_free_ char *dir = NULL;
+		struct crib_lv_agent *a = NULL;
+		struct lv_pod *p;
+		struct lv_ctr *rec;
+
+		if (it->kind != CRIB_KIND_CONTAINER)
+			continue;
+		dir = lv_pod_dir(st, it->pod_id);
+		p = lv_pod_get(st, it->pod_id);
+		if (lv_pod_agent(p, dir, CONNECT_TIMEOUT_MS, &a, NULL) < 0)
+			continue;
+		pthread_mutex_lock(&p->lock);
+		rec = lv_pod_ctr(p, it->id);
+		it->found = rec && rec->state != CRIB_CONTAINER_UNKNOWN;
+		if (it->found)
+			status_of(rec, &it->container);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
