@@ -15,6 +15,8 @@
 #include "agentspawn.h"
 
 #define OUTPUT_CHUNK 16384
+/* What an ExecSync answer carries of each stream (agent.proto). */
+#define EXEC_OUTPUT_MAX (1u << 20)
 
 typedef Crib__Agent__ContainerState__State ctr_state;
 
@@ -24,6 +26,8 @@ struct ctr {
 	char *rootfs; /* absolute */
 	Crib__Agent__Process *process;
 	bool own_pid_namespace;
+	struct agent_mount *mounts; /* sources absolute in the guest, malloc'd */
+	size_t n_mounts;
 	ctr_state state;
 	pid_t pid;
 	int exit_code;
@@ -32,19 +36,36 @@ struct ctr {
 	int out[3]; /* read ends by stream (1 stdout, 2 stderr); -1 when closed */
 };
 
+/* An ExecSync running: its answer goes out once the process ended. */
+struct exec_run {
+	struct exec_run *next;
+	uint64_t req_id;
+	pid_t pid;
+	int out[3];                  /* read ends by stream; -1 when closed */
+	ProtobufCBinaryData data[3]; /* what each stream wrote, up to EXEC_OUTPUT_MAX */
+	int64_t deadline_ns;         /* CLOCK_MONOTONIC; 0: none */
+	bool timed_out;
+};
+
 struct agent_ctrs {
 	char *share;
 	struct ctr *head;
+	struct exec_run *execs;
 	agent_send_fn send;
 	void *ctx;
 };
 
-static int64_t wall_ns(void)
+static int64_t clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t wall_ns(void)
+{
+	return clock_ns(CLOCK_REALTIME);
 }
 
 struct agent_ctrs *agent_ctrs_new(const char *share, agent_send_fn send, void *ctx)
@@ -107,6 +128,11 @@ static void close_outputs(struct ctr *c)
 
 static void ctr_free(struct ctr *c)
 {
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		free((char *)c->mounts[i].source);
+		free((char *)c->mounts[i].destination);
+	}
+	free(c->mounts);
 	close_outputs(c);
 	crib__agent__process__free_unpacked(c->process, NULL);
 	free(c->id);
@@ -131,6 +157,37 @@ static Crib__Agent__Process *copy_process(const Crib__Agent__Process *p)
 	return copy;
 }
 
+/* A path the host named under the share: relative, and never above it. */
+static bool share_path(const char *p)
+{
+	return p[0] && p[0] != '/' && !strstr(p, "..");
+}
+
+/* REQ's mounts, their sources made absolute under the share; false for a bad one. */
+static bool copy_mounts(const struct agent_ctrs *t, struct ctr *c,
+                        const Crib__Agent__CreateContainer *req)
+{
+	char path[PATH_MAX];
+
+	c->mounts = calloc(req->n_mounts + 1, sizeof(*c->mounts));
+	if (!c->mounts)
+		abort();
+	for (size_t i = 0; i < req->n_mounts; i++) {
+		const Crib__Agent__Mount *m = req->mounts[i];
+
+		if (!share_path(m->source) || m->destination[0] != '/')
+			return false;
+		snprintf(path, sizeof(path), "%s/%s", t->share, m->source);
+		c->mounts[i].source = strdup(path);
+		c->mounts[i].destination = strdup(m->destination);
+		c->mounts[i].readonly = m->readonly;
+		c->n_mounts++;
+		if (!c->mounts[i].source || !c->mounts[i].destination)
+			abort();
+	}
+	return true;
+}
+
 static void create(struct agent_ctrs *t, uint64_t id, const Crib__Agent__CreateContainer *req)
 {
 	struct ctr *c;
@@ -144,7 +201,7 @@ static void create(struct agent_ctrs *t, uint64_t id, const Crib__Agent__CreateC
 		answer(t, id, EEXIST, "the container exists", NULL);
 		return;
 	}
-	if (!req->rootfs[0] || strstr(req->rootfs, "..") || req->rootfs[0] == '/') {
+	if (!share_path(req->rootfs)) {
 		answer(t, id, EINVAL, "the root filesystem must be a path under the share", NULL);
 		return;
 	}
@@ -156,9 +213,14 @@ static void create(struct agent_ctrs *t, uint64_t id, const Crib__Agent__CreateC
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->id = strdup(req->container_id)) || !(c->rootfs = strdup(path)))
 		abort();
+	c->out[0] = c->out[1] = c->out[2] = -1;
 	c->process = copy_process(req->process);
 	c->own_pid_namespace = req->own_pid_namespace;
-	c->out[0] = c->out[1] = c->out[2] = -1;
+	if (!copy_mounts(t, c, req)) {
+		ctr_free(c);
+		answer(t, id, EINVAL, "a mount source must be a path under the share", NULL);
+		return;
+	}
 	c->state = CRIB__AGENT__CONTAINER_STATE__STATE__CREATED;
 	c->next = t->head;
 	t->head = c;
@@ -176,11 +238,35 @@ static char **argv_of(char **v, size_t n)
 	return a;
 }
 
+/* A process of container C: its own, or ARGS in its namespaces (ExecSync). */
+static pid_t spawn(const struct ctr *c, char **args, size_t n_args, pid_t join, int *out,
+                   int *err_fd, char *err, size_t err_size)
+{
+	const Crib__Agent__Process *p = c->process;
+	struct agent_process ap = {
+	    .rootfs = c->rootfs,
+	    .args = argv_of(args, n_args),
+	    .env = argv_of(p->env, p->n_env),
+	    .cwd = p->cwd,
+	    .uid = p->uid,
+	    .gid = p->gid,
+	    .additional_gids = p->additional_gids,
+	    .n_additional_gids = p->n_additional_gids,
+	    .own_pid_namespace = c->own_pid_namespace,
+	    .mounts = c->mounts,
+	    .n_mounts = c->n_mounts,
+	    .join = join,
+	};
+	pid_t pid = agent_spawn(&ap, out, err_fd, err, err_size);
+
+	free((void *)ap.args);
+	free((void *)ap.env);
+	return pid;
+}
+
 static void start(struct agent_ctrs *t, uint64_t id, const char *ctr_id)
 {
 	struct ctr *c = find(t, ctr_id);
-	const Crib__Agent__Process *p;
-	struct agent_process ap;
 	char err[300];
 	pid_t pid;
 
@@ -192,21 +278,8 @@ static void start(struct agent_ctrs *t, uint64_t id, const char *ctr_id)
 		answer(t, id, EALREADY, "the container was started before", NULL);
 		return;
 	}
-	p = c->process;
-	ap = (struct agent_process){
-	    .rootfs = c->rootfs,
-	    .args = argv_of(p->args, p->n_args),
-	    .env = argv_of(p->env, p->n_env),
-	    .cwd = p->cwd,
-	    .uid = p->uid,
-	    .gid = p->gid,
-	    .additional_gids = p->additional_gids,
-	    .n_additional_gids = p->n_additional_gids,
-	    .own_pid_namespace = c->own_pid_namespace,
-	};
-	pid = agent_spawn(&ap, &c->out[1], &c->out[2], err, sizeof(err));
-	free((void *)ap.args);
-	free((void *)ap.env);
+	pid = spawn(c, c->process->args, c->process->n_args, 0, &c->out[1], &c->out[2], err,
+	            sizeof(err));
 	if (pid < 0) {
 		answer(t, id, (int)-pid, err, NULL);
 		return;
@@ -284,6 +357,45 @@ static void list(struct agent_ctrs *t, uint64_t id)
 	free(states);
 }
 
+static void exec_start(struct agent_ctrs *t, uint64_t id, const Crib__Agent__ExecSync *req)
+{
+	struct ctr *c = find(t, req->container_id);
+	struct exec_run *e;
+	char err[300];
+	pid_t pid;
+	int out, errfd;
+
+	if (!c) {
+		answer(t, id, ENOENT, "no such container", NULL);
+		return;
+	}
+	if (c->state != CRIB__AGENT__CONTAINER_STATE__STATE__RUNNING) {
+		answer(t, id, EBUSY, "the container is not running", NULL);
+		return;
+	}
+	if (!req->n_args) {
+		answer(t, id, EINVAL, "no command to run", NULL);
+		return;
+	}
+	pid = spawn(c, req->args, req->n_args, c->pid, &out, &errfd, err, sizeof(err));
+	if (pid < 0) {
+		answer(t, id, (int)-pid, err, NULL);
+		return;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		abort();
+	e->req_id = id;
+	e->pid = pid;
+	e->out[0] = -1;
+	e->out[1] = out;
+	e->out[2] = errfd;
+	if (req->timeout_ms)
+		e->deadline_ns = clock_ns(CLOCK_MONOTONIC) + (int64_t)req->timeout_ms * 1000000;
+	e->next = t->execs;
+	t->execs = e;
+}
+
 void agent_ctrs_serve(struct agent_ctrs *t, const Crib__Agent__HostMessage *req)
 {
 	switch (req->request_case) {
@@ -302,6 +414,9 @@ void agent_ctrs_serve(struct agent_ctrs *t, const Crib__Agent__HostMessage *req)
 	case CRIB__AGENT__HOST_MESSAGE__REQUEST_LIST:
 		list(t, req->id);
 		return;
+	case CRIB__AGENT__HOST_MESSAGE__REQUEST_EXEC:
+		exec_start(t, req->id, req->exec);
+		return;
 	default:
 		answer(t, req->id, ENOSYS, "request not known to this crib-agent", NULL);
 		return;
@@ -316,7 +431,37 @@ size_t agent_ctrs_pollfds(const struct agent_ctrs *t, struct pollfd *p, size_t m
 		for (int i = 1; i <= 2 && n < max; i++)
 			if (c->out[i] >= 0)
 				p[n++] = (struct pollfd){.fd = c->out[i], .events = POLLIN};
+	for (const struct exec_run *e = t->execs; e; e = e->next)
+		for (int i = 1; i <= 2 && n < max; i++)
+			if (e->out[i] >= 0)
+				p[n++] = (struct pollfd){.fd = e->out[i], .events = POLLIN};
 	return n;
+}
+
+/* Keeps what stream I of E has, up to EXEC_OUTPUT_MAX; closes it at EOF. */
+static void collect(struct exec_run *e, int i)
+{
+	static uint8_t buf[OUTPUT_CHUNK];
+	ProtobufCBinaryData *d = &e->data[i];
+	ssize_t n;
+
+	while ((n = read(e->out[i], buf, sizeof(buf))) > 0) {
+		size_t take = (size_t)n;
+
+		if (d->len + take > EXEC_OUTPUT_MAX)
+			take = EXEC_OUTPUT_MAX - d->len;
+		if (!take)
+			continue;
+		d->data = realloc(d->data, d->len + take);
+		if (!d->data)
+			abort();
+		memcpy(d->data + d->len, buf, take);
+		d->len += take;
+	}
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		close(e->out[i]);
+		e->out[i] = -1;
+	}
 }
 
 /* Sends what stream I of C has; closes it at EOF. */
@@ -351,7 +496,52 @@ void agent_ctrs_io(struct agent_ctrs *t, const struct pollfd *p, size_t n)
 			for (int i = 1; i <= 2; i++)
 				if (c->out[i] == p[k].fd)
 					forward(t, c, i);
+		for (struct exec_run *e = t->execs; e; e = e->next)
+			for (int i = 1; i <= 2; i++)
+				if (e->out[i] == p[k].fd)
+					collect(e, i);
 	}
+}
+
+int agent_ctrs_timeout(struct agent_ctrs *t)
+{
+	int64_t now = clock_ns(CLOCK_MONOTONIC), next = -1;
+
+	for (struct exec_run *e = t->execs; e; e = e->next) {
+		if (!e->deadline_ns || e->timed_out)
+			continue;
+		if (e->deadline_ns <= now) {
+			kill(e->pid, SIGKILL);
+			e->timed_out = true;
+		} else if (next < 0 || e->deadline_ns - now < next) {
+			next = e->deadline_ns - now;
+		}
+	}
+	return next < 0 ? -1 : (int)(next / 1000000) + 1;
+}
+
+/* E's process ended: the answer, with what it wrote. */
+static void exec_done(struct agent_ctrs *t, struct exec_run *e, int status)
+{
+	Crib__Agent__GuestMessage m = CRIB__AGENT__GUEST_MESSAGE__INIT;
+	Crib__Agent__ExecResult res = CRIB__AGENT__EXEC_RESULT__INIT;
+
+	for (int i = 1; i <= 2; i++)
+		if (e->out[i] >= 0) {
+			collect(e, i);
+			if (e->out[i] >= 0)
+				close(e->out[i]);
+		}
+	res.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	res.stdout = e->data[1];
+	res.stderr = e->data[2];
+	res.timed_out = e->timed_out;
+	m.id = e->req_id;
+	m.reply_case = CRIB__AGENT__GUEST_MESSAGE__REPLY_EXEC;
+	m.exec = &res;
+	t->send(t->ctx, &m, false);
+	free(e->data[1].data);
+	free(e->data[2].data);
 }
 
 static void report_exit(struct agent_ctrs *t, struct ctr *c, int status)
@@ -378,9 +568,21 @@ void agent_ctrs_reap(struct agent_ctrs *t)
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct exec_run **ee = &t->execs;
+
 		for (struct ctr *c = t->head; c; c = c->next)
 			if (c->pid == pid &&
 			    c->state == CRIB__AGENT__CONTAINER_STATE__STATE__RUNNING)
 				report_exit(t, c, status);
+		while (*ee && (*ee)->pid != pid)
+			ee = &(*ee)->next;
+		if (*ee) {
+			struct exec_run *e = *ee;
+
+			*ee = e->next;
+			exec_done(t, e, status);
+			free(e);
+		}
+	}
 }

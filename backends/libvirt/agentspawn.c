@@ -93,9 +93,55 @@ static void setup_dev(int rep, const char *root)
 	mount_at(rep, root, "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
-/* The container's root: its filesystem with proc, dev and sys, pivot_root'ed into. */
-static void setup_root(int rep, const char *root)
+/* Makes DIR and its parents (mkdir -p). */
+static int make_dirs(char *dir)
 {
+	for (char *s = dir + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+				return -1;
+			*s = '/';
+		}
+	return mkdir(dir, 0755) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Binds M's source at its destination under ROOT: a directory or a file, as the source is. */
+static void bind_mount(int rep, const char *root, const struct agent_mount *m)
+{
+	char path[PATH_MAX], *slash;
+	struct stat st;
+	int fd;
+
+	if (stat(m->source, &st) < 0)
+		fail(rep, errno, "cannot find the mount source for %s", m->destination);
+	snprintf(path, sizeof(path), "%s%s", root, m->destination);
+	if (S_ISDIR(st.st_mode)) {
+		if (make_dirs(path) < 0)
+			fail(rep, errno, "cannot make %s", m->destination);
+	} else {
+		slash = strrchr(path, '/');
+		*slash = '\0';
+		if (make_dirs(path) < 0)
+			fail(rep, errno, "cannot make the directory of %s", m->destination);
+		*slash = '/';
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != EISDIR)
+			fail(rep, errno, "cannot make %s", m->destination);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (mount(m->source, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		fail(rep, errno, "cannot mount %s", m->destination);
+	if (m->readonly && mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		fail(rep, errno, "cannot make %s read-only", m->destination);
+}
+
+/* The container's root: its filesystem with proc, dev, sys and its mounts, pivot_root'ed into. */
+static void setup_root(int rep, const struct agent_process *p)
+{
+	const char *root = p->rootfs;
+
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		fail(rep, errno, "cannot make the mounts private");
 	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -103,6 +149,8 @@ static void setup_root(int rep, const char *root)
 	mount_at(rep, root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	setup_dev(rep, root);
 	mount_at(rep, root, "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	for (size_t i = 0; i < p->n_mounts; i++)
+		bind_mount(rep, root, &p->mounts[i]);
 	/* runc's way: the old root stacked under the new one, then detached. */
 	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
 		fail(rep, errno, "cannot pivot_root into %s", root);
@@ -158,14 +206,19 @@ static void exec_program(int rep, const struct agent_process *p)
 	fail(rep, err, "cannot execute %s (PATH %s)", prog, env_path(p->env));
 }
 
-static void child(const struct agent_process *p, int rep, int out, int err)
+static void child(const struct agent_process *p, int mntns, int rep, int out, int err)
 {
-	int null = open("/dev/null", O_RDONLY);
+	int null;
 
+	/* Joining: the container's mounts, whose root is its pivot_root'ed one. */
+	if (mntns >= 0 && setns(mntns, CLONE_NEWNS) < 0)
+		fail(rep, errno, "cannot enter the container's mount namespace");
+	null = open("/dev/null", O_RDONLY);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 		fail(rep, errno, "cannot set up stdio");
 	setsid();
-	setup_root(rep, p->rootfs);
+	if (mntns < 0)
+		setup_root(rep, p);
 	set_user(rep, p);
 	if (chdir(p->cwd && p->cwd[0] ? p->cwd : "/") < 0)
 		fail(rep, errno, "cannot enter the working directory %s", p->cwd);
@@ -180,11 +233,58 @@ static void close_pair(int fds[2])
 		close(fds[1]);
 }
 
+/* The namespace file NS of process PID, opened close-on-exec. */
+static int ns_open(pid_t pid, const char *ns)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * Forks the child of P.  Joining a container, the agent enters its PID
+ * namespace for its children only (setns leaves the agent's own pid alone),
+ * forks, and goes back, so that the child stays the agent's to wait for.
+ */
+static pid_t fork_child(const struct agent_process *p, int *mntns)
+{
+	unsigned long flags = CLONE_NEWNS | (p->own_pid_namespace ? CLONE_NEWPID : 0);
+	int own = -1, pidns = -1;
+	pid_t pid;
+
+	*mntns = -1;
+	if (!p->join)
+		return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	*mntns = ns_open(p->join, "mnt");
+	pidns = ns_open(p->join, "pid");
+	own = ns_open(getpid(), "pid");
+	if (*mntns < 0 || pidns < 0 || own < 0 || setns(pidns, CLONE_NEWPID) < 0) {
+		pid = -1;
+		goto out;
+	}
+	pid = fork();
+	if (pid != 0 && setns(own, CLONE_NEWPID) < 0)
+		abort(); /* the agent's next containers would land in this one's namespace */
+out:
+	if (pid != 0) {
+		int e = errno;
+
+		if (pidns >= 0)
+			close(pidns);
+		if (own >= 0)
+			close(own);
+		errno = e;
+	}
+	return pid;
+}
+
 pid_t agent_spawn(const struct agent_process *p, int *ret_out, int *ret_err, char *err,
                   size_t err_size)
 {
 	int rep[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
 	struct report r;
+	int mntns;
 	ssize_t n;
 	pid_t pid;
 
@@ -201,22 +301,23 @@ pid_t agent_spawn(const struct agent_process *p, int *ret_out, int *ret_err, cha
 		close_pair(errp);
 		return -e;
 	}
-	/* fork(2) into new mount and PID namespaces: the program is PID 1 of its own. */
-	pid =
-	    (pid_t)syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	/* A new mount namespace; with a PID namespace, the program is its PID 1. */
+	pid = fork_child(p, &mntns);
 	if (pid == 0) {
 		close(rep[0]);
 		close(out[0]);
 		close(errp[0]);
-		child(p, rep[1], out[1], errp[1]);
+		child(p, mntns, rep[1], out[1], errp[1]);
 	}
+	if (mntns >= 0)
+		close(mntns);
 	close(rep[1]);
 	close(out[1]);
 	close(errp[1]);
 	if (pid < 0) {
 		int e = errno;
 
-		snprintf(err, err_size, "cannot clone: %s", strerror(e));
+		snprintf(err, err_size, "cannot start the process: %s", strerror(e));
 		close(rep[0]);
 		close(out[0]);
 		close(errp[0]);

@@ -14,6 +14,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* A bind mount into the container's root (CRI's mounts). */
+struct agent_mount {
+	const char *source;      /* absolute, in the guest */
+	const char *destination; /* absolute, in the container */
+	bool readonly;
+};
+
 struct agent_process {
 	const char *rootfs; /* absolute, in the guest */
 	char *const *args;  /* NULL-terminated */
@@ -24,6 +31,14 @@ struct agent_process {
 	const uint32_t *additional_gids;
 	size_t n_additional_gids;
 	bool own_pid_namespace;
+	const struct agent_mount *mounts;
+	size_t n_mounts;
+	/*
+	 * 0 for a container's own process; else a process of a running
+	 * container, whose mount and PID namespaces the new process joins
+	 * (ExecSync): rootfs and own_pid_namespace are then unused.
+	 */
+	pid_t join;
 };
 
 /*

@@ -7,7 +7,9 @@
  * same errors naming CRI fields), and hands it to the agent.  The agent's
  * output and exit messages reach the records in pods.c.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,14 +38,13 @@ static char *ctr_share_dir(const struct lv_state *st, const char *pod_id, const 
 	return crib_xasprintf("%s/" LV_SHARE "/%s", dir, ctr_id);
 }
 
-/* The agent of C's pod, connecting when needed. */
-static int ctr_agent(struct lv_state *st, const struct crib_pod_ref *pod, struct lv_pod **ret_pod,
-                     struct crib_lv_agent **ret, struct crib_error **reterr)
+/* The agent of pod P, connecting when needed. */
+static int ctr_agent(struct lv_state *st, struct lv_pod *p, struct crib_lv_agent **ret,
+                     struct crib_error **reterr)
 {
-	_cleanup_free_ char *dir = lv_pod_dir(st, pod->id);
+	_cleanup_free_ char *dir = lv_pod_dir(st, p->id);
 
-	*ret_pod = lv_pod_get(st, pod->id);
-	return lv_pod_agent(*ret_pod, dir, CONNECT_TIMEOUT_MS, ret, reterr);
+	return lv_pod_agent(p, dir, CONNECT_TIMEOUT_MS, ret, reterr);
 }
 
 /* Strings of a JSON array, borrowed, into a new array of pointers. */
@@ -92,8 +93,8 @@ static void process_clear(Crib__Agent__Process *p)
 }
 
 /*
- * What the VM cannot give a container yet is refused, never dropped: mounts
- * and devices, and joining another container's PID namespace (TARGET).
+ * What the VM cannot give a container yet is refused, never dropped: devices,
+ * and joining another container's PID namespace (TARGET).
  */
 static int check_unbuilt(const struct crib_host *host, const Runtime__V1__ContainerConfig *cfg,
                          struct crib_error **reterr)
@@ -101,9 +102,6 @@ static int check_unbuilt(const struct crib_host *host, const Runtime__V1__Contai
 	const Runtime__V1__LinuxContainerSecurityContext *sc = crib_cri_container_sc(cfg);
 	const Runtime__V1__NamespaceOption *ns = sc ? sc->namespace_options : NULL;
 
-	if (cfg->n_mounts)
-		return host->error_set(reterr, ENOTSUP,
-		                       "ContainerConfig.mounts: not built yet for libvirt classes");
 	if (cfg->n_devices)
 		return host->error_set(
 		    reterr, ENOTSUP, "ContainerConfig.devices: not built yet for libvirt classes");
@@ -181,12 +179,106 @@ static int bind_rootfs(const struct crib_host *host, const char *rootfs, const c
 	return 0;
 }
 
+/* A bind target for SRC at PATH: a directory, or an empty file, as SRC is. */
+static int make_target(const char *src, const char *path)
+{
+	struct stat st;
+	int fd, r;
+
+	if (stat(src, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return crib_mkdir_p(path, 0755);
+	r = crib_mkdir_parent(path, 0755);
+	if (r < 0)
+		return r;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/*
+ * The spec's bind mounts (CRI's mounts, resolved and checked by spec.c),
+ * each bound at DIR/mounts/<i> for the agent to bind in turn; RET's sources
+ * are relative to the share.  Filesystems the agent makes itself (proc, dev,
+ * sys) are not among them.
+ */
+static int bind_mounts(const struct crib_host *host, json_t *oci, const char *ctr_id,
+                       const char *dir, Crib__Agent__Mount ***ret, size_t *n_ret,
+                       struct crib_error **reterr)
+{
+	json_t *mounts = json_object_get(oci, "mounts"), *m, *o;
+	size_t i, j;
+
+	*ret = crib_xcalloc(json_array_size(mounts) + 1, sizeof(**ret));
+	*n_ret = 0;
+	json_array_foreach(mounts, i, m)
+	{
+		const char *src = json_string_value(json_object_get(m, "source"));
+		_cleanup_free_ char *target = NULL;
+		Crib__Agent__Mount *am;
+		int r;
+
+		if (!streq(json_string_value(json_object_get(m, "type")), "bind") || !src)
+			continue;
+		target = crib_xasprintf("%s/mounts/%zu", dir, *n_ret);
+		r = make_target(src, target);
+		if (r == 0 && mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			r = -errno;
+		if (r < 0)
+			return host->error_set(reterr, -r, "cannot share %s with the VM: %s", src,
+			                       strerror(-r));
+		am = crib_xcalloc(1, sizeof(*am));
+		crib__agent__mount__init(am);
+		am->source = crib_xasprintf("%s/mounts/%zu", ctr_id, *n_ret);
+		am->destination =
+		    crib_xstrdup(json_string_value(json_object_get(m, "destination")));
+		json_array_foreach(json_object_get(m, "options"), j, o) am->readonly =
+		    am->readonly || streq(json_string_value(o), "ro");
+		(*ret)[(*n_ret)++] = am;
+	}
+	return 0;
+}
+
+static void mounts_free(Crib__Agent__Mount **mounts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(mounts[i]->source);
+		free(mounts[i]->destination);
+		free(mounts[i]);
+	}
+	free(mounts);
+}
+
+/* Detaches and removes DIR/mounts/<i>, whatever a crashed create left there. */
+static void unbind_mounts(const char *dir)
+{
+	_cleanup_free_ char *mounts = crib_xasprintf("%s/mounts", dir);
+	_cleanup_(closedirp) DIR *d = opendir(mounts);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+
+		if (streq(e->d_name, ".") || streq(e->d_name, ".."))
+			continue;
+		path = crib_xasprintf("%s/%s", mounts, e->d_name);
+		(void)umount2(path, MNT_DETACH);
+		if (rmdir(path) < 0)
+			(void)unlink(path);
+	}
+	rmdir(mounts);
+}
+
 /* Undoes bind_rootfs and releases the snapshot; idempotent. */
 static void unshare_rootfs(struct lv_state *st, const char *pod_id, const char *ctr_id)
 {
 	_cleanup_free_ char *dir = ctr_share_dir(st, pod_id, ctr_id);
 	_cleanup_free_ char *target = crib_xasprintf("%s/rootfs", dir);
 
+	unbind_mounts(dir);
 	if (umount2(target, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 		st->host->log(st->host, CRIB_LOG_WARNING, "cannot unmount %s: %s", target,
 		              strerror(errno));
@@ -263,7 +355,8 @@ static int call(struct crib_lv_agent *a, Crib__Agent__HostMessage *req, struct c
 }
 
 static int agent_create(struct crib_lv_agent *a, const char *id, Crib__Agent__Process *proc,
-                        bool own_pid, struct crib_error **reterr)
+                        bool own_pid, Crib__Agent__Mount **mounts, size_t n_mounts,
+                        struct crib_error **reterr)
 {
 	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
 	Crib__Agent__CreateContainer create = CRIB__AGENT__CREATE_CONTAINER__INIT;
@@ -273,6 +366,8 @@ static int agent_create(struct crib_lv_agent *a, const char *id, Crib__Agent__Pr
 	create.rootfs = rootfs;
 	create.process = proc;
 	create.own_pid_namespace = own_pid;
+	create.mounts = mounts;
+	create.n_mounts = n_mounts;
 	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_CREATE;
 	req.create = &create;
 	return call(a, &req, reterr);
@@ -285,20 +380,23 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	const char *id = spec->ref.id, *pod_id = spec->ref.pod.id;
 	_cleanup_free_ char *dir = ctr_share_dir(st, pod_id, id);
 	Crib__Agent__Process proc = CRIB__AGENT__PROCESS__INIT;
+	Crib__Agent__Mount **mounts = NULL;
+	size_t n_mounts = 0;
 	struct crib_rootfs rootfs = {0};
+	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, pod_id);
 	struct crib_lv_agent *a = NULL;
 	json_t *oci = NULL;
-	struct lv_pod *p;
 	int r;
 
 	(void)op;
-	r = ctr_agent(st, &spec->ref.pod, &p, &a, reterr);
+	r = ctr_agent(st, p, &a, reterr);
 	r = r < 0 ? r : st->host->rootfs_prepare(st->host, spec, &rootfs, reterr);
 	r = r < 0 ? r : build_process(st, spec, rootfs.path, &oci, &proc, reterr);
 	r = r < 0 ? r : bind_rootfs(st->host, rootfs.path, dir, reterr);
+	r = r < 0 ? r : bind_mounts(st->host, oci, id, dir, &mounts, &n_mounts, reterr);
 	r = r < 0 ? r : add_record(p, id, spec->log_path, CRIB_CONTAINER_CREATED, reterr);
 	if (r == 0) {
-		r = agent_create(a, id, &proc, own_pid_namespace(oci), reterr);
+		r = agent_create(a, id, &proc, own_pid_namespace(oci), mounts, n_mounts, reterr);
 		if (r < 0)
 			drop_record(p, id);
 	}
@@ -307,6 +405,7 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	if (r == 0)
 		encode_priv(spec->log_path, &ret->priv);
 	process_clear(&proc);
+	mounts_free(mounts, n_mounts);
 	json_decref(oci);
 	free(rootfs.path);
 	free(rootfs.upper);
@@ -317,9 +416,9 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 static int ctr_call(struct lv_state *st, const struct crib_pod_ref *pod,
                     Crib__Agent__HostMessage *req, struct crib_error **reterr)
 {
+	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, pod->id);
 	struct crib_lv_agent *a = NULL;
-	struct lv_pod *p;
-	int r = ctr_agent(st, pod, &p, &a, reterr);
+	int r = ctr_agent(st, p, &a, reterr);
 
 	return r < 0 ? r : call(a, req, reterr);
 }
@@ -328,7 +427,7 @@ int lv_container_start(void *state, struct crib_op *op, const struct crib_contai
                        struct crib_error **reterr)
 {
 	struct lv_state *st = state;
-	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, c->pod.id);
 	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
 	Crib__Agent__StartContainer start = CRIB__AGENT__START_CONTAINER__INIT;
 	struct lv_ctr *rec;
@@ -388,7 +487,7 @@ int lv_container_stop(void *state, struct crib_op *op, const struct crib_contain
                       int64_t timeout_s, struct crib_error **reterr)
 {
 	struct lv_state *st = state;
-	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, c->pod.id);
 	int r;
 
 	(void)op;
@@ -412,7 +511,7 @@ int lv_container_remove(void *state, struct crib_op *op, const struct crib_conta
 	struct lv_state *st = state;
 	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
 	Crib__Agent__RemoveContainer rm = CRIB__AGENT__REMOVE_CONTAINER__INIT;
-	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, c->pod.id);
 	bool gone;
 	int r;
 
@@ -443,11 +542,57 @@ static void status_of(const struct lv_ctr *rec, struct crib_container_status *re
 		ret->reason = crib_xstrdup(rec->exit_code ? "Error" : "Completed");
 }
 
+/* ExecSync's wait: the command's own timeout, and what the agent may take beyond it. */
+static int64_t exec_wait_ms(int64_t timeout_s)
+{
+	/* No timeout: a day bounds a call whose VM hangs. */
+	return timeout_s > 0 ? timeout_s * 1000 + CALL_TIMEOUT_MS : 24 * 3600 * 1000;
+}
+
+int lv_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_args *args,
+                 struct crib_exec_sync_result *ret, struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
+	Crib__Agent__ExecSync exec = CRIB__AGENT__EXEC_SYNC__INIT;
+	Crib__Agent__GuestMessage *answer = NULL;
+	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, args->ref.pod.id);
+	struct crib_lv_agent *a = NULL;
+	int r;
+
+	(void)op;
+	exec.container_id = (char *)args->ref.id;
+	exec.args = (char **)args->argv;
+	exec.n_args = args->argc;
+	exec.timeout_ms = args->timeout_s > 0 ? (uint32_t)args->timeout_s * 1000 : 0;
+	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_EXEC;
+	req.exec = &exec;
+	r = ctr_agent(st, p, &a, reterr);
+	r = r < 0 ? r : crib_lv_agent_call(a, &req, exec_wait_ms(args->timeout_s), &answer, reterr);
+	if (r < 0)
+		return r;
+	if (answer->reply_case != CRIB__AGENT__GUEST_MESSAGE__REPLY_EXEC)
+		r = st->host->error_set(reterr, EPROTO,
+		                        "the agent answered ExecSync with no result");
+	else if (answer->exec->timed_out)
+		r = st->host->error_set(reterr, ETIMEDOUT, "the command did not finish in %lld s",
+		                        (long long)args->timeout_s);
+	if (r == 0) {
+		ret->exit_code = answer->exec->exit_code;
+		ret->out.data = crib_xmemdup(answer->exec->stdout.data, answer->exec->stdout.len);
+		ret->out.len = answer->exec->stdout.len;
+		ret->err.data = crib_xmemdup(answer->exec->stderr.data, answer->exec->stderr.len);
+		ret->err.len = answer->exec->stderr.len;
+	}
+	crib__agent__guest_message__free_unpacked(answer, NULL);
+	return r;
+}
+
 int lv_container_status(void *state, struct crib_op *op, const struct crib_container_ref *c,
                         struct crib_container_status *ret, struct crib_error **reterr)
 {
 	struct lv_state *st = state;
-	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, c->pod.id);
 	struct lv_ctr *rec;
 	int r = 0;
 
@@ -468,7 +613,7 @@ int lv_container_reopen_log(void *state, struct crib_op *op, const struct crib_c
                             struct crib_error **reterr)
 {
 	struct lv_state *st = state;
-	struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, c->pod.id);
 	struct lv_ctr *rec;
 	int r = 0;
 
@@ -487,18 +632,20 @@ void lv_reconcile_containers(struct lv_state *st, struct crib_reconcile_item *it
 	for (size_t i = 0; i < n_items; i++) {
 		struct crib_reconcile_item *it = &items[i];
 		_cleanup_free_ char *log_path = NULL;
+		struct lv_pod *p;
 
 		if (it->kind != CRIB_KIND_CONTAINER)
 			continue;
 		log_path = priv_log_path(it->priv, it->priv_len);
-		(void)add_record(lv_pod_get(st, it->pod_id), it->id, log_path,
-		                 CRIB_CONTAINER_UNKNOWN, NULL);
+		p = lv_pod_get(st, it->pod_id);
+		(void)add_record(p, it->id, log_path, CRIB_CONTAINER_UNKNOWN, NULL);
+		lv_pod_put(p);
 	}
 	for (size_t i = 0; i < n_items; i++) {
 		struct crib_reconcile_item *it = &items[i];
 		_cleanup_free_ char *dir = NULL;
 		struct crib_lv_agent *a = NULL;
-		struct lv_pod *p;
+		_cleanup_(lv_pod_putp) struct lv_pod *p = NULL;
 		struct lv_ctr *rec;
 
 		if (it->kind != CRIB_KIND_CONTAINER)

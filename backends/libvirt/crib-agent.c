@@ -490,6 +490,7 @@ int main(void)
 	for (;;) {
 		struct pollfd p[MAX_POLL];
 		size_t n = 0, first_ctr;
+		int timeout;
 
 		for (size_t i = 0; i < n_buttons; i++)
 			p[n++] = (struct pollfd){.fd = buttons[i], .events = POLLIN};
@@ -502,7 +503,10 @@ int main(void)
 			p[n++] = (struct pollfd){.fd = a.port, .events = POLLIN};
 		first_ctr = n;
 		n += agent_ctrs_pollfds(a.ctrs, p + n, MAX_POLL - n);
-		if (poll(p, n, a.connected ? -1 : 20) < 0 && errno != EINTR)
+		timeout = agent_ctrs_timeout(a.ctrs);
+		if (!a.connected && (timeout < 0 || timeout > 20))
+			timeout = 20;
+		if (poll(p, n, timeout) < 0 && errno != EINTR)
 			power_off();
 		for (size_t i = 0; i < n_buttons; i++)
 			if ((p[i].revents & POLLIN) && power_pressed(buttons[i]))

@@ -573,7 +573,8 @@ static const struct crib_backend_ops lv_ops = {
     .struct_size = sizeof(struct crib_backend_ops),
     .name = "libvirt",
     .version = LV_VERSION,
-    .caps = CRIB_CAP_POD_STATUS | CRIB_CAP_POD_STATS | CRIB_CAP_HEALTH | CRIB_CAP_REOPEN_LOG,
+    .caps = CRIB_CAP_POD_STATUS | CRIB_CAP_POD_STATS | CRIB_CAP_HEALTH | CRIB_CAP_REOPEN_LOG |
+            CRIB_CAP_EXEC_SYNC,
     .init = lv_init,
     .fini = lv_fini,
     .class_open = lv_class_open,
@@ -591,6 +592,7 @@ static const struct crib_backend_ops lv_ops = {
     .health = lv_health,
     .pod_stats = lv_pod_stats,
     .container_reopen_log = lv_container_reopen_log,
+    .exec_sync = lv_exec_sync,
 };
 
 CRIB_EXPORT const struct crib_backend_ops *crib_backend_entry(uint32_t host_abi_major)

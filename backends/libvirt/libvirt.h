@@ -147,11 +147,25 @@ struct lv_pod {
 	size_t n_dead;
 	struct lv_ctr *ctrs; /* under lock */
 	bool vm_gone;        /* under lock: stopped, its containers with it */
+	unsigned refs;       /* under st->lock: lv_pod_get()s not yet put */
+	bool forgotten;      /* under st->lock: out of st->pods, freed at refs 0 */
 };
 
-/* The pod POD_ID's record, made when missing; valid until lv_pod_forget(). */
+/*
+ * The pod POD_ID's record, made when missing, with a reference the caller
+ * drops with lv_pod_put(): query ops may use a record while RemovePodSandbox
+ * forgets it.
+ */
 struct lv_pod *lv_pod_get(struct lv_state *st, const char *pod_id);
-/* Drops the pod's record: its sessions, its containers' log writers. */
+void lv_pod_put(struct lv_pod *p);
+static inline void lv_pod_putp(struct lv_pod **p)
+{
+	lv_pod_put(*p);
+}
+/*
+ * Drops the pod's record (its sessions, its containers' log writers) once
+ * the last reference is put; a later lv_pod_get() makes a new one.
+ */
 void lv_pod_forget(struct lv_state *st, const char *pod_id);
 /*
  * The pod's live agent session, connecting and greeting first when there is
@@ -197,6 +211,8 @@ int lv_container_remove(void *state, struct crib_op *op, const struct crib_conta
                         struct crib_error **reterr);
 int lv_container_status(void *state, struct crib_op *op, const struct crib_container_ref *c,
                         struct crib_container_status *ret, struct crib_error **reterr);
+int lv_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_args *args,
+                 struct crib_exec_sync_result *ret, struct crib_error **reterr);
 int lv_container_reopen_log(void *state, struct crib_op *op, const struct crib_container_ref *c,
                             struct crib_error **reterr);
 /* Reconciles the container items, once their pods' records exist. */

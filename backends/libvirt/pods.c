@@ -31,6 +31,7 @@ struct lv_pod *lv_pod_get(struct lv_state *st, const char *pod_id)
 		p->next = st->pods;
 		st->pods = p;
 	}
+	p->refs++;
 	pthread_mutex_unlock(&st->lock);
 	return p;
 }
@@ -60,9 +61,25 @@ static void pod_free(struct lv_pod *p)
 	free(p);
 }
 
+void lv_pod_put(struct lv_pod *p)
+{
+	struct lv_state *st;
+	bool last;
+
+	if (!p)
+		return;
+	st = p->st;
+	pthread_mutex_lock(&st->lock);
+	last = --p->refs == 0 && p->forgotten;
+	pthread_mutex_unlock(&st->lock);
+	if (last)
+		pod_free(p);
+}
+
 void lv_pod_forget(struct lv_state *st, const char *pod_id)
 {
 	struct lv_pod **pp, *p = NULL;
+	bool last = false;
 
 	pthread_mutex_lock(&st->lock);
 	for (pp = &st->pods; *pp && !streq((*pp)->id, pod_id); pp = &(*pp)->next)
@@ -70,9 +87,11 @@ void lv_pod_forget(struct lv_state *st, const char *pod_id)
 	if (*pp) {
 		p = *pp;
 		*pp = p->next;
+		p->forgotten = true;
+		last = p->refs == 0;
 	}
 	pthread_mutex_unlock(&st->lock);
-	if (p)
+	if (last)
 		pod_free(p);
 }
 
@@ -238,12 +257,14 @@ int lv_pod_agent(struct lv_pod *p, const char *dir, int64_t timeout_ms, struct c
 
 void lv_pod_vm_gone(struct lv_state *st, const char *pod_id, bool known_only)
 {
-	struct lv_pod *p = NULL;
+	_cleanup_(lv_pod_putp) struct lv_pod *p = NULL;
 
 	if (known_only) {
 		pthread_mutex_lock(&st->lock);
 		for (p = st->pods; p && !streq(p->id, pod_id); p = p->next)
 			;
+		if (p)
+			p->refs++;
 		pthread_mutex_unlock(&st->lock);
 	} else {
 		p = lv_pod_get(st, pod_id);

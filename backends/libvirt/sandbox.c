@@ -229,7 +229,7 @@ int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec
 	_cleanup_free_ char *dir = lv_pod_dir(st, spec->ref.id), *sock = NULL, *console = NULL;
 	_cleanup_free_ char *share = crib_xasprintf("%s/" LV_SHARE, dir);
 	Runtime__V1__PodSandboxConfig *cfg;
-	struct lv_pod *p;
+	_cleanup_(lv_pod_putp) struct lv_pod *p = NULL;
 	struct boot_times t = {0};
 	char name[sizeof(LV_DOMAIN_PREFIX) + 64];
 	virConnectPtr conn = NULL;

@@ -254,9 +254,11 @@ def test_pod_survives_libvirtd_and_cribd_restarts(lv, tmp_path):
     assert not os.path.exists(pod_dir(lv, pod_id))
 
 
-def create(d, pod_id, cfg, log_dir, name, command, start=True, **kw):
+def create(d, pod_id, cfg, log_dir, name, command, start=True, pid=pb.CONTAINER, **kw):
+    """A container as kubelet asks for one: a PID namespace of its own unless PID says."""
     d.pull(IMAGE)
     c = container_config(name=name, image=IMAGE, command=command, log_path=f"{name}.log", **kw)
+    c.linux.security_context.namespace_options.pid = pid
     cid = d.rs().CreateContainer(pb.CreateContainerRequest(
         pod_sandbox_id=pod_id, config=c, sandbox_config=cfg), timeout=120).container_id
     if start:
@@ -296,17 +298,63 @@ def test_containers_run_in_the_vm(lv, tmp_path):
     for kw, field in (({"tty": True}, "ContainerConfig.tty"),):
         e = rpc_error(lambda: create(lv, pod_id, cfg, logs, "refused", ["true"], **kw))
         assert e.code() == grpc.StatusCode.UNIMPLEMENTED and field in e.details(), e.details()
-    c = container_config(name="vol", image=IMAGE, command=["true"])
-    c.mounts.add(container_path="/data", host_path=logs)
-    e = rpc_error(lambda: lv.rs().CreateContainer(pb.CreateContainerRequest(
-        pod_sandbox_id=pod_id, config=c, sandbox_config=cfg)))
-    assert e.code() == grpc.StatusCode.UNIMPLEMENTED and "ContainerConfig.mounts" in e.details()
     # A program that is not in the image fails StartContainer with the reason.
     bad = create(lv, pod_id, cfg, logs, "bad", ["/no/such/program"], start=False)
     e = rpc_error(lambda: lv.rs().StartContainer(pb.StartContainerRequest(container_id=bad)))
     assert "cannot execute /no/such/program: No such file" in e.details(), e.details()
     lv.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=bad), timeout=60)
     assert sorted(os.listdir(os.path.join(pod_dir(lv, pod_id), "share"))) == sorted([web, job])
+
+    # ExecSync in the container: its root, its PID namespace, its environment.
+    r = lv.rs().ExecSync(pb.ExecSyncRequest(container_id=web, cmd=[
+        "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo $PATH; echo err >&2; exit 7"],
+        timeout=30), timeout=60)
+    assert r.exit_code == 7 and r.stderr == b"err\n", r
+    # The container's shell ended by executing its last command: PID 1 is that sleep.
+    assert r.stdout.decode().startswith("sleep 600 ") and "/usr/bin" in r.stdout.decode(), r
+    e = rpc_error(lambda: lv.rs().ExecSync(pb.ExecSyncRequest(
+        container_id=web, cmd=["sleep", "30"], timeout=1), timeout=60))
+    assert e.code() == grpc.StatusCode.DEADLINE_EXCEEDED, e.details()
+    e = rpc_error(lambda: lv.rs().ExecSync(pb.ExecSyncRequest(container_id=job, cmd=["true"])))
+    assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e.details()
+    # A container in the pod's PID namespace (the VM's) sees the agent as PID 1.
+    shared = create(lv, pod_id, cfg, logs, "shared", ["sleep", "600"], pid=pb.POD)
+    r = lv.rs().ExecSync(pb.ExecSyncRequest(container_id=shared, cmd=["cat", "/proc/1/comm"],
+                                            timeout=30), timeout=60)
+    assert r.stdout == b"init\n", r
+    lv.rs().StopContainer(pb.StopContainerRequest(container_id=shared, timeout=5), timeout=60)
+    assert cstatus(lv, shared).exit_code in (137, 143)
+    lv.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=shared), timeout=60)
+
+    # CRI mounts: a directory read-write, a file read-only, a file in /dev (kubelet's
+    # termination log), all bound from the host through the share.
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "in").write_text("from the host\n")
+    (tmp_path / "greeting").write_text("hi\n")
+    (tmp_path / "termlog").write_text("")
+    c = container_config(name="vol", image=IMAGE, log_path="vol.log", command=[
+        "sh", "-c", "cat /data/in /etc/greeting; echo from the vm > /data/out; "
+        "echo x > /etc/greeting || echo read-only; echo bye > /dev/termination-log"])
+    c.linux.security_context.namespace_options.pid = pb.CONTAINER
+    c.mounts.add(container_path="/data", host_path=str(vol))
+    c.mounts.add(container_path="/etc/greeting", host_path=str(tmp_path / "greeting"),
+                 readonly=True)
+    c.mounts.add(container_path="/dev/termination-log", host_path=str(tmp_path / "termlog"))
+    volc = lv.rs().CreateContainer(pb.CreateContainerRequest(
+        pod_sandbox_id=pod_id, config=c, sandbox_config=cfg), timeout=60).container_id
+    lv.rs().StartContainer(pb.StartContainerRequest(container_id=volc), timeout=60)
+    wait_for(lambda: cstatus(lv, volc).state == pb.CONTAINER_EXITED, timeout=30,
+             what="the volume container to end")
+    assert cstatus(lv, volc).exit_code == 0
+    text = stream_text(read_log(os.path.join(logs, "vol.log")), "stdout")
+    assert text == "from the host\nhi\nread-only\n", text
+    assert (vol / "out").read_text() == "from the vm\n"
+    assert (tmp_path / "greeting").read_text() == "hi\n"
+    assert (tmp_path / "termlog").read_text() == "bye\n"
+    lv.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=volc), timeout=60)
+    assert not os.path.exists(os.path.join(pod_dir(lv, pod_id), "share", volc))
+    assert (vol / "in").exists(), "removal reached through a bind into the host's files"
 
     # ReopenContainerLog: the writer reopens the same path.
     os.rename(web_log, web_log + ".1")
