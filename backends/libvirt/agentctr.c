@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +17,8 @@
 #include "agentspawn.h"
 
 #define OUTPUT_CHUNK 16384
+/* Where the containers' cgroups are (crib-agent mounts cgroup2 at boot). */
+#define CGROUP_DIR "/sys/fs/cgroup/crib"
 /* What an ExecSync answer carries of each stream (agent.proto). */
 #define EXEC_OUTPUT_MAX (1u << 20)
 
@@ -28,6 +32,7 @@ struct ctr {
 	bool own_pid_namespace;
 	struct agent_mount *mounts; /* sources absolute in the guest, malloc'd */
 	size_t n_mounts;
+	char *cgroup; /* CGROUP_DIR/<id>, or NULL when it could not be made */
 	ctr_state state;
 	pid_t pid;
 	int exit_code;
@@ -126,6 +131,25 @@ static void close_outputs(struct ctr *c)
 		}
 }
 
+/* Kills what is left in cgroup DIR (its processes' children too) and removes it. */
+static void remove_cgroup(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!write(fd, "1", 1);
+		close(fd);
+	}
+	/* The killed leave the cgroup as they die. */
+	for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++)
+		usleep(10000);
+}
+
 static void ctr_free(struct ctr *c)
 {
 	for (size_t i = 0; i < c->n_mounts; i++) {
@@ -133,6 +157,8 @@ static void ctr_free(struct ctr *c)
 		free((char *)c->mounts[i].destination);
 	}
 	free(c->mounts);
+	remove_cgroup(c->cgroup);
+	free(c->cgroup);
 	close_outputs(c);
 	crib__agent__process__free_unpacked(c->process, NULL);
 	free(c->id);
@@ -221,6 +247,10 @@ static void create(struct agent_ctrs *t, uint64_t id, const Crib__Agent__CreateC
 		answer(t, id, EINVAL, "a mount source must be a path under the share", NULL);
 		return;
 	}
+	/* Without cgroups the container still runs; only its stats are missing. */
+	snprintf(path, sizeof(path), CGROUP_DIR "/%s", c->id);
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		c->cgroup = strdup(path);
 	c->state = CRIB__AGENT__CONTAINER_STATE__STATE__CREATED;
 	c->next = t->head;
 	t->head = c;
@@ -255,6 +285,7 @@ static pid_t spawn(const struct ctr *c, char **args, size_t n_args, pid_t join, 
 	    .own_pid_namespace = c->own_pid_namespace,
 	    .mounts = c->mounts,
 	    .n_mounts = c->n_mounts,
+	    .cgroup = c->cgroup,
 	    .join = join,
 	};
 	pid_t pid = agent_spawn(&ap, out, err_fd, err, err_size);
@@ -357,6 +388,70 @@ static void list(struct agent_ctrs *t, uint64_t id)
 	free(states);
 }
 
+/* The value of KEY in the flat-keyed cgroup file DIR/NAME ("key value" lines); 0 if none. */
+static uint64_t cg_key(const char *dir, const char *name, const char *key)
+{
+	char path[PATH_MAX], line[256];
+	size_t klen = strlen(key);
+	uint64_t v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+			v = strtoull(line + klen + 1, NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* The single number in DIR/NAME; 0 if none. */
+static uint64_t cg_value(const char *dir, const char *name)
+{
+	char path[PATH_MAX], line[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+	}
+	return strtoull(line, NULL, 10);
+}
+
+static void stats(struct agent_ctrs *t, uint64_t id, const char *ctr_id)
+{
+	Crib__Agent__GuestMessage m = CRIB__AGENT__GUEST_MESSAGE__INIT;
+	Crib__Agent__Usage u = CRIB__AGENT__USAGE__INIT;
+	struct ctr *c = find(t, ctr_id);
+	uint64_t inactive;
+
+	if (!c) {
+		answer(t, id, ENOENT, "no such container", NULL);
+		return;
+	}
+	if (!c->cgroup) {
+		answer(t, id, ENOTSUP, "the container has no cgroup in the VM", NULL);
+		return;
+	}
+	u.cpu_usage_ns = cg_key(c->cgroup, "cpu.stat", "usage_usec") * 1000;
+	u.memory_usage_bytes = cg_value(c->cgroup, "memory.current");
+	inactive = cg_key(c->cgroup, "memory.stat", "inactive_file");
+	u.memory_working_set_bytes =
+	    u.memory_usage_bytes > inactive ? u.memory_usage_bytes - inactive : 0;
+	u.memory_rss_bytes = cg_key(c->cgroup, "memory.stat", "anon");
+	u.page_faults = cg_key(c->cgroup, "memory.stat", "pgfault");
+	u.major_page_faults = cg_key(c->cgroup, "memory.stat", "pgmajfault");
+	u.process_count = cg_value(c->cgroup, "pids.current");
+	m.id = id;
+	m.reply_case = CRIB__AGENT__GUEST_MESSAGE__REPLY_USAGE;
+	m.usage = &u;
+	t->send(t->ctx, &m, false);
+}
+
 static void exec_start(struct agent_ctrs *t, uint64_t id, const Crib__Agent__ExecSync *req)
 {
 	struct ctr *c = find(t, req->container_id);
@@ -416,6 +511,9 @@ void agent_ctrs_serve(struct agent_ctrs *t, const Crib__Agent__HostMessage *req)
 		return;
 	case CRIB__AGENT__HOST_MESSAGE__REQUEST_EXEC:
 		exec_start(t, req->id, req->exec);
+		return;
+	case CRIB__AGENT__HOST_MESSAGE__REQUEST_STATS:
+		stats(t, req->id, req->stats->container_id);
 		return;
 	default:
 		answer(t, req->id, ENOSYS, "request not known to this crib-agent", NULL);

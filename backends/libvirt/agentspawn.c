@@ -206,10 +206,26 @@ static void exec_program(int rep, const struct agent_process *p)
 	fail(rep, err, "cannot execute %s (PATH %s)", prog, env_path(p->env));
 }
 
+/* Moves the calling process into cgroup DIR, before it enters the container's mounts. */
+static void join_cgroup(int rep, const char *dir)
+{
+	char path[PATH_MAX], pid[16];
+	int fd, len;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	len = snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, pid, (size_t)len) != len)
+		fail(rep, errno, "cannot join the cgroup %s", dir);
+	close(fd);
+}
+
 static void child(const struct agent_process *p, int mntns, int rep, int out, int err)
 {
 	int null;
 
+	if (p->cgroup)
+		join_cgroup(rep, p->cgroup);
 	/* Joining: the container's mounts, whose root is its pivot_root'ed one. */
 	if (mntns >= 0 && setns(mntns, CLONE_NEWNS) < 0)
 		fail(rep, errno, "cannot enter the container's mount namespace");

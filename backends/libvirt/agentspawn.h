@@ -33,6 +33,7 @@ struct agent_process {
 	bool own_pid_namespace;
 	const struct agent_mount *mounts;
 	size_t n_mounts;
+	const char *cgroup; /* the cgroup v2 directory the process joins, or NULL */
 	/*
 	 * 0 for a container's own process; else a process of a running
 	 * container, whose mount and PID namespaces the new process joins

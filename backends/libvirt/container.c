@@ -588,6 +588,47 @@ int lv_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_ar
 	return r;
 }
 
+static void take_usage(const Crib__Agent__Usage *u, struct crib_usage *ret)
+{
+	ret->timestamp = crib_now_ns();
+	ret->cpu_core_ns = u->cpu_usage_ns;
+	ret->memory_usage_bytes = u->memory_usage_bytes;
+	ret->memory_working_set_bytes = u->memory_working_set_bytes;
+	ret->memory_rss_bytes = u->memory_rss_bytes;
+	ret->page_faults = u->page_faults;
+	ret->major_page_faults = u->major_page_faults;
+	ret->process_count = u->process_count;
+	ret->present = CRIB_USAGE_CPU | CRIB_USAGE_MEMORY_USAGE | CRIB_USAGE_MEMORY_WORKING_SET |
+	               CRIB_USAGE_MEMORY_RSS | CRIB_USAGE_PAGE_FAULTS | CRIB_USAGE_PROCESSES;
+}
+
+int lv_container_stats(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                       struct crib_usage *ret, struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, c->pod.id);
+	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
+	Crib__Agent__ContainerStats stats = CRIB__AGENT__CONTAINER_STATS__INIT;
+	Crib__Agent__GuestMessage *answer = NULL;
+	struct crib_lv_agent *a = NULL;
+	int r;
+
+	(void)op;
+	stats.container_id = (char *)c->id;
+	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_STATS;
+	req.stats = &stats;
+	r = ctr_agent(st, p, &a, reterr);
+	r = r < 0 ? r : crib_lv_agent_call(a, &req, CALL_TIMEOUT_MS, &answer, reterr);
+	if (r < 0)
+		return r;
+	if (answer->reply_case == CRIB__AGENT__GUEST_MESSAGE__REPLY_USAGE)
+		take_usage(answer->usage, ret);
+	else
+		r = st->host->error_set(reterr, EPROTO, "the agent answered stats with no usage");
+	crib__agent__guest_message__free_unpacked(answer, NULL);
+	return r;
+}
+
 int lv_container_status(void *state, struct crib_op *op, const struct crib_container_ref *c,
                         struct crib_container_status *ret, struct crib_error **reterr)
 {

@@ -147,6 +147,32 @@ static void leave_initramfs(void)
 		say("cannot switch to the tmpfs root: %s", strerror(errno));
 }
 
+/*
+ * cgroup v2 for the containers: each gets crib/<id>, with the cpu, memory
+ * and pids controllers, which its stats read.
+ */
+static void mount_cgroups(void)
+{
+	static const char *const levels[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/crib"};
+	char path[64];
+	int fd;
+
+	if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) <
+	    0) {
+		say("cannot mount cgroup2: %s", strerror(errno));
+		return;
+	}
+	mkdir("/sys/fs/cgroup/crib", 0755);
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", levels[i]);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "+cpu +memory +pids", 18) != 18)
+			say("cannot enable the controllers in %s: %s", levels[i], strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
 /* The pod's share, where the host puts the containers' root filesystems. */
 static void mount_share(void)
 {
@@ -480,6 +506,7 @@ int main(void)
 	load_modules();
 	a.modules_ns = boottime_ns();
 	leave_initramfs();
+	mount_cgroups();
 	mount_share();
 	a.ctrs = agent_ctrs_new(SHARE_DIR, send_msg, &a);
 	sigfd = child_signals();

@@ -574,7 +574,7 @@ static const struct crib_backend_ops lv_ops = {
     .name = "libvirt",
     .version = LV_VERSION,
     .caps = CRIB_CAP_POD_STATUS | CRIB_CAP_POD_STATS | CRIB_CAP_HEALTH | CRIB_CAP_REOPEN_LOG |
-            CRIB_CAP_EXEC_SYNC,
+            CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS,
     .init = lv_init,
     .fini = lv_fini,
     .class_open = lv_class_open,
@@ -593,6 +593,7 @@ static const struct crib_backend_ops lv_ops = {
     .pod_stats = lv_pod_stats,
     .container_reopen_log = lv_container_reopen_log,
     .exec_sync = lv_exec_sync,
+    .container_stats = lv_container_stats,
 };
 
 CRIB_EXPORT const struct crib_backend_ops *crib_backend_entry(uint32_t host_abi_major)

@@ -213,6 +213,8 @@ int lv_container_status(void *state, struct crib_op *op, const struct crib_conta
                         struct crib_container_status *ret, struct crib_error **reterr);
 int lv_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_args *args,
                  struct crib_exec_sync_result *ret, struct crib_error **reterr);
+int lv_container_stats(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                       struct crib_usage *ret, struct crib_error **reterr);
 int lv_container_reopen_log(void *state, struct crib_op *op, const struct crib_container_ref *c,
                             struct crib_error **reterr);
 /* Reconciles the container items, once their pods' records exist. */

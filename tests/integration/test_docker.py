@@ -20,6 +20,7 @@ import grpc
 import pytest
 
 from conftest import container_config, container_status, pb, pod_config, rpc_error, wait_for
+from test_libvirt import destroy_leftovers, domain_state, need_libvirt
 from test_lxc import lxc_delete_all, lxcpath, need_lxc
 from test_streaming import (CRICTL, STTY_SIZE, attach_tty_91x13, crictl_env, exec_url,
                             run_crictl, ws_exec)
@@ -386,17 +387,19 @@ def test_resources_read_back_through_inspect(dk, dockerd):
     assert (hc["CpuShares"], hc["Memory"], hc["MemorySwap"]) == (256, 128 << 20, 128 << 20)
 
 
-def test_oci_lxc_and_docker_pods_side_by_side(make_cribd, dockerd):
-    """One node, three runtimes: crictl sees every pod, each with its own logs and stats."""
+def test_oci_lxc_docker_and_libvirt_pods_side_by_side(make_cribd, dockerd):
+    """One node, four runtimes: crictl sees every pod, each with its own logs and stats."""
     if not os.access("/usr/sbin/runc", os.X_OK):
         pytest.skip("runc is not installed")
     need_lxc()
+    need_libvirt()
     d = make_cribd(default_class="runc", classes={
         "runc": "backend = oci\nbinary = /usr/sbin/runc",
         "lxc": "backend = lxc",
         "docker": f"backend = docker\nsocket = {dockerd.socket}",
+        "vm": "backend = libvirt",
     }).start()
-    handlers = ("runc", "lxc", "docker")
+    handlers = ("runc", "lxc", "docker", "vm")
     cids = {}
     try:
         for handler in handlers:
@@ -416,6 +419,8 @@ def test_oci_lxc_and_docker_pods_side_by_side(make_cribd, dockerd):
         assert cids["lxc"] in os.listdir(lxcpath(d))
         assert [c["Labels"]["io.crib.id"] for c in dockerd.containers()
                 if c["Labels"].get("io.crib.kind") == "container"] == [cids["docker"]]
+        vm_pod = [p["id"] for p in pods if p["runtimeHandler"] == "vm"][0]
+        assert domain_state(vm_pod) == "running"
         for handler, cid in cids.items():
             path = os.path.join(d.logs, handler, "c.log")
             wait_for(lambda: os.path.exists(path) and cri_lines(path), what=f"{handler}'s log")
@@ -432,6 +437,7 @@ def test_oci_lxc_and_docker_pods_side_by_side(make_cribd, dockerd):
         assert os.listdir(lxcpath(d)) == []
     finally:
         lxc_delete_all(d)
+        destroy_leftovers(d)
         for c in dockerd.containers():
             if c["Labels"].get("io.crib.managed") == "true":
                 dockerd.call("DELETE", f"/containers/{c['Id']}?force=1&v=1")

@@ -305,6 +305,14 @@ def test_containers_run_in_the_vm(lv, tmp_path):
     lv.rs().RemoveContainer(pb.RemoveContainerRequest(container_id=bad), timeout=60)
     assert sorted(os.listdir(os.path.join(pod_dir(lv, pod_id), "share"))) == sorted([web, job])
 
+    # Stats from the container's cgroup in the VM.
+    stats = lv.rs().ContainerStats(pb.ContainerStatsRequest(container_id=web)).stats
+    assert stats.cpu.usage_core_nano_seconds.value > 0, stats
+    assert stats.memory.working_set_bytes.value > 0, stats
+    assert stats.attributes.id == web
+    listed = lv.rs().ListContainerStats(pb.ListContainerStatsRequest()).stats
+    assert web in [x.attributes.id for x in listed]
+
     # ExecSync in the container: its root, its PID namespace, its environment.
     r = lv.rs().ExecSync(pb.ExecSyncRequest(container_id=web, cmd=[
         "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo $PATH; echo err >&2; exit 7"],
