@@ -131,6 +131,64 @@ static void close_outputs(struct ctr *c)
 		}
 }
 
+/* Writes TEXT to DIR/NAME; 0 or the errno. */
+static int cg_write(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+	int fd, e = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	n = write(fd, text, strlen(text));
+	if (n != (ssize_t)strlen(text))
+		e = n < 0 ? errno : EIO;
+	close(fd);
+	return e;
+}
+
+/* R into cgroup DIR; 0 or the errno, with the file that refused it in ERR. */
+static int apply_resources(const char *dir, const Crib__Agent__Resources *r, char *err,
+                           size_t err_size)
+{
+	char text[64];
+	int e;
+
+	if (!r)
+		return 0;
+	if (r->memory_limit > 0)
+		snprintf(text, sizeof(text), "%lld", (long long)r->memory_limit);
+	else
+		snprintf(text, sizeof(text), "max");
+	e = cg_write(dir, "memory.max", text);
+	if (e) {
+		snprintf(err, err_size, "cannot set memory.max to %s: %s", text, strerror(e));
+		return e;
+	}
+	if (r->cpu_quota > 0)
+		snprintf(text, sizeof(text), "%lld %llu", (long long)r->cpu_quota,
+		         (unsigned long long)(r->cpu_period ? r->cpu_period : 100000));
+	else
+		snprintf(text, sizeof(text), "max %llu",
+		         (unsigned long long)(r->cpu_period ? r->cpu_period : 100000));
+	e = cg_write(dir, "cpu.max", text);
+	if (!e && r->cpu_shares) {
+		/* runc's mapping of cgroup v1 shares [2, 262144] onto weights [1, 10000]. */
+		uint64_t shares = r->cpu_shares < 2        ? 2
+		                  : r->cpu_shares > 262144 ? 262144
+		                                           : r->cpu_shares;
+
+		snprintf(text, sizeof(text), "%llu",
+		         (unsigned long long)(1 + ((shares - 2) * 9999) / 262142));
+		e = cg_write(dir, "cpu.weight", text);
+	}
+	if (e)
+		snprintf(err, err_size, "cannot set the CPU limits (%s): %s", text, strerror(e));
+	return e;
+}
+
 /* Kills what is left in cgroup DIR (its processes' children too) and removes it. */
 static void remove_cgroup(const char *dir)
 {
@@ -217,7 +275,8 @@ static bool copy_mounts(const struct agent_ctrs *t, struct ctr *c,
 static void create(struct agent_ctrs *t, uint64_t id, const Crib__Agent__CreateContainer *req)
 {
 	struct ctr *c;
-	char path[PATH_MAX];
+	char path[PATH_MAX], err[300];
+	int e;
 
 	if (!req->container_id[0] || !req->process || !req->process->n_args) {
 		answer(t, id, EINVAL, "a container needs an id and a program", NULL);
@@ -247,10 +306,21 @@ static void create(struct agent_ctrs *t, uint64_t id, const Crib__Agent__CreateC
 		answer(t, id, EINVAL, "a mount source must be a path under the share", NULL);
 		return;
 	}
-	/* Without cgroups the container still runs; only its stats are missing. */
+	/* Without cgroups the container still runs, unless it has limits to keep. */
 	snprintf(path, sizeof(path), CGROUP_DIR "/%s", c->id);
 	if (mkdir(path, 0755) == 0 || errno == EEXIST)
 		c->cgroup = strdup(path);
+	e = c->cgroup ? apply_resources(c->cgroup, req->resources, err, sizeof(err)) : 0;
+	if (!c->cgroup && req->resources &&
+	    (req->resources->memory_limit > 0 || req->resources->cpu_quota > 0)) {
+		e = ENOTSUP;
+		snprintf(err, sizeof(err), "no cgroup in the VM for the container's limits");
+	}
+	if (e) {
+		ctr_free(c);
+		answer(t, id, e, err, NULL);
+		return;
+	}
 	c->state = CRIB__AGENT__CONTAINER_STATE__STATE__CREATED;
 	c->next = t->head;
 	t->head = c;
@@ -422,21 +492,39 @@ static uint64_t cg_value(const char *dir, const char *name)
 	return strtoull(line, NULL, 10);
 }
 
+/* Container CTR_ID, when it has a cgroup; else NULL, with request ID answered. */
+static struct ctr *find_with_cgroup(struct agent_ctrs *t, uint64_t id, const char *ctr_id)
+{
+	struct ctr *c = find(t, ctr_id);
+
+	if (!c)
+		answer(t, id, ENOENT, "no such container", NULL);
+	else if (!c->cgroup)
+		answer(t, id, ENOTSUP, "the container has no cgroup in the VM", NULL);
+	return c && c->cgroup ? c : NULL;
+}
+
+static void update(struct agent_ctrs *t, uint64_t id, const Crib__Agent__UpdateContainer *req)
+{
+	struct ctr *c = find_with_cgroup(t, id, req->container_id);
+	char err[300];
+	int e;
+
+	if (!c)
+		return;
+	e = apply_resources(c->cgroup, req->resources, err, sizeof(err));
+	answer(t, id, e, e ? err : NULL, c);
+}
+
 static void stats(struct agent_ctrs *t, uint64_t id, const char *ctr_id)
 {
 	Crib__Agent__GuestMessage m = CRIB__AGENT__GUEST_MESSAGE__INIT;
 	Crib__Agent__Usage u = CRIB__AGENT__USAGE__INIT;
-	struct ctr *c = find(t, ctr_id);
+	struct ctr *c = find_with_cgroup(t, id, ctr_id);
 	uint64_t inactive;
 
-	if (!c) {
-		answer(t, id, ENOENT, "no such container", NULL);
+	if (!c)
 		return;
-	}
-	if (!c->cgroup) {
-		answer(t, id, ENOTSUP, "the container has no cgroup in the VM", NULL);
-		return;
-	}
 	u.cpu_usage_ns = cg_key(c->cgroup, "cpu.stat", "usage_usec") * 1000;
 	u.memory_usage_bytes = cg_value(c->cgroup, "memory.current");
 	inactive = cg_key(c->cgroup, "memory.stat", "inactive_file");
@@ -514,6 +602,9 @@ void agent_ctrs_serve(struct agent_ctrs *t, const Crib__Agent__HostMessage *req)
 		return;
 	case CRIB__AGENT__HOST_MESSAGE__REQUEST_STATS:
 		stats(t, req->id, req->stats->container_id);
+		return;
+	case CRIB__AGENT__HOST_MESSAGE__REQUEST_UPDATE:
+		update(t, req->id, req->update);
 		return;
 	default:
 		answer(t, req->id, ENOSYS, "request not known to this crib-agent", NULL);

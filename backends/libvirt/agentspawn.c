@@ -149,6 +149,10 @@ static void setup_root(int rep, const struct agent_process *p)
 	mount_at(rep, root, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	setup_dev(rep, root);
 	mount_at(rep, root, "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
+	/* Its cgroup, read-only, as the root of its cgroup namespace (containerd's way on v2). */
+	if (p->cgroup)
+		mount_at(rep, root, "/sys/fs/cgroup", "cgroup2",
+		         MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL);
 	for (size_t i = 0; i < p->n_mounts; i++)
 		bind_mount(rep, root, &p->mounts[i]);
 	/* runc's way: the old root stacked under the new one, then detached. */
@@ -206,6 +210,8 @@ static void exec_program(int rep, const struct agent_process *p)
 	fail(rep, err, "cannot execute %s (PATH %s)", prog, env_path(p->env));
 }
 
+static int setns_to(pid_t pid, const char *ns, int type);
+
 /* Moves the calling process into cgroup DIR, before it enters the container's mounts. */
 static void join_cgroup(int rep, const char *dir)
 {
@@ -224,8 +230,13 @@ static void child(const struct agent_process *p, int mntns, int rep, int out, in
 {
 	int null;
 
+	/* Its cgroup, then a cgroup namespace rooted there (ExecSync: the container's). */
 	if (p->cgroup)
 		join_cgroup(rep, p->cgroup);
+	if (p->cgroup && mntns < 0 && unshare(CLONE_NEWCGROUP) < 0)
+		fail(rep, errno, "cannot make a cgroup namespace");
+	if (p->cgroup && mntns >= 0 && setns_to(p->join, "cgroup", CLONE_NEWCGROUP) < 0)
+		fail(rep, errno, "cannot enter the container's cgroup namespace");
 	/* Joining: the container's mounts, whose root is its pivot_root'ed one. */
 	if (mntns >= 0 && setns(mntns, CLONE_NEWNS) < 0)
 		fail(rep, errno, "cannot enter the container's mount namespace");
@@ -256,6 +267,18 @@ static int ns_open(pid_t pid, const char *ns)
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
 	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Enters the namespace NS of process PID. */
+static int setns_to(pid_t pid, const char *ns, int type)
+{
+	int fd = ns_open(pid, ns), r;
+
+	if (fd < 0)
+		return -1;
+	r = setns(fd, type);
+	close(fd);
+	return r;
 }
 
 /*

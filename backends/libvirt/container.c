@@ -85,6 +85,32 @@ static int process_of(const struct crib_host *host, json_t *spec, Crib__Agent__P
 	return 0;
 }
 
+/*
+ * The limits in an OCI linux.resources object RES (spec.c's, checked there)
+ * as the agent takes them; what the guest cannot apply yet is refused.
+ */
+static int resources_of(const struct crib_host *host, json_t *res, Crib__Agent__Resources *ret,
+                        struct crib_error **reterr)
+{
+	json_t *cpu = json_object_get(res, "cpu"), *mem = json_object_get(res, "memory");
+
+	crib__agent__resources__init(ret);
+	if (json_object_get(cpu, "cpus") || json_object_get(cpu, "mems"))
+		return host->error_set(reterr, ENOTSUP,
+		                       "LinuxContainerResources.cpuset_cpus and cpuset_mems: not "
+		                       "built yet for libvirt classes");
+	if (json_array_size(json_object_get(res, "hugepageLimits")) ||
+	    json_object_size(json_object_get(res, "unified")))
+		return host->error_set(reterr, ENOTSUP,
+		                       "LinuxContainerResources.hugepage_limits and unified: not "
+		                       "built yet for libvirt classes");
+	ret->memory_limit = json_integer_value(json_object_get(mem, "limit"));
+	ret->cpu_quota = json_integer_value(json_object_get(cpu, "quota"));
+	ret->cpu_period = (uint64_t)json_integer_value(json_object_get(cpu, "period"));
+	ret->cpu_shares = (uint64_t)json_integer_value(json_object_get(cpu, "shares"));
+	return 0;
+}
+
 static void process_clear(Crib__Agent__Process *p)
 {
 	free(p->args);
@@ -356,7 +382,7 @@ static int call(struct crib_lv_agent *a, Crib__Agent__HostMessage *req, struct c
 
 static int agent_create(struct crib_lv_agent *a, const char *id, Crib__Agent__Process *proc,
                         bool own_pid, Crib__Agent__Mount **mounts, size_t n_mounts,
-                        struct crib_error **reterr)
+                        Crib__Agent__Resources *res, struct crib_error **reterr)
 {
 	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
 	Crib__Agent__CreateContainer create = CRIB__AGENT__CREATE_CONTAINER__INIT;
@@ -368,6 +394,7 @@ static int agent_create(struct crib_lv_agent *a, const char *id, Crib__Agent__Pr
 	create.own_pid_namespace = own_pid;
 	create.mounts = mounts;
 	create.n_mounts = n_mounts;
+	create.resources = res;
 	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_CREATE;
 	req.create = &create;
 	return call(a, &req, reterr);
@@ -381,6 +408,7 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	_cleanup_free_ char *dir = ctr_share_dir(st, pod_id, id);
 	Crib__Agent__Process proc = CRIB__AGENT__PROCESS__INIT;
 	Crib__Agent__Mount **mounts = NULL;
+	Crib__Agent__Resources res = CRIB__AGENT__RESOURCES__INIT;
 	size_t n_mounts = 0;
 	struct crib_rootfs rootfs = {0};
 	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, pod_id);
@@ -392,11 +420,16 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	r = ctr_agent(st, p, &a, reterr);
 	r = r < 0 ? r : st->host->rootfs_prepare(st->host, spec, &rootfs, reterr);
 	r = r < 0 ? r : build_process(st, spec, rootfs.path, &oci, &proc, reterr);
+	r = r < 0 ? r
+	          : resources_of(st->host,
+	                         json_object_get(json_object_get(oci, "linux"), "resources"), &res,
+	                         reterr);
 	r = r < 0 ? r : bind_rootfs(st->host, rootfs.path, dir, reterr);
 	r = r < 0 ? r : bind_mounts(st->host, oci, id, dir, &mounts, &n_mounts, reterr);
 	r = r < 0 ? r : add_record(p, id, spec->log_path, CRIB_CONTAINER_CREATED, reterr);
 	if (r == 0) {
-		r = agent_create(a, id, &proc, own_pid_namespace(oci), mounts, n_mounts, reterr);
+		r = agent_create(a, id, &proc, own_pid_namespace(oci), mounts, n_mounts, &res,
+		                 reterr);
 		if (r < 0)
 			drop_record(p, id);
 	}
@@ -585,6 +618,36 @@ int lv_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_ar
 		ret->err.len = answer->exec->stderr.len;
 	}
 	crib__agent__guest_message__free_unpacked(answer, NULL);
+	return r;
+}
+
+int lv_container_update(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                        const uint8_t *data, size_t len, struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	Runtime__V1__UpdateContainerResourcesRequest *in =
+	    runtime__v1__update_container_resources_request__unpack(NULL, len, data);
+	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
+	Crib__Agent__UpdateContainer update = CRIB__AGENT__UPDATE_CONTAINER__INIT;
+	Crib__Agent__Resources res;
+	json_t *oci = NULL;
+	int r;
+
+	(void)op;
+	if (!in)
+		return st->host->error_set(reterr, EINVAL,
+		                           "the UpdateContainerResourcesRequest does not parse");
+	r = oci_spec_resources(st->host, in->linux, -1000, &oci, reterr);
+	r = r < 0 ? r : resources_of(st->host, oci, &res, reterr);
+	if (r == 0) {
+		update.container_id = (char *)c->id;
+		update.resources = &res;
+		req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_UPDATE;
+		req.update = &update;
+		r = ctr_call(st, &c->pod, &req, reterr);
+	}
+	json_decref(oci);
+	runtime__v1__update_container_resources_request__free_unpacked(in, NULL);
 	return r;
 }
 

@@ -235,10 +235,12 @@ static void lv_fini(void *state)
 
 	if (!st)
 		return;
-	/* First the loop, so that no callback runs on a connection being freed. */
+	/* First the loop, so that no callback runs on a record or connection being freed. */
 	atomic_store(&st->stopping, true);
 	if (st->events_started)
 		pthread_join(st->events, NULL);
+	/* The agents' sessions before the state: their threads use it. */
+	lv_pods_free(st);
 	while (st->conns) {
 		struct lv_conn *lc = st->conns;
 
@@ -574,7 +576,7 @@ static const struct crib_backend_ops lv_ops = {
     .name = "libvirt",
     .version = LV_VERSION,
     .caps = CRIB_CAP_POD_STATUS | CRIB_CAP_POD_STATS | CRIB_CAP_HEALTH | CRIB_CAP_REOPEN_LOG |
-            CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS,
+            CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_UPDATE_RESOURCES,
     .init = lv_init,
     .fini = lv_fini,
     .class_open = lv_class_open,
@@ -594,6 +596,7 @@ static const struct crib_backend_ops lv_ops = {
     .container_reopen_log = lv_container_reopen_log,
     .exec_sync = lv_exec_sync,
     .container_stats = lv_container_stats,
+    .container_update = lv_container_update,
 };
 
 CRIB_EXPORT const struct crib_backend_ops *crib_backend_entry(uint32_t host_abi_major)

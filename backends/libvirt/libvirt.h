@@ -162,6 +162,8 @@ static inline void lv_pod_putp(struct lv_pod **p)
 {
 	lv_pod_put(*p);
 }
+/* Frees every record, their sessions' threads joined (fini: no op runs any longer). */
+void lv_pods_free(struct lv_state *st);
 /*
  * Drops the pod's record (its sessions, its containers' log writers) once
  * the last reference is put; a later lv_pod_get() makes a new one.
@@ -213,6 +215,9 @@ int lv_container_status(void *state, struct crib_op *op, const struct crib_conta
                         struct crib_container_status *ret, struct crib_error **reterr);
 int lv_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_args *args,
                  struct crib_exec_sync_result *ret, struct crib_error **reterr);
+/* DATA is a runtime.v1.UpdateContainerResourcesRequest. */
+int lv_container_update(void *state, struct crib_op *op, const struct crib_container_ref *c,
+                        const uint8_t *data, size_t len, struct crib_error **reterr);
 int lv_container_stats(void *state, struct crib_op *op, const struct crib_container_ref *c,
                        struct crib_usage *ret, struct crib_error **reterr);
 int lv_container_reopen_log(void *state, struct crib_op *op, const struct crib_container_ref *c,

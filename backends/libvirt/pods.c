@@ -61,6 +61,16 @@ static void pod_free(struct lv_pod *p)
 	free(p);
 }
 
+void lv_pods_free(struct lv_state *st)
+{
+	while (st->pods) {
+		struct lv_pod *p = st->pods;
+
+		st->pods = p->next;
+		pod_free(p);
+	}
+}
+
 void lv_pod_put(struct lv_pod *p)
 {
 	struct lv_state *st;
