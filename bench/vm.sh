@@ -1,8 +1,9 @@
 #!/bin/sh
 # Pods as VMs: the libvirt class next to the oci class, on one cribd, loopback-only CNI.
 #   bench/vm.sh [BUILD_DIR] [PODS]     (default: build, 10; needs cribd, cri-bench, plugins)
-# Sandbox-ready latency (RunPodSandbox alone: the libvirt backend runs no containers yet)
-# over PODS pods one after the other on each class; where a VM's boot goes, from the line
+# Pod-ready latency (RunPodSandbox + CreateContainer + StartContainer of busybox from a
+# registry this script starts) and sandbox-ready (RunPodSandbox alone) over PODS pods one
+# after the other on each class; where a VM's boot goes, from the line
 # the backend logs per pod (libvirt's start, then the agent's answer, with the guest's own
 # boot times); and the host memory of 3 VMs held up together: QEMU's resident set, the
 # part of it that is guest RAM (the mapping the size of the guest's memory, from smaps) and
@@ -25,6 +26,7 @@ trap cleanup EXIT
 "$top/scripts/libvirtd.sh" "$work"
 
 mkdir -p "$work/conf.d" "$work/cni"
+start_registry
 printf '{"cniVersion": "1.0.0", "name": "bench-lo", "plugins": [{"type": "loopback"}]}\n' \
 	>"$work/cni/10-lo.conflist"
 printf '[runtime.vm]\nbackend = libvirt\n\n[runtime.runc]\nbackend = oci\nbinary = %s\n' \
@@ -48,10 +50,12 @@ ep=unix://$work/crib.sock
 echo "cribd $("$build/cribd" --version | head -1 | cut -d' ' -f2), build $build"
 grep -o 'KVM [^:]*work[^)]*)*[^"]*' "$work/cribd.log" | head -1
 
-"$bench" "$ep" pod-ready "$pods" - runc | sed 's/^/oci-sandbox /'
-"$bench" "$ep" pod-ready "$pods" - vm | sed 's/^/libvirt-sandbox /'
+"$bench" "$ep" pod-ready "$pods" - runc | sed 's/^/oci-sandbox /' | tee -a "$work/results"
+"$bench" "$ep" pod-ready "$pods" - vm | sed 's/^/libvirt-sandbox /' | tee -a "$work/results"
+"$bench" "$ep" pod-ready "$pods" crib-test/busybox runc | sed 's/^/oci /' | tee -a "$work/results"
+"$bench" "$ep" pod-ready "$pods" crib-test/busybox vm | sed 's/^/libvirt /' | tee -a "$work/results"
 
-# The boot of each VM, as the backend logged it; medians.
+# The boot of each VM, as the backend logged it (both libvirt runs); medians.
 grep 'VM started by libvirt in' "$work/cribd.log" | sed 's/.*libvirt in \([0-9]*\) ms, its agent answered \([0-9]*\) ms later (guest: PID 1 at \([0-9]*\) ms of boot, serving at \([0-9]*\) ms).*/\1 \2 \3 \4/' |
 	/usr/bin/python3 -c '
 import statistics, sys
@@ -92,3 +96,12 @@ PY
 done
 touch "$work/done"
 wait "$hold"
+
+# The ratios: pod-ready p50 of the libvirt class against the oci class's.
+p50() { awk -v l="$1" '$1 == l && $2 == "pod-ready" {
+	for (i = 3; i <= NF; i++) if (index($i, "p50_ms=") == 1) print substr($i, 8) }' \
+	"$work/results"; }
+awk -v a="$(p50 libvirt)" -v b="$(p50 oci)" -v c="$(p50 libvirt-sandbox)" \
+	-v d="$(p50 oci-sandbox)" 'BEGIN {
+	printf "ratio pod-ready p50, libvirt class vs oci class: %.1fx\n", a / b
+	printf "ratio sandbox-ready p50, libvirt class vs oci class: %.1fx\n", c / d }'

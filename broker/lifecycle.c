@@ -17,6 +17,13 @@ void crib_apply_container_exit(struct crib_daemon *d, struct crib_container *c, 
 	c->state = RUNTIME__V1__CONTAINER_STATE__CONTAINER_EXITED;
 	c->exit_code = exit_code;
 	c->finished_at = at > 0 ? at : crib_now_ns();
+	/*
+	 * cribd stamps the start when StartContainer returns; a process that
+	 * exits at once may have ended, by its runtime's clock, before that.
+	 * kubelet gets the start for both rather than a negative run time.
+	 */
+	if (c->started_at && c->finished_at < c->started_at)
+		c->finished_at = c->started_at;
 	if (isempty(reason))
 		reason = exit_code == 0 ? "Completed" : "Error";
 	crib_strreplace(&c->reason, reason);

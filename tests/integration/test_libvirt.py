@@ -168,8 +168,14 @@ def test_pod_resources_size_the_vm(lv):
     assert not os.path.exists(pod_dir(lv, pod_id))
 
 
-def domains():
-    return set(virsh("list", "--all", "--name").stdout.split())
+def domains_named(names):
+    """The crib domains whose pod (crib's metadata) has one of NAMES."""
+    out = []
+    for dom in virsh("list", "--all", "--name").stdout.split():
+        meta = virsh("metadata", dom, METADATA_NS, check=False).stdout
+        if any(f'name="{n}"' in meta for n in names):
+            out.append(dom)
+    return out
 
 
 def test_wrong_kernel_or_initrd_fails_clearly_and_leaves_nothing(make_cribd):
@@ -184,16 +190,17 @@ def test_wrong_kernel_or_initrd_fails_clearly_and_leaves_nothing(make_cribd):
                   "boot_timeout = 120",
     }).start()
     conf = os.path.join(d.conf_d, "10-classes.conf")
-    before = domains()
+    # Pod names of this test's own: other tests' VMs may still be going away.
+    names = [f"bad-{h}-{os.getpid()}" for h in ("nokernel", "notakernel", "noinit")]
     try:
-        e = rpc_error(lambda: run_vm(d, handler="nokernel"))
+        e = rpc_error(lambda: run_vm(d, handler="nokernel", name=names[0]))
         assert re.search(re.escape(conf) + r":\d+: kernel /nonexistent/vmlinuz: No such file",
                          e.details()), e.details()
-        e = rpc_error(lambda: run_vm(d, handler="notakernel"))
+        e = rpc_error(lambda: run_vm(d, handler="notakernel", name=names[1]))
         assert "cannot start the VM crib-" in e.details(), e.details()
-        e = rpc_error(lambda: run_vm(d, handler="noinit"))
+        e = rpc_error(lambda: run_vm(d, handler="noinit", name=names[2]))
         assert "did not come up" in e.details() and "panic" in e.details().lower(), e.details()
-        assert domains() == before
+        assert domains_named(names) == []
         assert os.listdir(pods_dir(d)) == []
         assert not d.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items
     finally:
