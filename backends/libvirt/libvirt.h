@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The libvirt backend's internals, shared by its files: libvirt.c (entry,
- * init, the connections to libvirtd, classes, health, reconcile) and
- * sandbox.c (pods as VMs).
+ * init, the connections to libvirtd, classes, health, reconcile), sandbox.c
+ * (pods as VMs), pods.c (what the backend keeps of each pod: its agent
+ * session, its containers) and container.c (the container ops).
  *
  * Mapping.  A pod is a transient libvirt domain named "crib-<pod id>" whose
  * <metadata> carries crib's pod id (domxml.h).  The VM boots the class's
@@ -22,6 +23,7 @@
  *   pods/<id>/console.log           the VM's serial console
  *   pods/<id>/share/                the share (virtiofs tag "crib")
  *   pods/<id>/share/<ctr>/rootfs    a container's root filesystem, bound
+ *   pods/<id>/share/<ctr>/mounts/N  its CRI mounts, bound
  */
 #ifndef CRIB_LIBVIRT_LIBVIRT_H
 #define CRIB_LIBVIRT_LIBVIRT_H
