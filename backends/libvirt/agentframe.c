@@ -97,11 +97,10 @@ void crib_agent_rbuf_free(struct crib_agent_rbuf *b)
 	*b = (struct crib_agent_rbuf){0};
 }
 
-int crib_agent_frame_write(int fd, const ProtobufCMessage *msg)
+int crib_agent_frame_pack(const ProtobufCMessage *msg, uint8_t **ret, size_t *ret_len)
 {
-	size_t len = protobuf_c_message_get_packed_size(msg), done = 0;
+	size_t len = protobuf_c_message_get_packed_size(msg);
 	uint8_t *buf;
-	int r = 0;
 
 	if (len > CRIB_AGENT_FRAME_MAX)
 		return -E2BIG;
@@ -113,8 +112,21 @@ int crib_agent_frame_write(int fd, const ProtobufCMessage *msg)
 	buf[2] = (uint8_t)(len >> 8);
 	buf[3] = (uint8_t)len;
 	protobuf_c_message_pack(msg, buf + HEADER);
-	while (done < HEADER + len) {
-		ssize_t n = write(fd, buf + done, HEADER + len - done);
+	*ret = buf;
+	*ret_len = HEADER + len;
+	return 0;
+}
+
+int crib_agent_frame_write(int fd, const ProtobufCMessage *msg)
+{
+	size_t len, done = 0;
+	uint8_t *buf;
+	int r = crib_agent_frame_pack(msg, &buf, &len);
+
+	if (r < 0)
+		return r;
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;

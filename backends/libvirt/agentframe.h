@@ -46,6 +46,12 @@ void crib_agent_rbuf_reset(struct crib_agent_rbuf *b);
 void crib_agent_rbuf_free(struct crib_agent_rbuf *b);
 
 /*
+ * MSG as one frame in a new buffer of *ret_len bytes; *ret (malloc'd) is the
+ * caller's.  0, -E2BIG for a message over CRIB_AGENT_FRAME_MAX, or -ENOMEM.
+ */
+int crib_agent_frame_pack(const ProtobufCMessage *msg, uint8_t **ret, size_t *ret_len);
+
+/*
  * Writes MSG as one frame to FD (blocking, the whole frame).  0, -E2BIG for a
  * message over CRIB_AGENT_FRAME_MAX, or -errno of write(2).
  */

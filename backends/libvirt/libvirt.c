@@ -545,25 +545,38 @@ static bool conn_health(struct lv_conn *lc, char **line)
 static int lv_health(void *state, struct crib_health *ret, struct crib_error **reterr)
 {
 	struct lv_state *st = state;
+	struct lv_conn **conns = NULL;
+	size_t n = 0;
 	char *text = NULL;
 	bool healthy = true;
+	int kvm;
 
 	(void)reterr;
+	/*
+	 * The connections are held, not the lock, while libvirtd answers: a
+	 * slow or absent libvirtd must not stall every op that looks a pod up.
+	 */
 	pthread_mutex_lock(&st->lock);
 	for (struct lv_conn *lc = st->conns; lc; lc = lc->next) {
+		conns = crib_xrealloc(conns, n + 1, sizeof(*conns));
+		conns[n++] = lc;
+		lc->refs++;
+	}
+	kvm = st->kvm;
+	pthread_mutex_unlock(&st->lock);
+	for (size_t i = 0; i < n; i++) {
 		char *line = NULL, *joined;
 
-		healthy = conn_health(lc, &line) && healthy;
+		healthy = conn_health(conns[i], &line) && healthy;
 		joined = text ? crib_xasprintf("%s; %s", text, line) : crib_xstrdup(line);
 		free(text);
 		free(line);
 		text = joined;
+		conn_put(st, conns[i]);
 	}
-	if (st->kvm == 0)
-		ret->info = crib_xasprintf("{\"kvm\":false}");
-	else if (st->kvm == 1)
-		ret->info = crib_xasprintf("{\"kvm\":true}");
-	pthread_mutex_unlock(&st->lock);
+	free(conns);
+	if (kvm >= 0)
+		ret->info = crib_xasprintf("{\"kvm\":%s}", kvm ? "true" : "false");
 	ret->healthy = healthy;
 	ret->message = text ? text : crib_xstrdup("no libvirt class is configured");
 	return 0;

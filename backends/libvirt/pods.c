@@ -10,14 +10,23 @@
 
 #include "libvirt.h"
 
+/* The record of POD_ID in st->pods, or NULL; under st->lock. */
+static struct lv_pod *find_locked(struct lv_state *st, const char *pod_id)
+{
+	struct lv_pod *p = st->pods;
+
+	while (p && !streq(p->id, pod_id))
+		p = p->next;
+	return p;
+}
+
 struct lv_pod *lv_pod_get(struct lv_state *st, const char *pod_id)
 {
 	struct lv_pod *p;
 	pthread_condattr_t attr;
 
 	pthread_mutex_lock(&st->lock);
-	for (p = st->pods; p && !streq(p->id, pod_id); p = p->next)
-		;
+	p = find_locked(st, pod_id);
 	if (!p) {
 		p = crib_xcalloc(1, sizeof(*p));
 		snprintf(p->id, sizeof(p->id), "%s", pod_id);
@@ -271,8 +280,7 @@ void lv_pod_vm_gone(struct lv_state *st, const char *pod_id, bool known_only)
 
 	if (known_only) {
 		pthread_mutex_lock(&st->lock);
-		for (p = st->pods; p && !streq(p->id, pod_id); p = p->next)
-			;
+		p = find_locked(st, pod_id);
 		if (p)
 			p->refs++;
 		pthread_mutex_unlock(&st->lock);
