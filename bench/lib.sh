@@ -1,8 +1,8 @@
 # shellcheck shell=sh
-# The sourcing script sets $top and $work and reads $reg_pid.
+# The sourcing script sets $top and $work and reads $reg_pid (and $pid).
 # shellcheck disable=SC2154,SC2034
 # What the bench scripts and tests/conformance/run.sh share; sourced, with $top (the
-# source tree) and $work (a temp dir) set.
+# source tree) and $work (a temp dir) set, and $build (a build tree) for start_cribd.
 
 http_ok() { /usr/bin/python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$1" 2>/dev/null; }
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -38,6 +38,27 @@ wait_cribd() {
 	echo "bench: cribd did not start:" >&2
 	cat "$2" >&2
 	exit 1
+}
+
+# start_cribd NAME CNI_DIR [CLASS [LOG_LEVEL]]: a cribd of $build with its own state on
+# $work/NAME.sock, its log in $work/NAME.log, CLASS (default proc) its default runtime
+# class, logging at LOG_LEVEL (default warning); its classes are in $work/conf.d.  Sets $pid.
+start_cribd() {
+	cat > "$work/$1.conf" <<CONF
+[daemon]
+cri_socket = $work/$1.sock
+admin_socket = $work/$1-admin.sock
+state_dir = $work/state${1#crib}
+run_dir = $work/run${1#crib}
+plugin_dir = $build/plugins
+conf_dir = $work/conf.d
+cni_conf_dir = $2
+default_runtime_class = ${3:-proc}
+log_level = ${4:-warning}
+CONF
+	"$build/cribd" --config "$work/$1.conf" 2>"$work/$1.log" &
+	pid=$!
+	wait_cribd "$work/$1.sock" "$work/$1.log"
 }
 
 # start_dockerd: a dockerd of our own (socket, data root, containerd namespace under $work;

@@ -111,25 +111,6 @@ fi
 printf '[runtime.proc]\nbackend = testproc\n\n[runtime.runc]\nbackend = oci\nbinary = %s\n' \
 	"$(command -v runc)" > "$work/conf.d/10.conf"
 
-# start_cribd NAME CNI_DIR [CLASS]: a cribd with its own state on $work/NAME.sock, CLASS
-# (default proc) its default runtime class; sets $pid.
-start_cribd() {
-	cat > "$work/$1.conf" <<CONF
-[daemon]
-cri_socket = $work/$1.sock
-admin_socket = $work/$1-admin.sock
-state_dir = $work/state${1#crib}
-run_dir = $work/run${1#crib}
-plugin_dir = $build/plugins
-conf_dir = $work/conf.d
-cni_conf_dir = $2
-default_runtime_class = ${3:-proc}
-log_level = warning
-CONF
-	"$build/cribd" --config "$work/$1.conf" 2>"$work/$1.log" &
-	pid=$!
-	wait_cribd "$work/$1.sock" "$work/$1.log"
-}
 start_cribd crib "$cni_dir"
 ep=unix://$work/crib.sock
 echo "cribd $("$build/cribd" --version | head -1 | cut -d' ' -f2), build $build"

@@ -48,21 +48,7 @@ for rt in runc runsc; do
 	classes="$classes $rt"
 done
 printf '[registry.*]\nmirror = http://127.0.0.1:5000\nmirror_only = true\n' >"$work/conf.d/05-registries.conf"
-cat >"$work/crib.conf" <<CONF
-[daemon]
-cri_socket = $work/crib.sock
-admin_socket = $work/admin.sock
-state_dir = $work/state
-run_dir = $work/run
-plugin_dir = $build/plugins
-conf_dir = $work/conf.d
-cni_conf_dir = $work/cni
-default_runtime_class = runc
-log_level = warning
-CONF
-"$build/cribd" --config "$work/crib.conf" 2>"$work/cribd.log" &
-pid=$!
-wait_cribd "$work/crib.sock" "$work/cribd.log"
+start_cribd crib "$work/cni" runc
 
 # p50/p99 in ms of the command run CALLS times.
 timed() { # LABEL WHAT COMMAND...

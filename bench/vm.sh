@@ -31,24 +31,10 @@ printf '{"cniVersion": "1.0.0", "name": "bench-lo", "plugins": [{"type": "loopba
 	>"$work/cni/10-lo.conflist"
 printf '[runtime.vm]\nbackend = libvirt\n\n[runtime.runc]\nbackend = oci\nbinary = %s\n' \
 	"$(command -v runc)" >"$work/conf.d/10.conf"
-cat >"$work/crib.conf" <<CONF
-[daemon]
-cri_socket = $work/crib.sock
-admin_socket = $work/admin.sock
-state_dir = $work/state
-run_dir = $work/run
-plugin_dir = $build/plugins
-conf_dir = $work/conf.d
-cni_conf_dir = $work/cni
-default_runtime_class = vm
-log_level = info
-CONF
-"$build/cribd" --config "$work/crib.conf" 2>"$work/cribd.log" &
-pid=$!
-for _ in $(seq 1 100); do [ -S "$work/crib.sock" ] && break; sleep 0.05; done
+start_cribd crib "$work/cni" vm info
 ep=unix://$work/crib.sock
 echo "cribd $("$build/cribd" --version | head -1 | cut -d' ' -f2), build $build"
-grep -o 'KVM [^:]*work[^)]*)*[^"]*' "$work/cribd.log" | head -1
+grep -o 'KVM [^:]*work[^)]*)*[^"]*' "$work/crib.log" | head -1
 
 "$bench" "$ep" pod-ready "$pods" - runc | sed 's/^/oci-sandbox /' | tee -a "$work/results"
 "$bench" "$ep" pod-ready "$pods" - vm | sed 's/^/libvirt-sandbox /' | tee -a "$work/results"
@@ -56,7 +42,7 @@ grep -o 'KVM [^:]*work[^)]*)*[^"]*' "$work/cribd.log" | head -1
 "$bench" "$ep" pod-ready "$pods" crib-test/busybox vm | sed 's/^/libvirt /' | tee -a "$work/results"
 
 # The boot of each VM, as the backend logged it (both libvirt runs); medians.
-grep 'VM started by libvirt in' "$work/cribd.log" | sed 's/.*libvirt in \([0-9]*\) ms, its agent answered \([0-9]*\) ms later (guest: PID 1 at \([0-9]*\) ms of boot, serving at \([0-9]*\) ms).*/\1 \2 \3 \4/' |
+grep 'VM started by libvirt in' "$work/crib.log" | sed 's/.*libvirt in \([0-9]*\) ms, its agent answered \([0-9]*\) ms later (guest: PID 1 at \([0-9]*\) ms of boot, serving at \([0-9]*\) ms).*/\1 \2 \3 \4/' |
 	/usr/bin/python3 -c '
 import statistics, sys
 rows = [list(map(int, l.split())) for l in sys.stdin if l.strip()]
