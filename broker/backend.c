@@ -65,6 +65,7 @@ static const struct cap_op cap_ops[] = {
     CAP(CRIB_CAP_STREAMS, "streams", stream_resize),
     CAP(CRIB_CAP_STREAMS, "streams", stream_finish),
     CAP(CRIB_CAP_STREAMS, "streams", stream_close),
+    CAP(CRIB_CAP_PORT_FORWARD, "port-forward", port_connect),
 };
 #undef CAP
 

@@ -56,6 +56,15 @@ struct crib_backend {
 };
 
 /*
+ * Whether B makes PortForward's connections itself (CRIB_CAP_PORT_FORWARD;
+ * validation saw its port_connect).
+ */
+static inline bool crib_backend_can_port_forward(const struct crib_backend *b)
+{
+	return b->ops && (b->ops->caps & CRIB_CAP_PORT_FORWARD);
+}
+
+/*
  * Checks an ops table: ABI major, table size, name, required ops and that
  * every capability bit has its op.  PATH and NAME are for messages.
  */

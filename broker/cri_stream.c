@@ -122,8 +122,12 @@ void crib_cri_port_forward(struct crib_rpc *rpc)
 		crib_cri_failf(rpc, EBUSY, "Pod sandbox '%s' is not ready", p->id);
 		return;
 	}
-	/* Without a namespace of its own the pod must share the host's, or there is no way in. */
-	if (!p->netns && !(p->config && crib_cni_host_network(p->config))) {
+	/*
+	 * Without a namespace of its own the pod must share the host's, or its
+	 * backend must make the connections, or there is no way in.
+	 */
+	if (!p->netns && !(p->config && crib_cni_host_network(p->config)) &&
+	    !crib_backend_can_port_forward(p->cls->backend)) {
 		crib_cri_failf(rpc, ENOTSUP,
 		               "PortForward: pod sandbox '%s' has no network namespace cribd can "
 		               "enter",

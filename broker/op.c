@@ -33,7 +33,7 @@ struct crib_op *crib_op_new(enum crib_op_kind kind, struct crib_backend *b, crib
 	if (kind == CRIB_OP_STREAM_OPEN)
 		op->out.stream = (struct crib_stream_result){
 		    .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .done_fd = -1};
-	if (kind == CRIB_OP_NET_CONNECT)
+	if (kind == CRIB_OP_NET_CONNECT || kind == CRIB_OP_PORT_CONNECT)
 		op->out.fd = -1;
 	return op;
 }
@@ -169,6 +169,8 @@ static int call_backend(struct crib_op *op)
 	case CRIB_OP_STREAM_CLOSE:
 		o->stream_close(st, op->stream);
 		return 0;
+	case CRIB_OP_PORT_CONNECT:
+		return o->port_connect(st, op, &op->pod, op->port, &op->out.fd, e);
 	default:
 		return -ENOSYS;
 	}
@@ -249,6 +251,7 @@ static const char *const kind_names[] = {
     [CRIB_OP_STREAM_RESIZE] = "stream_resize",
     [CRIB_OP_STREAM_FINISH] = "stream_finish",
     [CRIB_OP_STREAM_CLOSE] = "stream_close",
+    [CRIB_OP_PORT_CONNECT] = "port_connect",
     [CRIB_OP_NET_SETUP] = "net_setup",
     [CRIB_OP_NET_TEARDOWN] = "net_teardown",
     [CRIB_OP_NET_CHECK] = "net_check",
@@ -391,6 +394,7 @@ static void free_results(struct crib_op *op)
 		closep(&op->out.stream.done_fd);
 		break;
 	case CRIB_OP_NET_CONNECT:
+	case CRIB_OP_PORT_CONNECT:
 		closep(&op->out.fd);
 		break;
 	case CRIB_OP_EXEC_SYNC:

@@ -59,6 +59,7 @@ enum crib_op_kind {
 	CRIB_OP_STREAM_RESIZE,
 	CRIB_OP_STREAM_FINISH,
 	CRIB_OP_STREAM_CLOSE,
+	CRIB_OP_PORT_CONNECT,
 	CRIB_OP_NET_SETUP,    /* crib_cni_pod_setup() */
 	CRIB_OP_NET_TEARDOWN, /* crib_cni_pod_teardown() */
 	CRIB_OP_NET_CHECK,    /* crib_cni_pod_check() */
@@ -111,7 +112,7 @@ struct crib_op {
 	void *stream;             /* stream ops but open: the backend's session handle */
 	uint16_t width, height;   /* stream_resize */
 	char *netns;              /* net_connect: the pod's namespace, NULL for the host's */
-	uint16_t port;            /* net_connect */
+	uint16_t port;            /* net_connect, port_connect */
 	union {
 		struct crib_pod_spec pod_spec;       /* strings point into caller-kept objects */
 		struct crib_container_spec ctr_spec; /* likewise */

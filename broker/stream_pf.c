@@ -4,7 +4,9 @@
  * connection the client forwards it opens two streams sharing a requestid:
  * an error stream and a data stream, both naming the port.  cribd connects
  * to 127.0.0.1:PORT inside the pod's network namespace (a worker does the
- * setns dance) and carries bytes both ways until both sides are done; a
+ * setns dance), or has the pod's backend connect (CRIB_CAP_PORT_FORWARD: a
+ * VM's loopback is the guest's), and carries bytes both ways until both
+ * sides are done; a
  * failure to connect goes to the error stream as text, as kubelet writes it.
  * The protocol is TCP only: there is no way to ask it for UDP.
  *
@@ -19,11 +21,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "daemon.h"
 #include "error.h"
 #include "log.h"
 #include "op.h"
 #include "registry.h"
+#include "router.h"
 #include "cri-api-v1.pb-c.h"
 #include "spdy_conn.h"
 #include "stream_pump.h"
@@ -260,13 +264,28 @@ static void connect_done(struct crib_op *op)
 	pair_maybe_free(p);
 }
 
+/* The op that connects to PORT in pod P: its backend's when it has one, else cribd's own. */
+static struct crib_op *connect_op(struct crib_pod *pod, uint16_t port, void *data)
+{
+	struct crib_backend *b = pod->cls->backend;
+	struct crib_op *op;
+
+	if (crib_backend_can_port_forward(b)) {
+		op = crib_op_new(CRIB_OP_PORT_CONNECT, b, connect_done, data);
+		crib_op_set_pod(op, pod->id, &pod->cls->pub, pod->priv, pod->priv_len);
+	} else {
+		op = crib_op_new(CRIB_OP_NET_CONNECT, NULL, connect_done, data);
+		op->netns = pod->netns ? crib_xstrdup(pod->netns) : NULL;
+	}
+	op->port = port;
+	return op;
+}
+
 static void pair_connect(struct pf_pair *p)
 {
 	struct pf_session *s = p->s;
-	struct crib_op *op = crib_op_new(CRIB_OP_NET_CONNECT, NULL, connect_done, p);
+	struct crib_op *op = connect_op(s->pod, p->port, p);
 
-	op->netns = s->pod->netns ? crib_xstrdup(s->pod->netns) : NULL;
-	op->port = p->port;
 	p->connecting = true;
 	if (crib_daemon_op_start(s->d, op) < 0) {
 		crib_op_free(op);

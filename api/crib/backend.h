@@ -68,7 +68,7 @@
 #include <stdint.h>
 
 #define CRIB_BACKEND_ABI_MAJOR    1u
-#define CRIB_BACKEND_ABI_MINOR    3u
+#define CRIB_BACKEND_ABI_MINOR    4u
 #define CRIB_BACKEND_ENTRY_SYMBOL "crib_backend_entry"
 #define CRIB_EXPORT               __attribute__((visibility("default")))
 
@@ -112,6 +112,12 @@ enum crib_backend_caps {
 	 * UNIMPLEMENTED for the backend's classes.
 	 */
 	CRIB_CAP_STREAMS = 1u << 10,
+	/*
+	 * Since 1.4.  PortForward goes through port_connect: cribd's own dial
+	 * inside the pod's network namespace cannot reach a guest (a VM's
+	 * loopback is its own).
+	 */
+	CRIB_CAP_PORT_FORWARD = 1u << 11,
 };
 
 /* Per-class features, reported by class_open; they feed CRI's RuntimeHandlerFeatures. */
@@ -690,6 +696,17 @@ struct crib_backend_ops {
 	 * keeps running.
 	 */
 	void (*stream_close)(void *state, void *handle);
+
+	/*
+	 * Since 1.4, behind CRIB_CAP_PORT_FORWARD.  A connection to TCP PORT
+	 * on the pod's own loopback, for PortForward: *ret_fd (cribd's) is a
+	 * stream socket carrying the connection's bytes both ways; cribd's
+	 * shutdown(SHUT_WR) is the client's end of input, EOF from it the
+	 * pod's.  -ECONNREFUSED when nothing listens on PORT; -EBUSY when the
+	 * pod does not run.  Runs on cribd's workers like query ops.
+	 */
+	int (*port_connect)(void *state, struct crib_op *op, const struct crib_pod_ref *pod,
+	                    uint16_t port, int *ret_fd, struct crib_error **reterr);
 	/* New members go here, and only here. */
 };
 

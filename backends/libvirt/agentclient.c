@@ -329,6 +329,18 @@ int crib_lv_agent_call(struct crib_lv_agent *a, Crib__Agent__HostMessage *req, i
 	return 0;
 }
 
+int crib_lv_agent_send(struct crib_lv_agent *a, const Crib__Agent__HostMessage *msg)
+{
+	int r;
+
+	if (!crib_lv_agent_alive(a))
+		return -ECONNRESET;
+	pthread_mutex_lock(&a->write_lock);
+	r = crib_agent_frame_write(a->fd, &msg->base);
+	pthread_mutex_unlock(&a->write_lock);
+	return r;
+}
+
 bool crib_lv_agent_alive(struct crib_lv_agent *a)
 {
 	bool alive;

@@ -62,6 +62,12 @@ int crib_lv_agent_open(const struct crib_host *host, const char *path, const cha
 int crib_lv_agent_call(struct crib_lv_agent *a, Crib__Agent__HostMessage *req, int64_t timeout_ms,
                        Crib__Agent__GuestMessage **ret, struct crib_error **reterr);
 
+/*
+ * Sends MSG, which expects no answer (its id stays 0): StreamInput and
+ * StreamAck.  -ECONNRESET once the session is closed, or write(2)'s -errno.
+ */
+int crib_lv_agent_send(struct crib_lv_agent *a, const Crib__Agent__HostMessage *msg);
+
 /* Whether the connection still stands. */
 bool crib_lv_agent_alive(struct crib_lv_agent *a);
 

@@ -39,6 +39,8 @@ struct ctr {
 	int64_t started_ns;
 	int64_t finished_ns;
 	int out[3]; /* read ends by stream (1 stdout, 2 stderr); -1 when closed */
+	int in;     /* stdin's write end (with a terminal: its master), held for Attach; or -1 */
+	bool want_stdin, stdin_once, tty;
 };
 
 /* An ExecSync running: its answer goes out once the process ended. */
@@ -58,6 +60,8 @@ struct agent_ctrs {
 	struct exec_run *execs;
 	agent_send_fn send;
 	void *ctx;
+	const struct agent_ctr_watch *watch;
+	void *watch_ctx;
 };
 
 static int64_t clock_ns(clockid_t clock)
@@ -82,6 +86,12 @@ struct agent_ctrs *agent_ctrs_new(const char *share, agent_send_fn send, void *c
 	t->send = send;
 	t->ctx = ctx;
 	return t;
+}
+
+void agent_ctrs_set_watch(struct agent_ctrs *t, const struct agent_ctr_watch *w, void *ctx)
+{
+	t->watch = w;
+	t->watch_ctx = ctx;
 }
 
 static struct ctr *find(const struct agent_ctrs *t, const char *id)
@@ -122,13 +132,18 @@ static void answer(struct agent_ctrs *t, uint64_t id, int errnum, const char *me
 	t->send(t->ctx, &m, false);
 }
 
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
 static void close_outputs(struct ctr *c)
 {
-	for (int i = 1; i <= 2; i++)
-		if (c->out[i] >= 0) {
-			close(c->out[i]);
-			c->out[i] = -1;
-		}
+	close_fd(&c->out[1]);
+	close_fd(&c->out[2]);
 }
 
 /* Writes TEXT to DIR/NAME; 0 or the errno. */
@@ -218,6 +233,7 @@ static void ctr_free(struct ctr *c)
 	remove_cgroup(c->cgroup);
 	free(c->cgroup);
 	close_outputs(c);
+	close_fd(&c->in);
 	crib__agent__process__free_unpacked(c->process, NULL);
 	free(c->id);
 	free(c->rootfs);
@@ -298,7 +314,10 @@ static void create(struct agent_ctrs *t, uint64_t id, const Crib__Agent__CreateC
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->id = strdup(req->container_id)) || !(c->rootfs = strdup(path)))
 		abort();
-	c->out[0] = c->out[1] = c->out[2] = -1;
+	c->out[0] = c->out[1] = c->out[2] = c->in = -1;
+	c->want_stdin = req->stdin;
+	c->stdin_once = req->stdin_once;
+	c->tty = req->tty;
 	c->process = copy_process(req->process);
 	c->own_pid_namespace = req->own_pid_namespace;
 	if (!copy_mounts(t, c, req)) {
@@ -339,8 +358,8 @@ static char **argv_of(char **v, size_t n)
 }
 
 /* A process of container C: its own, or ARGS in its namespaces (ExecSync). */
-static pid_t spawn(const struct ctr *c, char **args, size_t n_args, pid_t join, int *out,
-                   int *err_fd, char *err, size_t err_size)
+static pid_t spawn(const struct ctr *c, char **args, size_t n_args, pid_t join,
+                   struct agent_stdio *io, char *err, size_t err_size)
 {
 	const Crib__Agent__Process *p = c->process;
 	struct agent_process ap = {
@@ -358,7 +377,7 @@ static pid_t spawn(const struct ctr *c, char **args, size_t n_args, pid_t join, 
 	    .cgroup = c->cgroup,
 	    .join = join,
 	};
-	pid_t pid = agent_spawn(&ap, out, err_fd, err, err_size);
+	pid_t pid = agent_spawn(&ap, io, err, err_size);
 
 	free((void *)ap.args);
 	free((void *)ap.env);
@@ -379,12 +398,16 @@ static void start(struct agent_ctrs *t, uint64_t id, const char *ctr_id)
 		answer(t, id, EALREADY, "the container was started before", NULL);
 		return;
 	}
-	pid = spawn(c, c->process->args, c->process->n_args, 0, &c->out[1], &c->out[2], err,
-	            sizeof(err));
+	struct agent_stdio io = {.in = c->want_stdin, .out = true, .err = true, .tty = c->tty};
+
+	pid = spawn(c, c->process->args, c->process->n_args, 0, &io, err, sizeof(err));
 	if (pid < 0) {
 		answer(t, id, (int)-pid, err, NULL);
 		return;
 	}
+	c->in = io.fds[0];
+	c->out[1] = io.fds[1];
+	c->out[2] = io.fds[2];
 	c->pid = pid;
 	c->state = CRIB__AGENT__CONTAINER_STATE__STATE__RUNNING;
 	c->started_ns = wall_ns();
@@ -540,27 +563,58 @@ static void stats(struct agent_ctrs *t, uint64_t id, const char *ctr_id)
 	t->send(t->ctx, &m, false);
 }
 
-static void exec_start(struct agent_ctrs *t, uint64_t id, const Crib__Agent__ExecSync *req)
+pid_t agent_ctrs_exec(struct agent_ctrs *t, const char *ctr_id, char **args, size_t n_args,
+                      struct agent_stdio *io, char *err, size_t err_size)
 {
-	struct ctr *c = find(t, req->container_id);
-	struct exec_run *e;
-	char err[300];
-	pid_t pid;
-	int out, errfd;
+	struct ctr *c = find(t, ctr_id);
 
 	if (!c) {
-		answer(t, id, ENOENT, "no such container", NULL);
-		return;
+		snprintf(err, err_size, "no such container");
+		return -ENOENT;
 	}
 	if (c->state != CRIB__AGENT__CONTAINER_STATE__STATE__RUNNING) {
-		answer(t, id, EBUSY, "the container is not running", NULL);
-		return;
+		snprintf(err, err_size, "the container is not running");
+		return -EBUSY;
 	}
-	if (!req->n_args) {
-		answer(t, id, EINVAL, "no command to run", NULL);
-		return;
+	if (!n_args) {
+		snprintf(err, err_size, "no command to run");
+		return -EINVAL;
 	}
-	pid = spawn(c, req->args, req->n_args, c->pid, &out, &errfd, err, sizeof(err));
+	return spawn(c, args, n_args, c->pid, io, err, err_size);
+}
+
+int agent_ctrs_attach(struct agent_ctrs *t, const char *ctr_id, struct agent_attach *ret)
+{
+	struct ctr *c = find(t, ctr_id);
+
+	if (!c)
+		return -ENOENT;
+	if (c->state != CRIB__AGENT__CONTAINER_STATE__STATE__RUNNING)
+		return -EBUSY;
+	ret->in = c->in;
+	ret->term = c->tty ? c->out[1] : -1;
+	ret->tty = c->tty;
+	ret->stdin_once = c->stdin_once;
+	return 0;
+}
+
+void agent_ctrs_close_stdin(struct agent_ctrs *t, const char *ctr_id)
+{
+	struct ctr *c = find(t, ctr_id);
+
+	/* A terminal's master is its output too: only a pipe is closed. */
+	if (c && !c->tty)
+		close_fd(&c->in);
+}
+
+static void exec_start(struct agent_ctrs *t, uint64_t id, const Crib__Agent__ExecSync *req)
+{
+	struct exec_run *e;
+	char err[300];
+	struct agent_stdio io = {.out = true, .err = true};
+	pid_t pid =
+	    agent_ctrs_exec(t, req->container_id, req->args, req->n_args, &io, err, sizeof(err));
+
 	if (pid < 0) {
 		answer(t, id, (int)-pid, err, NULL);
 		return;
@@ -571,8 +625,8 @@ static void exec_start(struct agent_ctrs *t, uint64_t id, const Crib__Agent__Exe
 	e->req_id = id;
 	e->pid = pid;
 	e->out[0] = -1;
-	e->out[1] = out;
-	e->out[2] = errfd;
+	e->out[1] = io.fds[1];
+	e->out[2] = io.fds[2];
 	if (req->timeout_ms)
 		e->deadline_ns = clock_ns(CLOCK_MONOTONIC) + (int64_t)req->timeout_ms * 1000000;
 	e->next = t->execs;
@@ -669,6 +723,8 @@ static void forward(struct agent_ctrs *t, struct ctr *c, int i)
 		m.reply_case = CRIB__AGENT__GUEST_MESSAGE__REPLY_OUTPUT;
 		m.output = &o;
 		t->send(t->ctx, &m, true);
+		if (t->watch)
+			t->watch->output(t->watch_ctx, c->id, i, buf, (size_t)n);
 	}
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		close(c->out[i]);
@@ -750,6 +806,9 @@ static void report_exit(struct agent_ctrs *t, struct ctr *c, int status)
 	m.reply_case = CRIB__AGENT__GUEST_MESSAGE__REPLY_EXITED;
 	m.exited = &s;
 	t->send(t->ctx, &m, true);
+	close_fd(&c->in);
+	if (t->watch)
+		t->watch->exited(t->watch_ctx, c->id, c->exit_code);
 }
 
 void agent_ctrs_reap(struct agent_ctrs *t)
@@ -759,11 +818,14 @@ void agent_ctrs_reap(struct agent_ctrs *t)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		struct exec_run **ee = &t->execs;
+		bool known = false;
 
 		for (struct ctr *c = t->head; c; c = c->next)
 			if (c->pid == pid &&
-			    c->state == CRIB__AGENT__CONTAINER_STATE__STATE__RUNNING)
+			    c->state == CRIB__AGENT__CONTAINER_STATE__STATE__RUNNING) {
 				report_exit(t, c, status);
+				known = true;
+			}
 		while (*ee && (*ee)->pid != pid)
 			ee = &(*ee)->next;
 		if (*ee) {
@@ -772,6 +834,9 @@ void agent_ctrs_reap(struct agent_ctrs *t)
 			*ee = e->next;
 			exec_done(t, e, status);
 			free(e);
+			known = true;
 		}
+		if (!known && t->watch)
+			t->watch->reaped(t->watch_ctx, pid, status);
 	}
 }

@@ -14,6 +14,13 @@
 
 /* Longer frames end the connection: the other side is broken or hostile. */
 #define CRIB_AGENT_FRAME_MAX (4u << 20)
+/*
+ * A stream's bytes in flight one way, sent and not yet acknowledged
+ * (agent.proto's streams); one StreamData or StreamInput carries at most
+ * CRIB_AGENT_STREAM_CHUNK.
+ */
+#define CRIB_AGENT_STREAM_WINDOW (256u << 10)
+#define CRIB_AGENT_STREAM_CHUNK  (32u << 10)
 
 /* Bytes read from a connection and not yet taken as frames. */
 struct crib_agent_rbuf {

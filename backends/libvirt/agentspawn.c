@@ -7,10 +7,13 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -226,10 +229,73 @@ static void join_cgroup(int rep, const char *dir)
 	close(fd);
 }
 
-static void child(const struct agent_process *p, int mntns, int rep, int out, int err)
+/* STDIO's descriptors (-1: /dev/null) become 0, 1 and 2, in a session of the process's own. */
+static void set_stdio(int rep, const int stdio[3])
 {
-	int null;
+	int null = -1;
 
+	for (int i = 0; i < 3; i++) {
+		int fd = stdio[i];
+
+		if (fd < 0 && null < 0 && (null = open("/dev/null", O_RDWR)) < 0)
+			fail(rep, errno, "cannot open /dev/null");
+		if (dup2(fd >= 0 ? fd : null, i) < 0)
+			fail(rep, errno, "cannot set up stdio");
+	}
+	setsid();
+}
+
+/* Sends the master FD to the agent over the report socket REP. */
+static void send_master(int rep, int fd)
+{
+	struct report r = {0};
+	struct iovec iov = {.iov_base = &r, .iov_len = sizeof(r)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {0};
+	struct msghdr msg = {.msg_iov = &iov,
+	                     .msg_iovlen = 1,
+	                     .msg_control = u.buf,
+	                     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(rep, &msg, 0) < 0)
+		fail(rep, errno, "cannot hand the terminal to the agent");
+}
+
+/*
+ * A terminal from the container's own devpts (so that ttyname(3) finds it
+ * there), of SIZE, as the controlling terminal and stdio; the master goes
+ * to the agent.
+ */
+static void set_terminal(int rep, const struct winsize *size)
+{
+	int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), slave, unlock = 0;
+
+	if (master < 0 || ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		fail(rep, errno, "cannot open a terminal");
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		fail(rep, errno, "cannot open the terminal's slave");
+	if (size->ws_col && size->ws_row)
+		(void)ioctl(master, TIOCSWINSZ, size);
+	set_stdio(rep, (const int[3]){slave, slave, slave});
+	if (ioctl(0, TIOCSCTTY, 0) < 0)
+		fail(rep, errno, "cannot make the terminal the controlling one");
+	send_master(rep, master);
+	close(master);
+	if (slave > 2)
+		close(slave);
+}
+
+static void child(const struct agent_process *p, int mntns, int rep, const int stdio[3],
+                  const struct agent_stdio *io)
+{
 	/* Its cgroup, then a cgroup namespace rooted there (ExecSync: the container's). */
 	if (p->cgroup)
 		join_cgroup(rep, p->cgroup);
@@ -240,24 +306,16 @@ static void child(const struct agent_process *p, int mntns, int rep, int out, in
 	/* Joining: the container's mounts, whose root is its pivot_root'ed one. */
 	if (mntns >= 0 && setns(mntns, CLONE_NEWNS) < 0)
 		fail(rep, errno, "cannot enter the container's mount namespace");
-	null = open("/dev/null", O_RDONLY);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-		fail(rep, errno, "cannot set up stdio");
-	setsid();
+	if (!io->tty)
+		set_stdio(rep, stdio);
 	if (mntns < 0)
 		setup_root(rep, p);
+	if (io->tty)
+		set_terminal(rep, &(struct winsize){.ws_col = io->width, .ws_row = io->height});
 	set_user(rep, p);
 	if (chdir(p->cwd && p->cwd[0] ? p->cwd : "/") < 0)
 		fail(rep, errno, "cannot enter the working directory %s", p->cwd);
 	exec_program(rep, p);
-}
-
-static void close_pair(int fds[2])
-{
-	if (fds[0] >= 0)
-		close(fds[0]);
-	if (fds[1] >= 0)
-		close(fds[1]);
 }
 
 /* The namespace file NS of process PID, opened close-on-exec. */
@@ -318,65 +376,115 @@ out:
 	return pid;
 }
 
-pid_t agent_spawn(const struct agent_process *p, int *ret_out, int *ret_err, char *err,
-                  size_t err_size)
+static void close_fds(int *fds, size_t n)
 {
-	int rep[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+/* Pipes for the streams IO asks for: the agent's ends into io->fds, the child's into CHILD_FDS. */
+static int open_pipes(struct agent_stdio *io, int child_fds[3])
+{
+	const bool want[3] = {io->in, io->out, io->err};
+
+	for (int i = 0; i < 3; i++) {
+		int pair[2];
+
+		if (!want[i])
+			continue;
+		if (pipe2(pair, O_CLOEXEC) < 0)
+			return -errno;
+		/* stdin's write end is the agent's; the other pipes' read ends. */
+		io->fds[i] = pair[i == 0 ? 1 : 0];
+		child_fds[i] = pair[i == 0 ? 0 : 1];
+		fcntl(io->fds[i], F_SETFL, O_NONBLOCK);
+	}
+	return 0;
+}
+
+/*
+ * The child's report: EOF once its program runs, a report of what failed,
+ * or first (with a terminal) one carrying the master, which goes into IO.
+ */
+static ssize_t read_report(int rep, struct report *r, struct agent_stdio *io)
+{
+	for (;;) {
+		struct iovec iov = {.iov_base = r, .iov_len = sizeof(*r)};
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct msghdr msg = {.msg_iov = &iov,
+		                     .msg_iovlen = 1,
+		                     .msg_control = u.buf,
+		                     .msg_controllen = sizeof(u.buf)};
+		struct cmsghdr *c;
+		ssize_t n = recvmsg(rep, &msg, MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+		if (!c || c->cmsg_type != SCM_RIGHTS)
+			return n;
+		memcpy(&io->fds[1], CMSG_DATA(c), sizeof(int));
+		fcntl(io->fds[1], F_SETFL, O_NONBLOCK);
+		if (io->in)
+			io->fds[0] = fcntl(io->fds[1], F_DUPFD_CLOEXEC, 0);
+	}
+}
+
+pid_t agent_spawn(const struct agent_process *p, struct agent_stdio *io, char *err, size_t err_size)
+{
+	int rep[2] = {-1, -1}, child_fds[3] = {-1, -1, -1};
 	struct report r;
-	int mntns;
+	int mntns, e;
 	ssize_t n;
 	pid_t pid;
 
+	io->fds[0] = io->fds[1] = io->fds[2] = -1;
 	if (!p->args || !p->args[0]) {
 		snprintf(err, err_size, "no program to run");
 		return -EINVAL;
 	}
-	if (pipe2(rep, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		int e = errno;
-
-		snprintf(err, err_size, "cannot make pipes: %s", strerror(e));
-		close_pair(rep);
-		close_pair(out);
-		close_pair(errp);
-		return -e;
+	e = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, rep) < 0 ? -errno : 0;
+	if (e == 0 && !io->tty)
+		e = open_pipes(io, child_fds);
+	if (e < 0) {
+		snprintf(err, err_size, "cannot make the process's stdio: %s", strerror(-e));
+		goto fail;
 	}
 	/* A new mount namespace; with a PID namespace, the program is its PID 1. */
 	pid = fork_child(p, &mntns);
 	if (pid == 0) {
 		close(rep[0]);
-		close(out[0]);
-		close(errp[0]);
-		child(p, mntns, rep[1], out[1], errp[1]);
+		close_fds(io->fds, 3);
+		child(p, mntns, rep[1], child_fds, io);
 	}
+	e = -errno;
 	if (mntns >= 0)
 		close(mntns);
-	close(rep[1]);
-	close(out[1]);
-	close(errp[1]);
+	close_fds(&rep[1], 1);
+	close_fds(child_fds, 3);
 	if (pid < 0) {
-		int e = errno;
-
-		snprintf(err, err_size, "cannot start the process: %s", strerror(e));
-		close(rep[0]);
-		close(out[0]);
-		close(errp[0]);
-		return -e;
+		snprintf(err, err_size, "cannot start the process: %s", strerror(-e));
+		goto fail;
 	}
-	/* The report pipe closes on a successful exec: EOF means the program runs. */
-	do
-		n = read(rep[0], &r, sizeof(r));
-	while (n < 0 && errno == EINTR);
+	/* The report socket closes on a successful exec: EOF means the program runs. */
+	n = read_report(rep[0], &r, io);
 	close(rep[0]);
 	if (n == (ssize_t)sizeof(r)) {
 		waitpid(pid, NULL, 0);
-		close(out[0]);
-		close(errp[0]);
+		close_fds(io->fds, 3);
 		snprintf(err, err_size, "%s", r.what);
 		return -(r.err ? r.err : EIO);
 	}
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	fcntl(errp[0], F_SETFL, O_NONBLOCK);
-	*ret_out = out[0];
-	*ret_err = errp[0];
 	return pid;
+fail:
+	close_fds(rep, 2);
+	close_fds(child_fds, 3);
+	close_fds(io->fds, 3);
+	return e;
 }

@@ -43,13 +43,26 @@ struct agent_process {
 };
 
 /*
- * Starts P with its stdin on /dev/null and its stdout and stderr on the
- * write ends of pipes whose read ends (non-blocking, close-on-exec) go to
- * *ret_out and *ret_err.  Returns the child's pid once it has executed P's
- * program, or -errno with the reason in ERR (what failed inside the child:
- * a mount, the user, the program not found).
+ * A process's stdio: pipes for the streams asked for (/dev/null for the
+ * others), or one terminal for all three, from the container's devpts.  agent_spawn fills FDS with
+ * the agent's ends (non-blocking, close-on-exec), -1 where none: [0] the write end of stdin, [1]
+ * and [2] the read ends of stdout and stderr.  With a terminal, [1] is its master and [0], with IN,
+ * a copy of it.
  */
-pid_t agent_spawn(const struct agent_process *p, int *ret_out, int *ret_err, char *err,
+struct agent_stdio {
+	bool in, out, err;
+	bool tty;
+	uint16_t width, height; /* the terminal's; 0: left as the kernel makes it */
+	int fds[3];
+};
+
+/*
+ * Starts P with the stdio IO asks for.  Returns the child's pid once it has
+ * executed P's program, with IO's descriptors set, or -errno with the reason
+ * in ERR (what failed inside the child: a mount, the user, the program not
+ * found).
+ */
+pid_t agent_spawn(const struct agent_process *p, struct agent_stdio *io, char *err,
                   size_t err_size);
 
 #endif

@@ -23,10 +23,6 @@
 #include "libvirt.h"
 #include "spec.h"
 
-/* What a call to the agent may take, the VM being up (TCG makes it slow). */
-#define CALL_TIMEOUT_MS 30000
-/* Reaching the agent of a VM that runs: its socket is there from the start. */
-#define CONNECT_TIMEOUT_MS 5000
 /* How long a killed container may take to be reported gone. */
 #define KILL_WAIT_MS 10000
 
@@ -38,13 +34,12 @@ static char *ctr_share_dir(const struct lv_state *st, const char *pod_id, const 
 	return crib_xasprintf("%s/" LV_SHARE "/%s", dir, ctr_id);
 }
 
-/* The agent of pod P, connecting when needed. */
-static int ctr_agent(struct lv_state *st, struct lv_pod *p, struct crib_lv_agent **ret,
-                     struct crib_error **reterr)
+int lv_ctr_agent(struct lv_state *st, struct lv_pod *p, struct crib_lv_agent **ret,
+                 struct crib_error **reterr)
 {
 	_cleanup_free_ char *dir = lv_pod_dir(st, p->id);
 
-	return lv_pod_agent(p, dir, CONNECT_TIMEOUT_MS, ret, reterr);
+	return lv_pod_agent(p, dir, LV_CONNECT_TIMEOUT_MS, ret, reterr);
 }
 
 /* Strings of a JSON array, borrowed, into a new array of pointers. */
@@ -60,8 +55,7 @@ static char **json_strv(json_t *a, size_t *n)
 }
 
 /* The agent's Process from SPEC's "process"; the arrays are malloc'd, the strings SPEC's. */
-static int process_of(const struct crib_host *host, json_t *spec, Crib__Agent__Process *p,
-                      struct crib_error **reterr)
+static void process_of(json_t *spec, Crib__Agent__Process *p)
 {
 	json_t *proc = json_object_get(spec, "process");
 	json_t *user = json_object_get(proc, "user");
@@ -69,10 +63,6 @@ static int process_of(const struct crib_host *host, json_t *spec, Crib__Agent__P
 	size_t i;
 	json_t *e;
 
-	if (json_is_true(json_object_get(proc, "terminal")))
-		return host->error_set(reterr, ENOTSUP,
-		                       "ContainerConfig.tty: containers with a terminal are not "
-		                       "built yet for libvirt classes");
 	crib__agent__process__init(p);
 	p->args = json_strv(json_object_get(proc, "args"), &p->n_args);
 	p->env = json_strv(json_object_get(proc, "env"), &p->n_env);
@@ -82,7 +72,6 @@ static int process_of(const struct crib_host *host, json_t *spec, Crib__Agent__P
 	p->additional_gids = crib_xcalloc(json_array_size(gids) + 1, sizeof(*p->additional_gids));
 	json_array_foreach(gids, i, e) p->additional_gids[p->n_additional_gids++] =
 	    (uint32_t)json_integer_value(e);
-	return 0;
 }
 
 /*
@@ -150,9 +139,12 @@ static bool own_pid_namespace(json_t *spec)
 	return false;
 }
 
-/* The process SPEC's configs ask for, built by the oci backend's rules. */
+/*
+ * The process SPEC's configs ask for, built by the oci backend's rules, into
+ * *ret->process, with its stdio into RET.
+ */
 static int build_process(struct lv_state *st, const struct crib_container_spec *spec,
-                         const char *rootfs, json_t **ret_oci, Crib__Agent__Process *ret,
+                         const char *rootfs, json_t **ret_oci, Crib__Agent__CreateContainer *ret,
                          struct crib_error **reterr)
 {
 	const struct crib_host *host = st->host;
@@ -182,7 +174,12 @@ static int build_process(struct lv_state *st, const struct crib_container_spec *
 	else
 		r = check_unbuilt(host, cfg, reterr);
 	r = r < 0 ? r : oci_spec_container(host, &in, ret_oci, reterr);
-	r = r < 0 ? r : process_of(host, *ret_oci, ret, reterr);
+	if (r == 0) {
+		process_of(*ret_oci, ret->process);
+		ret->stdin = cfg->stdin;
+		ret->stdin_once = cfg->stdin_once;
+		ret->tty = cfg->tty;
+	}
 	if (cfg)
 		runtime__v1__container_config__free_unpacked(cfg, NULL);
 	if (pod)
@@ -369,35 +366,30 @@ static void drop_record(struct lv_pod *p, const char *id)
 	free(c);
 }
 
-/* Sends REQ and frees the answer: for requests whose answer says nothing more. */
-static int call(struct crib_lv_agent *a, Crib__Agent__HostMessage *req, struct crib_error **reterr)
+int lv_agent_request(struct crib_lv_agent *a, Crib__Agent__HostMessage *req,
+                     struct crib_error **reterr)
 {
 	Crib__Agent__GuestMessage *answer = NULL;
-	int r = crib_lv_agent_call(a, req, CALL_TIMEOUT_MS, &answer, reterr);
+	int r = crib_lv_agent_call(a, req, LV_CALL_TIMEOUT_MS, &answer, reterr);
 
 	if (answer)
 		crib__agent__guest_message__free_unpacked(answer, NULL);
 	return r;
 }
 
-static int agent_create(struct crib_lv_agent *a, const char *id, Crib__Agent__Process *proc,
-                        bool own_pid, Crib__Agent__Mount **mounts, size_t n_mounts,
-                        Crib__Agent__Resources *res, struct crib_error **reterr)
+/* CREATE, its process, stdio, mounts and resources filled, for container ID. */
+static int agent_create(struct crib_lv_agent *a, const char *id, bool own_pid,
+                        Crib__Agent__CreateContainer *create, struct crib_error **reterr)
 {
 	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
-	Crib__Agent__CreateContainer create = CRIB__AGENT__CREATE_CONTAINER__INIT;
 	_cleanup_free_ char *rootfs = crib_xasprintf("%s/rootfs", id);
 
-	create.container_id = (char *)id;
-	create.rootfs = rootfs;
-	create.process = proc;
-	create.own_pid_namespace = own_pid;
-	create.mounts = mounts;
-	create.n_mounts = n_mounts;
-	create.resources = res;
+	create->container_id = (char *)id;
+	create->rootfs = rootfs;
+	create->own_pid_namespace = own_pid;
 	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_CREATE;
-	req.create = &create;
-	return call(a, &req, reterr);
+	req.create = create;
+	return lv_agent_request(a, &req, reterr);
 }
 
 int lv_container_create(void *state, struct crib_op *op, const struct crib_container_spec *spec,
@@ -407,9 +399,8 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	const char *id = spec->ref.id, *pod_id = spec->ref.pod.id;
 	_cleanup_free_ char *dir = ctr_share_dir(st, pod_id, id);
 	Crib__Agent__Process proc = CRIB__AGENT__PROCESS__INIT;
-	Crib__Agent__Mount **mounts = NULL;
 	Crib__Agent__Resources res = CRIB__AGENT__RESOURCES__INIT;
-	size_t n_mounts = 0;
+	Crib__Agent__CreateContainer create = CRIB__AGENT__CREATE_CONTAINER__INIT;
 	struct crib_rootfs rootfs = {0};
 	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, pod_id);
 	struct crib_lv_agent *a = NULL;
@@ -417,19 +408,21 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	int r;
 
 	(void)op;
-	r = ctr_agent(st, p, &a, reterr);
+	r = lv_ctr_agent(st, p, &a, reterr);
 	r = r < 0 ? r : st->host->rootfs_prepare(st->host, spec, &rootfs, reterr);
-	r = r < 0 ? r : build_process(st, spec, rootfs.path, &oci, &proc, reterr);
+	create.process = &proc;
+	create.resources = &res;
+	r = r < 0 ? r : build_process(st, spec, rootfs.path, &oci, &create, reterr);
 	r = r < 0 ? r
 	          : resources_of(st->host,
 	                         json_object_get(json_object_get(oci, "linux"), "resources"), &res,
 	                         reterr);
 	r = r < 0 ? r : bind_rootfs(st->host, rootfs.path, dir, reterr);
-	r = r < 0 ? r : bind_mounts(st->host, oci, id, dir, &mounts, &n_mounts, reterr);
+	r = r < 0 ? r
+	          : bind_mounts(st->host, oci, id, dir, &create.mounts, &create.n_mounts, reterr);
 	r = r < 0 ? r : add_record(p, id, spec->log_path, CRIB_CONTAINER_CREATED, reterr);
 	if (r == 0) {
-		r = agent_create(a, id, &proc, own_pid_namespace(oci), mounts, n_mounts, &res,
-		                 reterr);
+		r = agent_create(a, id, own_pid_namespace(oci), &create, reterr);
 		if (r < 0)
 			drop_record(p, id);
 	}
@@ -438,7 +431,7 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	if (r == 0)
 		encode_priv(spec->log_path, &ret->priv);
 	process_clear(&proc);
-	mounts_free(mounts, n_mounts);
+	mounts_free(create.mounts, create.n_mounts);
 	json_decref(oci);
 	free(rootfs.path);
 	free(rootfs.upper);
@@ -451,9 +444,9 @@ static int ctr_call(struct lv_state *st, const struct crib_pod_ref *pod,
 {
 	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, pod->id);
 	struct crib_lv_agent *a = NULL;
-	int r = ctr_agent(st, p, &a, reterr);
+	int r = lv_ctr_agent(st, p, &a, reterr);
 
-	return r < 0 ? r : call(a, req, reterr);
+	return r < 0 ? r : lv_agent_request(a, req, reterr);
 }
 
 int lv_container_start(void *state, struct crib_op *op, const struct crib_container_ref *c,
@@ -579,7 +572,7 @@ static void status_of(const struct lv_ctr *rec, struct crib_container_status *re
 static int64_t exec_wait_ms(int64_t timeout_s)
 {
 	/* No timeout: a day bounds a call whose VM hangs. */
-	return timeout_s > 0 ? timeout_s * 1000 + CALL_TIMEOUT_MS : 24 * 3600 * 1000;
+	return timeout_s > 0 ? timeout_s * 1000 + LV_CALL_TIMEOUT_MS : 24 * 3600 * 1000;
 }
 
 int lv_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_args *args,
@@ -600,7 +593,7 @@ int lv_exec_sync(void *state, struct crib_op *op, const struct crib_exec_sync_ar
 	exec.timeout_ms = args->timeout_s > 0 ? (uint32_t)args->timeout_s * 1000 : 0;
 	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_EXEC;
 	req.exec = &exec;
-	r = ctr_agent(st, p, &a, reterr);
+	r = lv_ctr_agent(st, p, &a, reterr);
 	r = r < 0 ? r : crib_lv_agent_call(a, &req, exec_wait_ms(args->timeout_s), &answer, reterr);
 	if (r < 0)
 		return r;
@@ -680,8 +673,8 @@ int lv_container_stats(void *state, struct crib_op *op, const struct crib_contai
 	stats.container_id = (char *)c->id;
 	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_STATS;
 	req.stats = &stats;
-	r = ctr_agent(st, p, &a, reterr);
-	r = r < 0 ? r : crib_lv_agent_call(a, &req, CALL_TIMEOUT_MS, &answer, reterr);
+	r = lv_ctr_agent(st, p, &a, reterr);
+	r = r < 0 ? r : crib_lv_agent_call(a, &req, LV_CALL_TIMEOUT_MS, &answer, reterr);
 	if (r < 0)
 		return r;
 	if (answer->reply_case == CRIB__AGENT__GUEST_MESSAGE__REPLY_USAGE)
@@ -756,7 +749,7 @@ void lv_reconcile_containers(struct lv_state *st, struct crib_reconcile_item *it
 			continue;
 		dir = lv_pod_dir(st, it->pod_id);
 		p = lv_pod_get(st, it->pod_id);
-		if (lv_pod_agent(p, dir, CONNECT_TIMEOUT_MS, &a, NULL) < 0)
+		if (lv_pod_agent(p, dir, LV_CONNECT_TIMEOUT_MS, &a, NULL) < 0)
 			continue;
 		pthread_mutex_lock(&p->lock);
 		rec = lv_pod_ctr(p, it->id);

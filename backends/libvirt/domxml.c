@@ -125,13 +125,9 @@ static void seclabel(struct xw *x)
 	end(x);
 }
 
-static void devices(struct xw *x, const struct crib_lv_domain *d)
+/* The agent's port and the pod's share. */
+static void pod_devices(struct xw *x, const struct crib_lv_domain *d)
 {
-	start(x, "devices");
-	start(x, "serial");
-	attr(x, "type", "file");
-	elem_attr(x, "source", "path", d->console_log);
-	end(x);
 	start(x, "channel");
 	attr(x, "type", "unix");
 	start(x, "source");
@@ -151,6 +147,18 @@ static void devices(struct xw *x, const struct crib_lv_domain *d)
 	elem_attr(x, "source", "dir", d->share_dir);
 	elem_attr(x, "target", "dir", CRIB_LV_SHARE_TAG);
 	end(x);
+}
+
+static void devices(struct xw *x, const struct crib_lv_domain *d)
+{
+	start(x, "devices");
+	start(x, "serial");
+	attr(x, "type", "file");
+	elem_attr(x, "source", "path", d->console_log);
+	end(x);
+	/* The KVM boot probe (kvmprobe.h) has neither. */
+	if (d->agent_socket)
+		pod_devices(x, d);
 	/* No balloon: the guest's memory is the pod's limit plus overhead, fixed. */
 	elem_attr(x, "memballoon", "model", "none");
 	end(x);
@@ -165,16 +173,19 @@ static void domain(struct xw *x, const struct crib_lv_domain *d)
 	start(x, "domain");
 	attr(x, "type", d->type);
 	elem(x, "name", d->name);
-	metadata(x, d);
+	if (d->pod_id)
+		metadata(x, d);
 	start(x, "memory");
 	attr(x, "unit", "MiB");
 	text(x, memory);
 	end(x);
 	/* virtiofs maps the guest's memory into virtiofsd: it must be shared. */
-	start(x, "memoryBacking");
-	elem_attr(x, "source", "type", "memfd");
-	elem_attr(x, "access", "mode", "shared");
-	end(x);
+	if (d->share_dir) {
+		start(x, "memoryBacking");
+		elem_attr(x, "source", "type", "memfd");
+		elem_attr(x, "access", "mode", "shared");
+		end(x);
+	}
 	elem(x, "vcpu", vcpus);
 	os(x, d);
 	/* ACPI: StopPodSandbox presses the power button, which crib-agent answers. */

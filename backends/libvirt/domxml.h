@@ -32,6 +32,7 @@ struct crib_lv_domain {
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline;
+	/* The KVM boot probe's domain has no pod_id, agent_socket or share_dir. */
 	const char *agent_socket; /* the port's host side, a unix socket QEMU listens on */
 	const char *console_log;  /* the serial console, a file */
 	const char *share_dir;    /* served to the guest by virtiofsd, tag CRIB_LV_SHARE_TAG */

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -11,6 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "domxml.h"
 #include "kvmprobe.h"
 #include "util.h"
 
@@ -117,5 +123,62 @@ bool crib_lv_kvm_works(const char *dev, int timeout_ms, char **ret_reason)
 	waitpid(pid, &status, WNOHANG);
 	*ret_reason =
 	    crib_xasprintf("%s: a one-instruction guest did not finish in %d ms", dev, timeout_ms);
+	return false;
+}
+
+/* Whether FILE holds TEXT (the probe's console: a few KiB). */
+static bool file_has(const char *file, const char *text)
+{
+	char buf[65536];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, text) != NULL;
+}
+
+bool crib_lv_kvm_boots(virConnectPtr conn, const struct crib_lv_domain *d, int timeout_ms,
+                       char **ret_reason)
+{
+	char *xml = NULL;
+	virDomainPtr dom;
+	bool ended = false, answered;
+
+	*ret_reason = NULL;
+	(void)unlink(d->console_log);
+	if (crib_lv_domain_xml(d, &xml) < 0) {
+		*ret_reason = crib_xstrdup("cannot write the probe's domain XML");
+		return false;
+	}
+	dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_AUTODESTROY);
+	free(xml);
+	if (!dom) {
+		const char *msg = virGetLastErrorMessage();
+
+		*ret_reason = crib_xasprintf("libvirt cannot start a kvm domain: %s",
+		                             msg ? msg : "unknown error");
+		return false;
+	}
+	/* A transient domain that powered off is gone: IsActive is no longer 1. */
+	for (int waited = 0; waited < timeout_ms && !ended; waited += 20) {
+		usleep(20000);
+		ended = virDomainIsActive(dom) != 1;
+	}
+	if (!ended)
+		(void)virDomainDestroy(dom);
+	virDomainFree(dom);
+	answered = file_has(d->console_log, KVM_PROBE_ANSWER);
+	(void)unlink(d->console_log);
+	if (ended && answered)
+		return true;
+	*ret_reason = ended ? crib_xstrdup("a Linux guest under KVM ended without getting to "
+	                                   "crib-agent")
+	                    : crib_xasprintf("a Linux guest under KVM did not get to crib-agent in "
+	                                     "%d ms (nested KVM that hangs?)",
+	                                     timeout_ms);
 	return false;
 }

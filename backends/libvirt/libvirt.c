@@ -20,11 +20,16 @@
 #include "sibling.h"
 #include "util.h"
 
-#define LV_VERSION    "0.1.0"
-#define DEFAULT_URI   "qemu:///system"
-#define KVM_DEVICE    "/dev/kvm"
-#define KVM_PROBE_MS  2000
-#define EVENT_TICK_MS 250
+#define LV_VERSION   "0.1.0"
+#define DEFAULT_URI  "qemu:///system"
+#define KVM_DEVICE   "/dev/kvm"
+#define KVM_PROBE_MS 2000
+/* Under KVM the kernel gets to crib-agent in well under a second. */
+#define KVM_BOOT_PROBE_MS 10000
+/* The KVM verdict of this boot of the host, for the cribds after the first (tmpfs). */
+#define KVM_VERDICT_FILE "/run/crib-libvirt-kvm"
+#define BOOT_ID_FILE     "/proc/sys/kernel/random/boot_id"
+#define EVENT_TICK_MS    250
 /* How long reconcile asks a just-restarted libvirtd for a domain's metadata. */
 #define RECONCILE_TRIES    25
 #define RECONCILE_RETRY_US 200000
@@ -196,6 +201,8 @@ static int lv_init(const struct crib_host *host, void **ret_state, struct crib_e
 	st->host = host;
 	st->kvm = -1;
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->kvm_lock, NULL);
+	pthread_cond_init(&st->port_streams_gone, NULL);
 	st->pods_dir = crib_xasprintf("%s/pods", host->run_dir);
 	st->default_initrd = crib_module_sibling("crib-agent.initrd");
 	if (strlen(st->pods_dir) + 1 + LV_POD_DIR_ID + strlen("/" LV_AGENT_SOCKET) >=
@@ -235,7 +242,9 @@ static void lv_fini(void *state)
 
 	if (!st)
 		return;
-	/* First the loop, so that no callback runs on a record or connection being freed. */
+	/* The connections cribd cannot close itself: their threads use the records. */
+	lv_streams_stop(st);
+	/* Then the loop, so that no callback runs on a record or connection being freed. */
 	atomic_store(&st->stopping, true);
 	if (st->events_started)
 		pthread_join(st->events, NULL);
@@ -248,6 +257,8 @@ static void lv_fini(void *state)
 		conn_free(lc);
 	}
 	pthread_mutex_destroy(&st->lock);
+	pthread_mutex_destroy(&st->kvm_lock);
+	pthread_cond_destroy(&st->port_streams_gone);
 	free(st->pods_dir);
 	free(st->default_initrd);
 	free(st->kvm_reason);
@@ -290,24 +301,107 @@ static void conn_put(struct lv_state *st, struct lv_conn *lc)
 	pthread_mutex_unlock(&st->lock);
 }
 
-/* Whether KVM runs guests here, probed once per cribd (kvmprobe.h). */
-static bool kvm_works(struct lv_state *st)
+/* The verdict an earlier cribd reached in this boot of the host: 1, 0 (with *ret_reason) or -1. */
+static int read_verdict(const char *boot_id, char **ret_reason)
 {
-	bool works;
+	_cleanup_(fclosep) FILE *f = fopen(KVM_VERDICT_FILE, "re");
+	char id[64] = "", works[8] = "", reason[512] = "";
 
-	pthread_mutex_lock(&st->lock);
-	if (st->kvm < 0) {
-		st->kvm = crib_lv_kvm_works(KVM_DEVICE, KVM_PROBE_MS, &st->kvm_reason);
-		if (st->kvm)
-			st->host->log(st->host, CRIB_LOG_INFO, "KVM works: pod VMs use it");
-		else
-			st->host->log(st->host, CRIB_LOG_INFO,
-			              "KVM does not work (%s): pod VMs use QEMU's TCG",
-			              st->kvm_reason);
+	if (!f || !fgets(id, sizeof(id), f) || !fgets(works, sizeof(works), f) ||
+	    !fgets(reason, sizeof(reason), f))
+		return -1;
+	id[strcspn(id, "\n")] = reason[strcspn(reason, "\n")] = '\0';
+	if (!streq(id, boot_id) || (works[0] != '0' && works[0] != '1'))
+		return -1;
+	*ret_reason = works[0] == '0' ? crib_xstrdup(reason) : NULL;
+	return works[0] == '1';
+}
+
+/* Written aside and renamed: cribds starting together read a whole verdict or none. */
+static void write_verdict(const char *boot_id, bool works, const char *reason)
+{
+	_cleanup_free_ char *tmp = crib_xasprintf("%s.%d", KVM_VERDICT_FILE, (int)getpid());
+	FILE *f = fopen(tmp, "we");
+	bool ok;
+
+	if (!f)
+		return;
+	ok = fprintf(f, "%s\n%d\n%s\n", boot_id, works, reason ? reason : "") > 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, KVM_VERDICT_FILE) < 0)
+		(void)unlink(tmp);
+}
+
+/* Both probes (kvmprobe.h), the boot probe with class C's kernel, initrd and BIOS. */
+static bool probe_kvm(struct lv_state *st, const struct lv_class *c, virConnectPtr conn,
+                      char **ret_reason)
+{
+	_cleanup_free_ char *name = crib_xasprintf(LV_DOMAIN_PREFIX "kvm-probe-%d", (int)getpid());
+	_cleanup_free_ char *cmdline = crib_xasprintf("%s " KVM_PROBE_WORD, c->cmdline);
+	_cleanup_free_ char *log = crib_xasprintf("%s/kvm-probe.log", st->host->run_dir);
+	struct crib_lv_domain d = {
+	    .name = name,
+	    .type = "kvm",
+	    .memory_mib = 256,
+	    .vcpus = 1,
+	    .firmware = c->firmware,
+	    .kernel = c->kernel,
+	    .initrd = c->initrd,
+	    .cmdline = cmdline,
+	    .console_log = log,
+	};
+
+	return crib_lv_kvm_works(KVM_DEVICE, KVM_PROBE_MS, ret_reason) &&
+	       crib_lv_kvm_boots(conn, &d, KVM_BOOT_PROBE_MS, ret_reason);
+}
+
+/*
+ * Whether KVM runs pod VMs here: probed on the first pod of an auto class,
+ * and kept for this boot of the host in KVM_VERDICT_FILE (a hanging KVM
+ * costs the boot probe's whole timeout).
+ */
+static bool kvm_works(struct lv_state *st, const struct lv_class *c, virConnectPtr conn)
+{
+	_cleanup_free_ char *boot_id = NULL;
+	char *reason = NULL;
+	size_t len;
+	bool cached;
+	int works;
+
+	pthread_mutex_lock(&st->kvm_lock);
+	if (st->kvm >= 0)
+		goto out;
+	if (crib_read_file(BOOT_ID_FILE, 64, &boot_id, &len) == 0)
+		boot_id[strcspn(boot_id, "\n")] = '\0';
+	works = boot_id ? read_verdict(boot_id, &reason) : -1;
+	cached = works >= 0;
+	if (!cached) {
+		works = probe_kvm(st, c, conn, &reason);
+		if (boot_id)
+			write_verdict(boot_id, works, reason);
 	}
-	works = st->kvm;
+	if (works)
+		st->host->log(st->host, CRIB_LOG_INFO, "KVM works: pod VMs use it%s",
+		              cached ? " (this boot's verdict in " KVM_VERDICT_FILE ")" : "");
+	else
+		st->host->log(st->host, CRIB_LOG_INFO, "KVM does not work (%s): pod VMs use TCG%s",
+		              reason,
+		              cached ? " (this boot's verdict in " KVM_VERDICT_FILE ")" : "");
+	pthread_mutex_lock(&st->lock);
+	st->kvm = works;
+	st->kvm_reason = reason;
 	pthread_mutex_unlock(&st->lock);
+out:
+	works = st->kvm;
+	pthread_mutex_unlock(&st->kvm_lock);
 	return works;
+}
+
+const char *lv_class_domain_type(struct lv_state *st, const struct lv_class *c, virConnectPtr conn)
+{
+	if (c->domain_type)
+		return c->domain_type;
+	return kvm_works(st, c, conn) ? "kvm" : "qemu";
 }
 
 /* A whole number of KEY within [MIN, MAX], or DEF when the class does not set it. */
@@ -360,8 +454,9 @@ static int class_domain_type(struct lv_state *st, const struct crib_class *cls, 
 {
 	const char *v = st->host->class_get(cls, "domain_type");
 
+	/* auto: NULL, decided on the class's first pod (lv_class_domain_type). */
 	if (!v || streq(v, "auto"))
-		c->domain_type = kvm_works(st) ? "kvm" : "qemu";
+		c->domain_type = NULL;
 	else if (streq(v, "kvm") || streq(v, "qemu"))
 		c->domain_type = streq(v, "kvm") ? "kvm" : "qemu";
 	else
@@ -589,7 +684,8 @@ static const struct crib_backend_ops lv_ops = {
     .name = "libvirt",
     .version = LV_VERSION,
     .caps = CRIB_CAP_POD_STATUS | CRIB_CAP_POD_STATS | CRIB_CAP_HEALTH | CRIB_CAP_REOPEN_LOG |
-            CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_UPDATE_RESOURCES,
+            CRIB_CAP_EXEC_SYNC | CRIB_CAP_CONTAINER_STATS | CRIB_CAP_UPDATE_RESOURCES |
+            CRIB_CAP_STREAMS | CRIB_CAP_PORT_FORWARD,
     .init = lv_init,
     .fini = lv_fini,
     .class_open = lv_class_open,
@@ -610,6 +706,11 @@ static const struct crib_backend_ops lv_ops = {
     .exec_sync = lv_exec_sync,
     .container_stats = lv_container_stats,
     .container_update = lv_container_update,
+    .stream_open = lv_stream_open,
+    .stream_resize = lv_stream_resize,
+    .stream_finish = lv_stream_finish,
+    .stream_close = lv_stream_close,
+    .port_connect = lv_port_connect,
 };
 
 CRIB_EXPORT const struct crib_backend_ops *crib_backend_entry(uint32_t host_abi_major)

@@ -55,7 +55,13 @@
 	"console=ttyS0 quiet panic=-1 cryptomgr.notests no_timer_check tsc=reliable "              \
 	"i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
 
+/* What a call to the agent may take, the VM being up (TCG makes it slow). */
+#define LV_CALL_TIMEOUT_MS 30000
+/* Reaching the agent of a VM that runs: its socket is there from the start. */
+#define LV_CONNECT_TIMEOUT_MS 5000
+
 struct lv_state;
+struct lv_stream;
 
 /*
  * One libvirtd, by URI, shared by the classes naming it.  Connected on first
@@ -77,18 +83,21 @@ struct lv_state {
 	char *pods_dir;       /* <run_dir>/pods */
 	char *default_initrd; /* crib-agent.initrd next to the module */
 	pthread_mutex_t lock;
-	struct lv_conn *conns; /* under lock */
-	struct lv_pod *pods;   /* under lock */
-	int kvm;               /* -1: not probed yet, 0: no, 1: works; under lock */
-	char *kvm_reason;      /* why not, under lock */
-	pthread_t events;      /* runs libvirt's default event loop */
+	struct lv_conn *conns;    /* under lock */
+	struct lv_pod *pods;      /* under lock */
+	pthread_mutex_t kvm_lock; /* one KVM probe at a time (libvirt.c's kvm_works) */
+	int kvm;                  /* -1: not probed yet, 0: no, 1: works; under lock and kvm_lock */
+	char *kvm_reason;         /* why not, under lock and kvm_lock */
+	unsigned port_streams;    /* under lock: PortForward connections whose threads run */
+	pthread_cond_t port_streams_gone; /* under lock */
+	pthread_t events;                 /* runs libvirt's default event loop */
 	bool events_started;
 	atomic_bool stopping;
 };
 
 struct lv_class {
 	struct lv_conn *lc;
-	const char *domain_type; /* "kvm" or "qemu", as chosen for this host */
+	const char *domain_type; /* "kvm" or "qemu"; NULL: auto (lv_class_domain_type) */
 	char *firmware;          /* NULL: QEMU's default BIOS */
 	char *kernel;
 	char *initrd;
@@ -105,6 +114,19 @@ struct lv_class {
  * (UNAVAILABLE) with libvirt's reason when libvirtd does not answer.
  */
 int lv_connect(struct lv_conn *lc, virConnectPtr *ret, struct crib_error **reterr);
+
+/*
+ * The domain type of class C's pods: its own, or for auto whether KVM
+ * works here (the first call probes it, on CONN, for up to a few seconds).
+ */
+const char *lv_class_domain_type(struct lv_state *st, const struct lv_class *c, virConnectPtr conn);
+
+/*
+ * Sends REQ to the agent and frees the answer (LV_CALL_TIMEOUT_MS): for
+ * requests whose answer says nothing more than that they were done.
+ */
+int lv_agent_request(struct crib_lv_agent *a, Crib__Agent__HostMessage *req,
+                     struct crib_error **reterr);
 
 /* libvirt's last error message on this thread, or "unknown error". */
 const char *lv_last_error(void);
@@ -147,10 +169,12 @@ struct lv_pod {
 	struct crib_lv_agent *agent; /* under lock; NULL until connected */
 	struct crib_lv_agent **dead; /* sessions that ended, freed with the pod */
 	size_t n_dead;
-	struct lv_ctr *ctrs; /* under lock */
-	bool vm_gone;        /* under lock: stopped, its containers with it */
-	unsigned refs;       /* under st->lock: lv_pod_get()s not yet put */
-	bool forgotten;      /* under st->lock: out of st->pods, freed at refs 0 */
+	struct lv_ctr *ctrs;       /* under lock */
+	bool vm_gone;              /* under lock: stopped, its containers with it */
+	struct lv_stream *streams; /* under lock: Exec and Attach sessions (stream.c) */
+	uint64_t last_stream;      /* under lock: the last session's number */
+	unsigned refs;             /* under st->lock: lv_pod_get()s not yet put */
+	bool forgotten;            /* under st->lock: out of st->pods, freed at refs 0 */
 };
 
 /*
@@ -224,8 +248,27 @@ int lv_container_stats(void *state, struct crib_op *op, const struct crib_contai
                        struct crib_usage *ret, struct crib_error **reterr);
 int lv_container_reopen_log(void *state, struct crib_op *op, const struct crib_container_ref *c,
                             struct crib_error **reterr);
+/* The agent of pod P, connecting when needed (LV_CONNECT_TIMEOUT_MS). */
+int lv_ctr_agent(struct lv_state *st, struct lv_pod *p, struct crib_lv_agent **ret,
+                 struct crib_error **reterr);
 /* Reconciles the container items, once their pods' records exist. */
 void lv_reconcile_containers(struct lv_state *st, struct crib_reconcile_item *items,
                              size_t n_items);
+
+/* stream.c: Exec and Attach sessions through the agent (CRIB_CAP_STREAMS). */
+int lv_stream_open(void *state, struct crib_op *op, const struct crib_stream_args *args,
+                   struct crib_stream_result *ret, struct crib_error **reterr);
+int lv_stream_resize(void *state, void *handle, uint16_t width, uint16_t height,
+                     struct crib_error **reterr);
+int lv_stream_finish(void *state, void *handle, int32_t *ret_exit_code, struct crib_error **reterr);
+void lv_stream_close(void *state, void *handle);
+int lv_port_connect(void *state, struct crib_op *op, const struct crib_pod_ref *pod, uint16_t port,
+                    int *ret_fd, struct crib_error **reterr);
+/* fini: ends every session and waits for the PortForward connections' threads. */
+void lv_streams_stop(struct lv_state *st);
+/* The guest's stream messages for P's sessions (the session's reader thread; takes p->lock). */
+void lv_stream_message(struct lv_pod *p, const Crib__Agent__GuestMessage *m);
+/* P's agent session ended: its sessions end too; under p->lock. */
+void lv_streams_agent_gone(struct lv_pod *p);
 
 #endif

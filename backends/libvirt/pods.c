@@ -193,6 +193,8 @@ static void on_message(void *ctx, const Crib__Agent__GuestMessage *m)
 		on_output(p, m->output);
 	else if (m->reply_case == CRIB__AGENT__GUEST_MESSAGE__REPLY_EXITED)
 		on_exit_msg(p, m->exited);
+	else
+		lv_stream_message(p, m);
 }
 
 /* Whoever waits for a container to change learns the session ended. */
@@ -202,6 +204,7 @@ static void on_closed(void *ctx)
 
 	pthread_mutex_lock(&p->lock);
 	pthread_cond_broadcast(&p->changed);
+	lv_streams_agent_gone(p);
 	pthread_mutex_unlock(&p->lock);
 }
 

@@ -234,7 +234,6 @@ int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec
 	char name[sizeof(LV_DOMAIN_PREFIX) + 64];
 	virConnectPtr conn = NULL;
 	struct crib_lv_domain d = {
-	    .type = c->domain_type,
 	    .pod_id = spec->ref.id,
 	    .class_name = spec->ref.cls->name,
 	    .pod_name = spec->name,
@@ -262,6 +261,7 @@ int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec
 	r = lv_connect(c->lc, &conn, reterr);
 	if (r < 0)
 		return r;
+	d.type = lv_class_domain_type(st, c, conn);
 	/* Not mkdir -p: the directory is named by a prefix of the id, which must be unique. */
 	if (mkdir(dir, 0700) < 0) {
 		r = st->host->error_set(reterr, errno, "cannot make %s: %s", dir, strerror(errno));
@@ -281,7 +281,7 @@ int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec
 	}
 	lv_pod_adopt(p, t.agent);
 	log_boot(st, spec->ref.id, &t);
-	encode_priv(name, c->domain_type, &t, &ret->priv);
+	encode_priv(name, d.type, &t, &ret->priv);
 	crib_lv_hello_clear(&t.hello);
 	free(t.hostname);
 	return 0;

@@ -458,29 +458,35 @@ def run_crictl(d, *args, stdin=None, timeout=60):
                           env=crictl_env(d), timeout=timeout)
 
 
+def check_exec(d, pod, exact_tty=True):
+    """crictl exec in a container of POD: streams, exit codes, input, a terminal's size.
+    With EXACT_TTY the terminal's size and name must show (see test_oci_exec)."""
+    cid = pod.create("ctr")
+    r = run_crictl(d, "exec", cid, "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert r.returncode == 1 and r.stdout == "out\n"
+    assert "err\n" in r.stderr and "exit code 3" in r.stderr
+    data = "".join(f"line {i}\n" for i in range(20000))
+    r = run_crictl(d, "exec", "-i", cid, "sh", "-c", "cat; echo done", stdin=data)
+    assert r.returncode == 0 and r.stdout == data + "done\n", r.stderr
+    r = run_crictl(d, "exec", cid, "/no/such/binary")
+    assert r.returncode != 0 and "no/such/binary" in r.stderr
+    # A terminal of the client's size, inside the container's namespaces.
+    cmd = f"stty cols 91 rows 13; {CRICTL} exec -it {cid} sh -c '{STTY_SIZE}; tty; exit 4'"
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                       text=True, env=crictl_env(d), timeout=60)
+    assert "exit code 4" in r.stdout, r.stdout
+    assert not exact_tty or ("13 91" in r.stdout and "/dev/pts/" in r.stdout), r.stdout
+
+
 @runtime_param()
 def test_oci_exec(oci, handler):
     skip_missing(handler)
     pod = Pod(oci, handler, name=f"exec-{handler}")
     try:
-        cid = pod.create("ctr")
-        r = run_crictl(oci, "exec", cid, "sh", "-c", "echo out; echo err >&2; exit 3")
-        assert r.returncode == 1 and r.stdout == "out\n"
-        assert "err\n" in r.stderr and "exit code 3" in r.stderr
-        data = "".join(f"line {i}\n" for i in range(20000))
-        r = run_crictl(oci, "exec", "-i", cid, "sh", "-c", "cat; echo done", stdin=data)
-        assert r.returncode == 0 and r.stdout == data + "done\n", r.stderr
-        r = run_crictl(oci, "exec", cid, "/no/such/binary")
-        assert r.returncode != 0 and "no/such/binary" in r.stderr
-        # A terminal of the client's size, inside the container's namespaces.
-        cmd = f"stty cols 91 rows 13; {CRICTL} exec -it {cid} sh -c '{STTY_SIZE}; tty; exit 4'"
-        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
-                           text=True, env=crictl_env(oci), timeout=60)
-        assert "exit code 4" in r.stdout, r.stdout
         # runc: the size arrives and `tty` names the terminal.  runsc: gVisor's /proc names
         # no terminal, and under load its exec terminal sometimes misses the size or the
         # last output (open in the issue's note), so only the exit code is held to it.
-        assert handler != "runc" or ("13 91" in r.stdout and "/dev/pts/" in r.stdout), r.stdout
+        check_exec(oci, pod, exact_tty=handler == "runc")
     finally:
         pod.teardown()
 
@@ -502,22 +508,40 @@ def test_oci_exec_client_disconnect_kills_the_command(oci):
         pod.teardown()
 
 
+def check_attach(d, pod):
+    """crictl attach -i to a shell of POD: the input reaches it, the output comes back,
+    and the shell keeps running."""
+    cid = pod.create("sh", command=["sh"], stdin=True)
+    # crictl sends the input, and its end of input ends the attach (as with kubelet).
+    r = run_crictl(d, "attach", "-i", cid, stdin="echo hello-attach\n")
+    assert r.returncode == 0, r.stderr
+    assert "hello-attach" in r.stdout
+    # The shell still runs, and took the input as the container's own stdin.
+    assert pod.status(cid).state == pb.CONTAINER_RUNNING
+    assert "hello-attach" in open(pod.log_path("sh")).read()
+    e = rpc_error(lambda: d.rs().Attach(pb.AttachRequest(container_id=cid, tty=True,
+                                                         stdout=True)))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "tty" in e.details()
+
+
+def check_attach_stdin_once(d, pod):
+    """With stdin_once, the end of the first attach's input is the container's EOF."""
+    cid = pod.create("cat", command=["sh", "-c", "cat; echo bye"], stdin=True,
+                     stdin_once=True)
+    r = run_crictl(d, "attach", "-i", cid, stdin="once\n")
+    assert r.returncode == 0, r.stderr
+    assert "once" in r.stdout
+    status = pod.wait_exit(cid)
+    assert status.exit_code == 0
+    assert "bye" in open(pod.log_path("cat")).read()
+
+
 @runtime_param()
 def test_oci_attach(oci, handler):
     skip_missing(handler)
     pod = Pod(oci, handler, name=f"attach-{handler}")
     try:
-        cid = pod.create("sh", command=["sh"], stdin=True)
-        # crictl sends the input, and its end of input ends the attach (as with kubelet).
-        r = run_crictl(oci, "attach", "-i", cid, stdin="echo hello-attach\n")
-        assert r.returncode == 0, r.stderr
-        assert "hello-attach" in r.stdout
-        # The shell still runs, and took the input as the container's own stdin.
-        assert pod.status(cid).state == pb.CONTAINER_RUNNING
-        assert "hello-attach" in open(pod.log_path("sh")).read()
-        e = rpc_error(lambda: oci.rs().Attach(pb.AttachRequest(container_id=cid, tty=True,
-                                                               stdout=True)))
-        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "tty" in e.details()
+        check_attach(oci, pod)
     finally:
         pod.teardown()
 
@@ -525,14 +549,7 @@ def test_oci_attach(oci, handler):
 def test_oci_attach_stdin_once_ends_the_container(oci):
     pod = Pod(oci, "runc", name="attach-once")
     try:
-        cid = pod.create("cat", command=["sh", "-c", "cat; echo bye"], stdin=True,
-                         stdin_once=True)
-        r = run_crictl(oci, "attach", "-i", cid, stdin="once\n")
-        assert r.returncode == 0, r.stderr
-        assert "once" in r.stdout
-        status = pod.wait_exit(cid)
-        assert status.exit_code == 0
-        assert "bye" in open(pod.log_path("cat")).read()
+        check_attach_stdin_once(oci, pod)
     finally:
         pod.teardown()
 
@@ -558,58 +575,70 @@ def attach_tty_91x13(d, cid):
         client.stdout.close()
 
 
+def check_attach_tty(d, pod, exact_tty=True, name="sh"):
+    """A container NAME of POD with a terminal: attach -it sees the client's size, the log
+    holds the terminal's output as stdout, and exec -it gets a terminal of its own."""
+    cid = pod.create(name, command=["sh"], stdin=True, tty=True)
+    attach_tty_91x13(d, cid)
+    attached = [CRICTL, "attach", "-it", cid]
+    wait_for(lambda: not proc_with_cmdline(*attached), what="crictl attach to end")
+    # Detaching leaves the container running; its terminal was its only output.
+    assert pod.status(cid).state == pb.CONTAINER_RUNNING
+    # Bytes: the terminal's \r must not split the log's lines.
+    with open(pod.log_path(name), "rb") as f:
+        log = f.read()
+    assert re.search(rb"Z stdout [PF] [^\n]*hi-42", log), log
+    assert b"Z stderr " not in log, log
+    # An exec session has a terminal of its own, as before.
+    cmd = f"stty cols 91 rows 13; {CRICTL} exec -it {cid} sh -c '{STTY_SIZE}; exit 4'"
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                       text=True, env=crictl_env(d), timeout=60)
+    assert "exit code 4" in r.stdout, r.stdout
+    assert not exact_tty or "13 91" in r.stdout, r.stdout
+    # A terminal's one output cannot be attached as two streams.
+    e = rpc_error(lambda: d.rs().Attach(pb.AttachRequest(container_id=cid, stdout=True,
+                                                         stderr=True)))
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "tty" in e.details()
+
+
 @runtime_param()
 def test_oci_attach_tty(oci, handler):
     skip_missing(handler)
     pod = Pod(oci, handler, name=f"attach-tty-{handler}")
     try:
-        cid = pod.create("sh", command=["sh"], stdin=True, tty=True)
-        attach_tty_91x13(oci, cid)
-        attached = [CRICTL, "attach", "-it", cid]
-        wait_for(lambda: not proc_with_cmdline(*attached), what="crictl attach to end")
-        # Detaching leaves the container running; its terminal was its only output.
-        assert pod.status(cid).state == pb.CONTAINER_RUNNING
-        # Bytes: the terminal's \r must not split the log's lines.
-        with open(pod.log_path("sh"), "rb") as f:
-            log = f.read()
-        assert re.search(rb"Z stdout [PF] [^\n]*hi-42", log), log
-        assert b"Z stderr " not in log, log
-        # An exec session has a terminal of its own, as before.
-        cmd = f"stty cols 91 rows 13; {CRICTL} exec -it {cid} sh -c '{STTY_SIZE}; exit 4'"
-        r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
-                           text=True, env=crictl_env(oci), timeout=60)
-        assert "exit code 4" in r.stdout, r.stdout
         # Under load runsc's exec terminal sometimes loses its size or its output (as in
         # test_oci_exec[runsc], before terminals in containers existed): runc's must not.
-        assert handler != "runc" or "13 91" in r.stdout, r.stdout
-        # A terminal's one output cannot be attached as two streams.
-        e = rpc_error(lambda: oci.rs().Attach(pb.AttachRequest(container_id=cid, stdout=True,
-                                                               stderr=True)))
-        assert e.code() == grpc.StatusCode.INVALID_ARGUMENT and "tty" in e.details()
+        check_attach_tty(oci, pod, exact_tty=handler == "runc")
     finally:
         pod.teardown()
 
 
 # runc only: between two runsc sandboxes on one pod's host network, gVisor's sockets answer
 # EAGAIN under load (wget in one sandbox fails to reach httpd in the other), whatever cribd does.
+def check_port_forward(d, pod):
+    """crictl port-forward to httpd in a container of POD, with a page of 1 MiB."""
+    pod.create("web", command=["sh", "-c", "mkdir -p /www && yes crib-pf | head -c 1048576"
+                               " > /www/index.html && exec httpd -f -p 8080 -h /www"])
+    cid = pod.create("probe")
+    wait_for(lambda: pod.exec(cid, ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/"]
+                              ).exit_code == 0, what="httpd in the pod")
+    local = free_port()
+    fwd = subprocess.Popen([CRICTL, "port-forward", pod.id, f"{local}:8080"],
+                           env=crictl_env(d), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "Forwarding from" in fwd.stdout.readline()
+        for _ in range(2):
+            status, body = fetch(local)
+            assert status == 200 and body == (b"crib-pf\n" * 131072)[:1048576]
+    finally:
+        fwd.kill()
+        fwd.wait()
+
+
 def test_oci_port_forward(oci):
     pod = Pod(oci, "runc", name="pf")
     try:
-        pod.create("web", command=["sh", "-c", "mkdir -p /www && echo crib-pf > /www/index.html"
-                                   " && exec httpd -f -p 8080 -h /www"])
-        cid = pod.create("probe")
-        wait_for(lambda: pod.exec(cid, ["wget", "-q", "-O", "-", "http://127.0.0.1:8080/"]
-                                  ).exit_code == 0, what="httpd in the pod")
-        local = free_port()
-        fwd = subprocess.Popen([CRICTL, "port-forward", pod.id, f"{local}:8080"],
-                               env=crictl_env(oci), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-        try:
-            assert "Forwarding from" in fwd.stdout.readline()
-            status, body = fetch(local)
-            assert status == 200 and body == b"crib-pf\n"
-        finally:
-            fwd.kill()
-            fwd.wait()
+        check_port_forward(oci, pod)
     finally:
         pod.teardown()

@@ -29,8 +29,8 @@
 	              " changed size: bump CRIB_BACKEND_ABI_MINOR and pin it here")
 
 static_assert(CRIB_BACKEND_ABI_MAJOR == 1, "a new ABI major needs a new set of pins");
-/* The sizes below are those of ABI 1.3; members marked 1.N were appended in minor N. */
-static_assert(CRIB_BACKEND_ABI_MINOR == 3, "a new ABI minor needs its members pinned here");
+/* The sizes below are those of ABI 1.4; members marked 1.N were appended in minor N. */
+static_assert(CRIB_BACKEND_ABI_MINOR == 4, "a new ABI minor needs its members pinned here");
 static_assert(CRIB_ASYNC == 1, "CRIB_ASYNC is part of the ABI");
 static_assert(CRIB_EXEC_OUTPUT_MAX == 16u * 1024u * 1024u, "CRIB_EXEC_OUTPUT_MAX changed");
 
@@ -46,6 +46,7 @@ static_assert(CRIB_CAP_HEALTH == 1u << 7, "capability bit renumbered");
 static_assert(CRIB_CAP_OWN_NETNS == 1u << 8, "capability bit renumbered");
 static_assert(CRIB_CAP_OWN_IMAGES == 1u << 9, "capability bit renumbered");
 static_assert(CRIB_CAP_STREAMS == 1u << 10, "capability bit renumbered");
+static_assert(CRIB_CAP_PORT_FORWARD == 1u << 11, "capability bit renumbered");
 static_assert(CRIB_FEATURE_RECURSIVE_READ_ONLY_MOUNTS == 1u << 0, "feature bit renumbered");
 static_assert(CRIB_FEATURE_USER_NAMESPACES == 1u << 1, "feature bit renumbered");
 static_assert(CRIB_LOG_ERR == 3 && CRIB_LOG_WARNING == 4 && CRIB_LOG_NOTICE == 5 &&
@@ -69,7 +70,7 @@ static_assert(CRIB_STREAM_STDOUT == 1 && CRIB_STREAM_STDERR == 2, "log stream re
 
 #if defined(__LP64__)
 /* struct crib_backend_ops */
-PIN_SIZE(crib_backend_ops, 280);
+PIN_SIZE(crib_backend_ops, 288);
 PIN(crib_backend_ops, abi_major, 0);
 PIN(crib_backend_ops, abi_minor, 4);
 PIN(crib_backend_ops, struct_size, 8);
@@ -109,6 +110,8 @@ PIN(crib_backend_ops, stream_open, 248);
 PIN(crib_backend_ops, stream_resize, 256);
 PIN(crib_backend_ops, stream_finish, 264);
 PIN(crib_backend_ops, stream_close, 272);
+/* 1.4 */
+PIN(crib_backend_ops, port_connect, 280);
 
 /* struct crib_host */
 PIN_SIZE(crib_host, 152);
@@ -361,7 +364,7 @@ static void test_layout_sizes(void **state)
 {
 	(void)state;
 #if defined(__LP64__)
-	assert_int_equal(sizeof(struct crib_backend_ops), 280);
+	assert_int_equal(sizeof(struct crib_backend_ops), 288);
 	assert_int_equal(sizeof(struct crib_host), 152);
 	/* The table's head is what every version of cribd reads first. */
 	assert_int_equal(offsetof(struct crib_backend_ops, struct_size), 8);

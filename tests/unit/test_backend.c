@@ -420,7 +420,7 @@ static void test_caps_string(void **state)
 	    {CRIB_CAP_OWN_NETNS, "own-netns"},
 	    {(uint64_t)1 << 40, ""},
 	    {UINT64_MAX, "exec-sync,container-stats,pod-stats,reopen-log,update-resources,"
-	                 "pod-update,pod-status,health,own-netns,own-images,streams"},
+	                 "pod-update,pod-status,health,own-netns,own-images,streams,port-forward"},
 	    {CRIB_CAP_OWN_IMAGES, "own-images"},
 	};
 

@@ -137,6 +137,27 @@ static void test_domain_xml_kvm(void **state)
 	xmlFreeDoc(doc);
 }
 
+/* The KVM boot probe's domain: a console and nothing of a pod. */
+static void test_domain_xml_probe(void **state)
+{
+	struct crib_lv_domain d = base;
+	xmlDocPtr doc;
+
+	(void)state;
+	d.type = "kvm";
+	d.pod_id = NULL;
+	d.agent_socket = NULL;
+	d.share_dir = NULL;
+	doc = domain_doc(&d);
+	assert_xpath(doc, "count(/domain/metadata)", "0");
+	assert_xpath(doc, "count(/domain/devices/channel)", "0");
+	assert_xpath(doc, "count(/domain/devices/filesystem)", "0");
+	assert_xpath(doc, "count(/domain/memoryBacking)", "0");
+	assert_xpath(doc, "/domain/devices/serial[@type='file']/source/@path", base.console_log);
+	assert_xpath(doc, "/domain/on_poweroff", "destroy");
+	xmlFreeDoc(doc);
+}
+
 static void test_metadata_pod_id(void **state)
 {
 	char *id = NULL;
@@ -278,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_domain_xml),
 	    cmocka_unit_test(test_domain_xml_kvm),
+	    cmocka_unit_test(test_domain_xml_probe),
 	    cmocka_unit_test(test_metadata_pod_id),
 	    cmocka_unit_test(test_frames_across_reads),
 	    cmocka_unit_test(test_oversized_frame_is_refused),
