@@ -90,9 +90,24 @@ static void take_data(struct lv_stream *s, const Crib__Agent__StreamData *d)
 		s->unacked_out += d->data.len;
 		return;
 	}
+	/* An agent that ignores the window does not get to fill cribd's memory. */
+	if (s->buf[1].len + s->buf[2].len + d->data.len > 2 * CRIB_AGENT_STREAM_WINDOW) {
+		s->pod->st->host->log(s->pod->st->host, CRIB_LOG_WARNING,
+		                      "pod %.12s: its agent sent beyond a session's window: "
+		                      "ending the session",
+		                      s->pod->id);
+		s->ended = true;
+		return;
+	}
 	b->data = crib_xrealloc(b->data, b->len + d->data.len, 1);
 	memcpy(b->data + b->len, d->data.data, d->data.len);
 	b->len += d->data.len;
+}
+
+static size_t credit_after(size_t credit, uint32_t acked)
+{
+	return credit + acked < CRIB_AGENT_STREAM_WINDOW ? credit + acked
+	                                                 : CRIB_AGENT_STREAM_WINDOW;
 }
 
 void lv_stream_message(struct lv_pod *p, const Crib__Agent__GuestMessage *m)
@@ -108,8 +123,9 @@ void lv_stream_message(struct lv_pod *p, const Crib__Agent__GuestMessage *m)
 		break;
 	case CRIB__AGENT__GUEST_MESSAGE__REPLY_STREAM_ACK:
 		s = find(p, m->stream_ack->stream);
+		/* Never more than the window, whatever the agent says. */
 		if (s)
-			s->in_credit += m->stream_ack->bytes;
+			s->in_credit = credit_after(s->in_credit, m->stream_ack->bytes);
 		break;
 	case CRIB__AGENT__GUEST_MESSAGE__REPLY_STREAM_END:
 		s = find(p, m->stream_end->stream);
