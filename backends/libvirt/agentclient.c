@@ -136,18 +136,17 @@ static void take_hello(const Crib__Agent__HelloReply *h, struct crib_lv_hello *r
 }
 
 /* Says Hello as the session's first request; fills RET_HELLO when not NULL. */
-static int hello(struct crib_lv_agent *a, const char *hostname, int64_t deadline,
+static int hello(struct crib_lv_agent *a, const Crib__Agent__Hello *greeting, int64_t deadline,
                  struct crib_lv_hello *ret_hello, struct crib_error **reterr)
 {
 	Crib__Agent__HostMessage req = CRIB__AGENT__HOST_MESSAGE__INIT;
-	Crib__Agent__Hello h = CRIB__AGENT__HELLO__INIT;
+	Crib__Agent__Hello empty = CRIB__AGENT__HELLO__INIT;
 	Crib__Agent__GuestMessage *answer = NULL;
 	int r;
 
-	h.hostname = (char *)(hostname ? hostname : "");
 	req.id = ++a->last_id;
 	req.request_case = CRIB__AGENT__HOST_MESSAGE__REQUEST_HELLO;
-	req.hello = &h;
+	req.hello = (Crib__Agent__Hello *)(greeting ? greeting : &empty);
 	r = crib_agent_frame_write(a->fd, &req.base);
 	r = r < 0 ? r : read_answer(a, req.id, deadline, &answer);
 	if (r == -ETIMEDOUT)
@@ -158,9 +157,9 @@ static int hello(struct crib_lv_agent *a, const char *hostname, int64_t deadline
 	if (r < 0)
 		return a->host->error_set(reterr, -r, "talking to the agent: %s", strerror(-r));
 	if (answer->errnum || answer->reply_case != CRIB__AGENT__GUEST_MESSAGE__REPLY_HELLO) {
-		r = a->host->error_set(reterr, EPROTO, "the agent refused Hello: %s",
-		                       answer->message && answer->message[0] ? answer->message
-		                                                             : "no reason given");
+		r = a->host->error_set(
+		    reterr, answer->errnum ? answer->errnum : EPROTO, "the agent refused Hello: %s",
+		    answer->message && answer->message[0] ? answer->message : "no reason given");
 		crib__agent__guest_message__free_unpacked(answer, NULL);
 		return r;
 	}
@@ -241,8 +240,9 @@ static struct crib_lv_agent *agent_new(const struct crib_host *host,
 	return a;
 }
 
-int crib_lv_agent_open(const struct crib_host *host, const char *path, const char *hostname,
-                       int64_t timeout_ms, const struct crib_lv_agent_events *events, void *ctx,
+int crib_lv_agent_open(const struct crib_host *host, const char *path,
+                       const Crib__Agent__Hello *greeting, int64_t timeout_ms,
+                       const struct crib_lv_agent_events *events, void *ctx,
                        struct crib_lv_hello *ret_hello, struct crib_lv_agent **ret,
                        struct crib_error **reterr)
 {
@@ -254,7 +254,7 @@ int crib_lv_agent_open(const struct crib_host *host, const char *path, const cha
 		r = host->error_set(reterr, -r, "cannot connect to the agent's socket %s: %s", path,
 		                    strerror(-r));
 	else
-		r = hello(a, hostname, deadline, ret_hello, reterr);
+		r = hello(a, greeting, deadline, ret_hello, reterr);
 	if (r == 0) {
 		r = -pthread_create(&a->reader, NULL, reader, a);
 		a->reader_started = r == 0;

@@ -40,16 +40,18 @@ struct crib_lv_agent_events {
 struct crib_lv_agent;
 
 /*
- * Connects to the agent behind the socket PATH and greets it (naming
- * HOSTNAME, the VM's, when not NULL), waiting up to TIMEOUT_MS for the
+ * Connects to the agent behind the socket PATH and greets it (with GREETING,
+ * the pod's first Hello naming the VM's host name and sysctls, or an empty
+ * Hello when NULL), waiting up to TIMEOUT_MS for the
  * answer (the VM may still be booting); on success *ret
  * is the session (crib_lv_agent_close) and *ret_hello (when not NULL) is
  * filled (crib_lv_hello_clear).  -ETIMEDOUT when the agent did not answer in
  * time, -ECONNRESET when the VM went away first (QEMU closed the socket),
  * -EPROTO for an answer that does not parse.
  */
-int crib_lv_agent_open(const struct crib_host *host, const char *path, const char *hostname,
-                       int64_t timeout_ms, const struct crib_lv_agent_events *events, void *ctx,
+int crib_lv_agent_open(const struct crib_host *host, const char *path,
+                       const Crib__Agent__Hello *greeting, int64_t timeout_ms,
+                       const struct crib_lv_agent_events *events, void *ctx,
                        struct crib_lv_hello *ret_hello, struct crib_lv_agent **ret,
                        struct crib_error **reterr);
 

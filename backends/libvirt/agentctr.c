@@ -29,6 +29,7 @@ struct ctr {
 	char *id;
 	char *rootfs; /* absolute */
 	Crib__Agent__Process *process;
+	Crib__Agent__Security *security; /* NULL: none asked for */
 	bool own_pid_namespace;
 	struct agent_mount *mounts; /* sources absolute in the guest, malloc'd */
 	size_t n_mounts;
@@ -234,23 +235,25 @@ static void ctr_free(struct ctr *c)
 	free(c->cgroup);
 	close_outputs(c);
 	close_fd(&c->in);
-	crib__agent__process__free_unpacked(c->process, NULL);
+	protobuf_c_message_free_unpacked(&c->process->base, NULL);
+	if (c->security)
+		protobuf_c_message_free_unpacked(&c->security->base, NULL);
 	free(c->id);
 	free(c->rootfs);
 	free(c);
 }
 
-/* Keeps a copy of the request's process: the request is freed after it is served. */
-static Crib__Agent__Process *copy_process(const Crib__Agent__Process *p)
+/* A copy of part M of a request, which is freed after it is served. */
+static void *copy_message(const ProtobufCMessage *m)
 {
-	size_t len = crib__agent__process__get_packed_size(p);
+	size_t len = protobuf_c_message_get_packed_size(m);
 	uint8_t *buf = malloc(len ? len : 1);
-	Crib__Agent__Process *copy;
+	ProtobufCMessage *copy;
 
 	if (!buf)
 		abort();
-	crib__agent__process__pack(p, buf);
-	copy = crib__agent__process__unpack(NULL, len, buf);
+	protobuf_c_message_pack(m, buf);
+	copy = protobuf_c_message_unpack(m->descriptor, NULL, len, buf);
 	free(buf);
 	if (!copy)
 		abort();
@@ -318,7 +321,8 @@ static void create(struct agent_ctrs *t, uint64_t id, const Crib__Agent__CreateC
 	c->want_stdin = req->stdin;
 	c->stdin_once = req->stdin_once;
 	c->tty = req->tty;
-	c->process = copy_process(req->process);
+	c->process = copy_message(&req->process->base);
+	c->security = req->security ? copy_message(&req->security->base) : NULL;
 	c->own_pid_namespace = req->own_pid_namespace;
 	if (!copy_mounts(t, c, req)) {
 		ctr_free(c);
@@ -375,6 +379,7 @@ static pid_t spawn(const struct ctr *c, char **args, size_t n_args, pid_t join,
 	    .mounts = c->mounts,
 	    .n_mounts = c->n_mounts,
 	    .cgroup = c->cgroup,
+	    .security = c->security,
 	    .join = join,
 	};
 	pid_t pid = agent_spawn(&ap, io, err, err_size);

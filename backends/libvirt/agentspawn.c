@@ -13,12 +13,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "agentspawn.h"
 
@@ -165,6 +169,59 @@ static void setup_root(int rep, const struct agent_process *p)
 		fail(rep, errno, "cannot detach the old root");
 }
 
+/* Every capability outside BOUNDING leaves the bounding set, for good. */
+static void drop_bounding(int rep, uint64_t bounding)
+{
+	for (unsigned cap = 0; cap < 64; cap++) {
+		if (bounding & (1ull << cap))
+			continue;
+		/* EINVAL: past the kernel's last capability. */
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			fail(rep, errno, "cannot drop capability %u from the bounding set", cap);
+	}
+}
+
+/* The container's seccomp filter, if it has one. */
+static void load_seccomp(int rep, const Crib__Agent__Security *sec)
+{
+	struct sock_fprog prog = {
+	    .len = (unsigned short)(sec->seccomp_filter.len / sizeof(struct sock_filter)),
+	    .filter = (struct sock_filter *)sec->seccomp_filter.data,
+	};
+
+	if (!sec->seccomp_filter.len)
+		return;
+	if (sec->seccomp_filter.len % sizeof(struct sock_filter) ||
+	    sec->seccomp_filter.len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		fail(rep, EINVAL, "the seccomp filter is not a BPF program");
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		fail(rep, errno, "cannot load the seccomp filter");
+}
+
+/* The capability sets, once the user is set (PR_SET_KEEPCAPS kept the permitted ones). */
+static void set_caps(int rep, const Crib__Agent__Security *sec)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {
+	    {(uint32_t)sec->cap_effective, (uint32_t)sec->cap_permitted,
+	     (uint32_t)sec->cap_inheritable},
+	    {(uint32_t)(sec->cap_effective >> 32), (uint32_t)(sec->cap_permitted >> 32),
+	     (uint32_t)(sec->cap_inheritable >> 32)},
+	};
+
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		fail(rep, errno, "cannot set the capabilities");
+	for (unsigned cap = 0; cap < 64; cap++)
+		if ((sec->cap_ambient & (1ull << cap)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			fail(rep, errno, "cannot raise ambient capability %u", cap);
+	if (sec->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(rep, errno, "cannot set no_new_privs");
+	/* With no_new_privs the filter loads unprivileged, as late as it can. */
+	if (sec->no_new_privileges)
+		load_seccomp(rep, sec);
+}
+
 static void set_user(int rep, const struct agent_process *p)
 {
 	gid_t groups[MAX_GROUPS];
@@ -172,12 +229,56 @@ static void set_user(int rep, const struct agent_process *p)
 
 	for (size_t i = 0; i < n; i++)
 		groups[i] = p->additional_gids[i];
+	if (p->security) {
+		/* Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: before it goes. */
+		if (!p->security->no_new_privileges)
+			load_seccomp(rep, p->security);
+		drop_bounding(rep, p->security->cap_bounding);
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			fail(rep, errno, "cannot keep the capabilities across the user's change");
+	}
 	if (setgroups(n, groups) < 0)
 		fail(rep, errno, "cannot set the supplementary groups");
 	if (setgid(p->gid) < 0)
 		fail(rep, errno, "cannot set gid %u", p->gid);
 	if (setuid(p->uid) < 0)
 		fail(rep, errno, "cannot set uid %u", p->uid);
+	if (p->security)
+		set_caps(rep, p->security);
+}
+
+/* The spec's masked paths (absent ones skipped), after pivot_root. */
+static void mask_paths(int rep, const Crib__Agent__Security *sec)
+{
+	for (size_t i = 0; i < sec->n_masked_paths; i++) {
+		const char *path = sec->masked_paths[i];
+		struct stat st;
+
+		if (stat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL) < 0
+		                        : mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
+			fail(rep, errno, "cannot mask %s", path);
+	}
+}
+
+/* The spec's read-only paths (absent ones skipped), then the root itself when it is. */
+static void make_readonly(int rep, const Crib__Agent__Security *sec)
+{
+	for (size_t i = 0; i < sec->n_readonly_paths; i++) {
+		const char *path = sec->readonly_paths[i];
+
+		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			fail(rep, errno, "cannot bind %s", path);
+		}
+		if (mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+			fail(rep, errno, "cannot make %s read-only", path);
+	}
+	if (sec->readonly_rootfs &&
+	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		fail(rep, errno, "cannot make the root filesystem read-only");
 }
 
 /* PATH from the container's environment, as execvpe would take it from ours. */
@@ -310,6 +411,11 @@ static void child(const struct agent_process *p, int mntns, int rep, const int s
 		set_stdio(rep, stdio);
 	if (mntns < 0)
 		setup_root(rep, p);
+	/* A process joining the container finds its paths as they were made. */
+	if (mntns < 0 && p->security) {
+		mask_paths(rep, p->security);
+		make_readonly(rep, p->security);
+	}
 	if (io->tty)
 		set_terminal(rep, &(struct winsize){.ws_col = io->width, .ws_row = io->height});
 	set_user(rep, p);

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent.pb-c.h"
+
 /* A bind mount into the container's root (CRI's mounts). */
 struct agent_mount {
 	const char *source;      /* absolute, in the guest */
@@ -34,6 +36,9 @@ struct agent_process {
 	const struct agent_mount *mounts;
 	size_t n_mounts;
 	const char *cgroup; /* the cgroup v2 directory the process joins, or NULL */
+	/* Capabilities, no_new_privs, read-only and masked paths; NULL: root with every capability.
+	 */
+	const Crib__Agent__Security *security;
 	/*
 	 * 0 for a container's own process; else a process of a running
 	 * container, whose mount and PID namespaces the new process joins

@@ -21,6 +21,7 @@
 
 #include "crirules.h"
 #include "libvirt.h"
+#include "seccompbpf.h"
 #include "spec.h"
 
 /* How long a killed container may take to be reported gone. */
@@ -72,6 +73,61 @@ static void process_of(json_t *spec, Crib__Agent__Process *p)
 	p->additional_gids = crib_xcalloc(json_array_size(gids) + 1, sizeof(*p->additional_gids));
 	json_array_foreach(gids, i, e) p->additional_gids[p->n_additional_gids++] =
 	    (uint32_t)json_integer_value(e);
+}
+
+/* The capabilities named in the JSON array NAMES as a mask by number (crirules.h's names). */
+static uint64_t cap_mask(json_t *names)
+{
+	uint64_t mask = 0;
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(names, i, e)
+	{
+		for (unsigned cap = 0; cap < crib_cri_cap_count() && cap < 64; cap++)
+			if (streq(json_string_value(e), crib_cri_cap_name(cap)))
+				mask |= 1ull << cap;
+	}
+	return mask;
+}
+
+/*
+ * What SPEC (spec.c's) lets the process do, for the agent to apply:
+ * capabilities, no_new_privs, the read-only root, the masked and read-only
+ * paths, and the seccomp profile as a BPF program (seccompbpf.h).  The
+ * arrays and the program are malloc'd, the strings SPEC's.
+ */
+static int security_of(const struct crib_host *host, json_t *spec, Crib__Agent__Security *ret,
+                       struct crib_error **reterr)
+{
+	json_t *proc = json_object_get(spec, "process"), *linux = json_object_get(spec, "linux");
+	json_t *caps = json_object_get(proc, "capabilities");
+	size_t n;
+
+	crib__agent__security__init(ret);
+	ret->cap_bounding = cap_mask(json_object_get(caps, "bounding"));
+	ret->cap_effective = cap_mask(json_object_get(caps, "effective"));
+	ret->cap_permitted = cap_mask(json_object_get(caps, "permitted"));
+	ret->cap_inheritable = cap_mask(json_object_get(caps, "inheritable"));
+	ret->cap_ambient = cap_mask(json_object_get(caps, "ambient"));
+	ret->no_new_privileges = json_is_true(json_object_get(proc, "noNewPrivileges"));
+	ret->readonly_rootfs =
+	    json_is_true(json_object_get(json_object_get(spec, "root"), "readonly"));
+	ret->masked_paths = json_strv(json_object_get(linux, "maskedPaths"), &n);
+	ret->n_masked_paths = n;
+	ret->readonly_paths = json_strv(json_object_get(linux, "readonlyPaths"), &n);
+	ret->n_readonly_paths = n;
+	if (!json_object_get(linux, "seccomp"))
+		return 0;
+	return lv_seccomp_bpf(host, json_object_get(linux, "seccomp"), &ret->seccomp_filter.data,
+	                      &ret->seccomp_filter.len, reterr);
+}
+
+static void security_clear(Crib__Agent__Security *s)
+{
+	free(s->masked_paths);
+	free(s->readonly_paths);
+	free(s->seccomp_filter.data);
 }
 
 /*
@@ -152,6 +208,10 @@ static int build_process(struct lv_state *st, const struct crib_container_spec *
 	    runtime__v1__container_config__unpack(NULL, spec->cri_config_len, spec->cri_config);
 	Runtime__V1__PodSandboxConfig *pod = runtime__v1__pod_sandbox_config__unpack(
 	    NULL, spec->cri_pod_config_len, spec->cri_pod_config);
+	_cleanup_free_ char *pod_dir = lv_pod_dir(st, spec->ref.pod.id);
+	_cleanup_free_ char *hostname = crib_xasprintf("%s/hostname", pod_dir);
+	_cleanup_free_ char *hosts = crib_xasprintf("%s/hosts", pod_dir);
+	_cleanup_free_ char *resolv_conf = crib_xasprintf("%s/resolv.conf", pod_dir);
 	/* The namespaces are the VM's: these paths only satisfy the spec's rules. */
 	struct oci_container_input in = {
 	    .config = cfg,
@@ -164,6 +224,7 @@ static int build_process(struct lv_state *st, const struct crib_container_spec *
 	           .ipc = "/proc/1/ns/ipc",
 	           .pid = "/proc/1/ns/pid"},
 	    .own_oom_score_adj = -1000,
+	    .files = {.hostname = hostname, .hosts = hosts, .resolv_conf = resolv_conf},
 	};
 	int r;
 
@@ -176,6 +237,9 @@ static int build_process(struct lv_state *st, const struct crib_container_spec *
 	r = r < 0 ? r : oci_spec_container(host, &in, ret_oci, reterr);
 	if (r == 0) {
 		process_of(*ret_oci, ret->process);
+		r = security_of(host, *ret_oci, ret->security, reterr);
+	}
+	if (r == 0) {
 		ret->stdin = cfg->stdin;
 		ret->stdin_once = cfg->stdin_once;
 		ret->tty = cfg->tty;
@@ -400,6 +464,7 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	_cleanup_free_ char *dir = ctr_share_dir(st, pod_id, id);
 	Crib__Agent__Process proc = CRIB__AGENT__PROCESS__INIT;
 	Crib__Agent__Resources res = CRIB__AGENT__RESOURCES__INIT;
+	Crib__Agent__Security sec = CRIB__AGENT__SECURITY__INIT;
 	Crib__Agent__CreateContainer create = CRIB__AGENT__CREATE_CONTAINER__INIT;
 	struct crib_rootfs rootfs = {0};
 	_cleanup_(lv_pod_putp) struct lv_pod *p = lv_pod_get(st, pod_id);
@@ -411,6 +476,7 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	r = lv_ctr_agent(st, p, &a, reterr);
 	r = r < 0 ? r : st->host->rootfs_prepare(st->host, spec, &rootfs, reterr);
 	create.process = &proc;
+	create.security = &sec;
 	create.resources = &res;
 	r = r < 0 ? r : build_process(st, spec, rootfs.path, &oci, &create, reterr);
 	r = r < 0 ? r
@@ -431,6 +497,7 @@ int lv_container_create(void *state, struct crib_op *op, const struct crib_conta
 	if (r == 0)
 		encode_priv(spec->log_path, &ret->priv);
 	process_clear(&proc);
+	security_clear(&sec);
 	mounts_free(create.mounts, create.n_mounts);
 	json_decref(oci);
 	free(rootfs.path);

@@ -440,8 +440,39 @@ static void flush_queue(struct agent *a)
 	}
 }
 
+/* The pod's sysctls into the VM's kernel; 0, or the errno with the one that failed in ERR. */
+static int set_sysctls(const Crib__Agent__Hello *req, char *err, size_t err_size)
+{
+	for (size_t i = 0; i < req->n_sysctls; i++) {
+		const char *key = req->sysctls[i]->key, *value = req->sysctls[i]->value;
+		char path[300];
+		int fd, e = 0;
+
+		if (!key[0] || key[0] == '.' || key[0] == '/' || strstr(key, "..")) {
+			snprintf(err, err_size, "sysctl '%s': not a sysctl name", key);
+			return EINVAL;
+		}
+		snprintf(path, sizeof(path), "/proc/sys/%s", key);
+		for (char *c = path + strlen("/proc/sys/"); *c; c++)
+			if (*c == '.')
+				*c = '/';
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, value, strlen(value)) < 0)
+			e = errno;
+		if (fd >= 0)
+			close(fd);
+		if (e) {
+			snprintf(err, err_size, "cannot set sysctl %s to '%s': %s", key, value,
+			         strerror(e));
+			return e;
+		}
+	}
+	return 0;
+}
+
 static void reply_hello(struct agent *a, uint64_t id, const Crib__Agent__Hello *req)
 {
+	char err[400];
 	Crib__Agent__GuestMessage out = CRIB__AGENT__GUEST_MESSAGE__INIT;
 	Crib__Agent__HelloReply hello = CRIB__AGENT__HELLO_REPLY__INIT;
 	struct utsname u;
@@ -450,6 +481,9 @@ static void reply_hello(struct agent *a, uint64_t id, const Crib__Agent__Hello *
 
 	if (req->hostname[0] && sethostname(req->hostname, strlen(req->hostname)) < 0)
 		say("cannot set the host name %s: %s", req->hostname, strerror(errno));
+	out.errnum = set_sysctls(req, err, sizeof(err));
+	if (out.errnum)
+		out.message = err;
 	uname(&u);
 	hello.agent_version = AGENT_VERSION;
 	hello.kernel_release = u.release;
@@ -459,8 +493,9 @@ static void reply_hello(struct agent *a, uint64_t id, const Crib__Agent__Hello *
 	/* A new host: the sessions of the one before are gone with it. */
 	agent_streams_reset(a->streams);
 	out.id = id;
-	out.reply_case = CRIB__AGENT__GUEST_MESSAGE__REPLY_HELLO;
-	out.hello = &hello;
+	out.reply_case = out.errnum ? CRIB__AGENT__GUEST_MESSAGE__REPLY__NOT_SET
+	                            : CRIB__AGENT__GUEST_MESSAGE__REPLY_HELLO;
+	out.hello = out.errnum ? NULL : &hello;
 	/* The answer first, then what waited for this host. */
 	frame = pack_frame(&out, &len);
 	a->connected = a->connected && frame && write_port(a, frame, len);

@@ -21,6 +21,7 @@
  * digits (a unix socket's path must stay under 108 bytes):
  *   pods/<id>/agent.sock            the agent's port (QEMU listens)
  *   pods/<id>/console.log           the VM's serial console
+ *   pods/<id>/hostname, hosts, resolv.conf  the pod's /etc files (CRI's DNS config)
  *   pods/<id>/share/                the share (virtiofs tag "crib")
  *   pods/<id>/share/<ctr>/rootfs    a container's root filesystem, bound
  *   pods/<id>/share/<ctr>/mounts/N  its CRI mounts, bound

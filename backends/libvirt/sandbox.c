@@ -22,6 +22,7 @@
 #include "cri-api-v1.pb-c.h"
 #include "domxml.h"
 #include "libvirt.h"
+#include "oci.h"
 #include "util.h"
 
 #define MIB (1024ull * 1024ull)
@@ -159,9 +160,66 @@ struct boot_times {
 	int64_t define_ns; /* virDomainCreateXML, on the host */
 	int64_t agent_ns;  /* from then until the agent's Hello */
 	struct crib_lv_hello hello;
-	struct crib_lv_agent *agent; /* the session that said Hello, kept for the pod */
-	char *hostname;              /* the VM's (PodSandboxConfig.hostname), or NULL */
+	struct crib_lv_agent *agent;        /* the session that said Hello, kept for the pod */
+	const Crib__Agent__Hello *greeting; /* the VM's host name and sysctls */
 };
+
+/* The first Hello of a pod: its VM's host name and sysctls; the strings are CFG's. */
+struct greeting {
+	Crib__Agent__Hello hello;
+	Crib__Agent__Hello__SysctlsEntry *entries; /* malloc'd */
+	Crib__Agent__Hello__SysctlsEntry **list;   /* malloc'd */
+};
+
+static void greeting_of(const Runtime__V1__PodSandboxConfig *cfg, struct greeting *g)
+{
+	const Runtime__V1__LinuxPodSandboxConfig *l = cfg->linux;
+	size_t n = l ? l->n_sysctls : 0;
+
+	crib__agent__hello__init(&g->hello);
+	g->hello.hostname = isempty(cfg->hostname) ? (char *)"" : cfg->hostname;
+	g->entries = crib_xcalloc(n + 1, sizeof(*g->entries));
+	g->list = crib_xcalloc(n + 1, sizeof(*g->list));
+	for (size_t i = 0; i < n; i++) {
+		crib__agent__hello__sysctls_entry__init(&g->entries[i]);
+		g->entries[i].key = l->sysctls[i]->key;
+		g->entries[i].value = l->sysctls[i]->value;
+		g->list[i] = &g->entries[i];
+	}
+	g->hello.sysctls = g->list;
+	g->hello.n_sysctls = n;
+}
+
+static void greeting_clear(struct greeting *g)
+{
+	free(g->entries);
+	free(g->list);
+}
+
+/* A VM has a kernel of its own: it cannot share the host's network, PID or IPC namespace. */
+static int check_namespaces(const struct crib_host *host, const Runtime__V1__PodSandboxConfig *cfg,
+                            struct crib_error **reterr)
+{
+	const Runtime__V1__LinuxSandboxSecurityContext *sc =
+	    cfg->linux ? cfg->linux->security_context : NULL;
+	const Runtime__V1__NamespaceOption *ns = sc ? sc->namespace_options : NULL;
+	const struct {
+		const char *name;
+		Runtime__V1__NamespaceMode mode;
+	} kinds[] = {{"network", ns ? ns->network : 0},
+	             {"pid", ns ? ns->pid : 0},
+	             {"ipc", ns ? ns->ipc : 0}};
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (kinds[i].mode == RUNTIME__V1__NAMESPACE_MODE__NODE)
+			return host->error_set(
+			    reterr, ENOTSUP,
+			    "PodSandboxConfig.linux.security_context."
+			    "namespace_options.%s NODE: a pod VM has a kernel of "
+			    "its own and cannot share the host's",
+			    kinds[i].name);
+	return 0;
+}
 
 /* What pod_status shows of the pod (priv): the domain and how it booted. */
 static void encode_priv(const char *name, const char *type, const struct boot_times *t,
@@ -178,6 +236,21 @@ static void encode_priv(const char *name, const char *type, const struct boot_ti
 	ret->data = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	ret->len = ret->data ? strlen(ret->data) : 0;
 	json_decref(o);
+}
+
+/*
+ * The pod's hostname, hosts and resolv.conf in its directory DIR, which its
+ * containers bind at /etc through the share, as the oci backend's do.
+ */
+static int write_pod_files(struct lv_state *st, const char *dir,
+                           const Runtime__V1__PodSandboxConfig *cfg, struct crib_error **reterr)
+{
+	int r = oci_write_pod_files(dir, cfg, false);
+
+	if (r < 0)
+		return st->host->error_set(
+		    reterr, -r, "cannot write the pod's /etc files in %s: %s", dir, strerror(-r));
+	return 0;
 }
 
 /* Starts the domain and waits for its agent; on failure nothing of it is left. */
@@ -198,7 +271,7 @@ static int boot(struct lv_state *st, const struct lv_class *c, virConnectPtr con
 		return st->host->error_set(reterr, EIO, "cannot start the VM %s: %s", d->name,
 		                           lv_last_error());
 	t->define_ns = crib_mono_ns() - t0;
-	r = crib_lv_agent_open(st->host, d->agent_socket, t->hostname, c->boot_timeout_ms,
+	r = crib_lv_agent_open(st->host, d->agent_socket, t->greeting, c->boot_timeout_ms,
 	                       &lv_pod_events, p, &t->hello, &t->agent, reterr);
 	t->agent_ns = crib_mono_ns() - t0 - t->define_ns;
 	if (r < 0) {
@@ -221,16 +294,17 @@ static void log_boot(const struct lv_state *st, const char *pod_id, const struct
 	              t->hello.answered_ns / 1e6);
 }
 
-int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec,
-               struct crib_pod_result *ret, struct crib_error **reterr)
+/* pod_run once CFG (SPEC's config, checked) is decoded. */
+static int run_vm(struct lv_state *st, const struct crib_pod_spec *spec,
+                  const Runtime__V1__PodSandboxConfig *cfg, struct crib_pod_result *ret,
+                  struct crib_error **reterr)
 {
-	struct lv_state *st = state;
 	const struct lv_class *c = spec->ref.cls->data;
 	_cleanup_free_ char *dir = lv_pod_dir(st, spec->ref.id), *sock = NULL, *console = NULL;
 	_cleanup_free_ char *share = crib_xasprintf("%s/" LV_SHARE, dir);
-	Runtime__V1__PodSandboxConfig *cfg;
 	_cleanup_(lv_pod_putp) struct lv_pod *p = NULL;
 	struct boot_times t = {0};
+	struct greeting g;
 	char name[sizeof(LV_DOMAIN_PREFIX) + 64];
 	virConnectPtr conn = NULL;
 	struct crib_lv_domain d = {
@@ -246,13 +320,7 @@ int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec
 	};
 	int r;
 
-	(void)op;
-	cfg = runtime__v1__pod_sandbox_config__unpack(NULL, spec->cri_config_len, spec->cri_config);
-	if (!cfg)
-		return st->host->error_set(reterr, EINVAL, "the PodSandboxConfig does not parse");
 	vm_size(c, cfg, &d.memory_mib, &d.vcpus);
-	t.hostname = isempty(cfg->hostname) ? NULL : crib_xstrdup(cfg->hostname);
-	runtime__v1__pod_sandbox_config__free_unpacked(cfg, NULL);
 	lv_domain_name(spec->ref.id, name);
 	d.name = name;
 	d.agent_socket = sock = crib_xasprintf("%s/" LV_AGENT_SOCKET, dir);
@@ -269,22 +337,41 @@ int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec
 		return r;
 	}
 	p = lv_pod_get(st, spec->ref.id);
+	greeting_of(cfg, &g);
+	t.greeting = &g.hello;
 	r = make_share(st, share, reterr);
+	r = r < 0 ? r : write_pod_files(st, dir, cfg, reterr);
 	r = r < 0 ? r : boot(st, c, conn, &d, p, &t, reterr);
 	virConnectClose(conn);
+	greeting_clear(&g);
 	if (r < 0) {
 		lv_pod_forget(st, spec->ref.id);
 		remove_pod_dir(dir);
 		crib_lv_hello_clear(&t.hello);
-		free(t.hostname);
 		return r;
 	}
 	lv_pod_adopt(p, t.agent);
 	log_boot(st, spec->ref.id, &t);
 	encode_priv(name, d.type, &t, &ret->priv);
 	crib_lv_hello_clear(&t.hello);
-	free(t.hostname);
 	return 0;
+}
+
+int lv_pod_run(void *state, struct crib_op *op, const struct crib_pod_spec *spec,
+               struct crib_pod_result *ret, struct crib_error **reterr)
+{
+	struct lv_state *st = state;
+	Runtime__V1__PodSandboxConfig *cfg =
+	    runtime__v1__pod_sandbox_config__unpack(NULL, spec->cri_config_len, spec->cri_config);
+	int r;
+
+	(void)op;
+	if (!cfg)
+		return st->host->error_set(reterr, EINVAL, "the PodSandboxConfig does not parse");
+	r = check_namespaces(st->host, cfg, reterr);
+	r = r < 0 ? r : run_vm(st, spec, cfg, ret, reterr);
+	runtime__v1__pod_sandbox_config__free_unpacked(cfg, NULL);
+	return r;
 }
 
 /* A pod's domain and the connection it came through. */

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cri-api-v1.pb-c.h"
 #include "oci.h"
 #include "util.h"
 
@@ -162,4 +163,70 @@ int oci_pidfd_checked(pid_t pid, unsigned long long start)
 		return -ESRCH;
 	}
 	return fd;
+}
+
+static int copy_host_file(const char *dir, const char *name, const char *src)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *d = crib_xstrdup(src);
+	char *slash = strrchr(d, '/');
+	int r;
+
+	*slash = '\0';
+	r = oci_read_file(d, slash + 1, &text);
+	if (r < 0)
+		return r == -ENOENT ? oci_write_file(dir, name, "", 0) : r;
+	return oci_write_file(dir, name, text, strlen(text));
+}
+
+/* Appends "WORD item item...\n" for a non-empty list. */
+static void put_list(FILE *f, const char *word, char **items, size_t n)
+{
+	if (n == 0)
+		return;
+	fputs(word, f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, " %s", items[i]);
+	fputc('\n', f);
+}
+
+static int write_resolv_conf(const char *dir, const Runtime__V1__DNSConfig *dns)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!dns)
+		return copy_host_file(dir, "resolv.conf", "/etc/resolv.conf");
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < dns->n_servers; i++)
+		fprintf(f, "nameserver %s\n", dns->servers[i]);
+	put_list(f, "search", dns->searches, dns->n_searches);
+	put_list(f, "options", dns->options, dns->n_options);
+	if (fclose(f) != 0)
+		return -ENOMEM;
+	return oci_write_file(dir, "resolv.conf", text, len);
+}
+
+int oci_write_pod_files(const char *dir, const Runtime__V1__PodSandboxConfig *cfg, bool host_net)
+{
+	static const char hosts[] = "127.0.0.1\tlocalhost\n"
+	                            "::1\tlocalhost ip6-localhost ip6-loopback\n";
+	char host_name[256] = "";
+	_cleanup_free_ char *name = NULL;
+	int r;
+
+	if (host_net || isempty(cfg->hostname))
+		gethostname(host_name, sizeof(host_name) - 1);
+	name =
+	    crib_xasprintf("%s\n", host_net || isempty(cfg->hostname) ? host_name : cfg->hostname);
+	r = oci_write_file(dir, "hostname", name, strlen(name));
+	if (r >= 0)
+		r = host_net ? copy_host_file(dir, "hosts", "/etc/hosts")
+		             : oci_write_file(dir, "hosts", hosts, sizeof(hosts) - 1);
+	if (r >= 0)
+		r = write_resolv_conf(dir, cfg->dns_config);
+	return r;
 }

@@ -117,6 +117,12 @@ int oci_write_file(const char *dir, const char *name, const char *text, size_t l
 /* Reads DIR/NAME (at most 1 MiB); *ret malloc'd, NUL-terminated. */
 int oci_read_file(const char *dir, const char *name, char **ret);
 /*
+ * The pod's hostname, hosts and resolv.conf (CFG's DNS config, else the
+ * host's), written into DIR for its containers to bind-mount (spec.h's
+ * oci_pod_files); with HOST_NET the host's name and hosts.
+ */
+int oci_write_pod_files(const char *dir, const Runtime__V1__PodSandboxConfig *cfg, bool host_net);
+/*
  * Writes SPEC as DIR/config.json, without the sandbox annotations unless the
  * class runs every pod in an infra container (which they would name).
  */

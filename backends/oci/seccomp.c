@@ -18,7 +18,7 @@
 #include <crib/backend.h>
 
 #include "crirules.h"
-#include "seccomp.h"
+#include "seccomp_profile.h"
 #include "util.h"
 
 /* The flags that make clone(2) create namespaces. */

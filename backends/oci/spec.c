@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "crirules.h"
-#include "seccomp.h"
+#include "seccomp_profile.h"
 #include "spec.h"
 #include "user.h"
 #include "util.h"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # critest v1.26.1 against this build's cribd on one runtime class, offline.
 #   tests/conformance/run.sh BUILD_DIR [CLASS [OUTDIR]]
-#     CLASS: runc (default), docker, lxc or lxc-idmap (lxc in a user namespace per pod)
+#     CLASS: runc (default), docker, lxc, lxc-idmap (lxc in a user namespace per pod) or
+#     libvirt (pods as VMs, on the libvirtd scripts/libvirtd.sh starts)
 # Needs what ../shared/conformance sets up (scripts/test.sh runs it): crictl and critest
 # on PATH, the local registry on 127.0.0.1:5000 with critest's stand-in images, and the
 # bench-isolated CNI network in /etc/cni/net.d.  The docker class runs on a dockerd this
@@ -34,6 +35,15 @@ cleanup() {
 		done
 	done
 	stop_dockerd
+	# Pod VMs outlive cribd too: the domains whose pod directory is under our run_dir.
+	if [ "$class" = libvirt ]; then
+		for name in $(virsh -q -c qemu:///system list --name 2>/dev/null); do
+			case $name in crib-*) ;; *) continue ;; esac
+			id=$(echo "${name#crib-}" | cut -c1-16)
+			[ -d "$work/run/backends/libvirt/pods/$id" ] &&
+				virsh -q -c qemu:///system destroy "$name" >/dev/null 2>&1
+		done
+	fi
 	awk -v w="$work/" 'index($2, w) == 1 {print length($2), $2}' /proc/self/mounts |
 		sort -rn | cut -d' ' -f2 | xargs -r -n1 umount -l
 	[ -z "$keep" ] && rm -rf "$work"
@@ -68,8 +78,12 @@ lxc-idmap)
 	# The containers' root (host uid 100000) reaches its lxcpath under the run directory.
 	chmod 0711 "$work"
 	;;
+libvirt)
+	"$top/scripts/libvirtd.sh"
+	printf '[runtime.libvirt]\nbackend = libvirt\n' > "$work/conf.d/10.conf"
+	;;
 *)
-	echo "run.sh: unknown class '$class' (runc, docker, lxc or lxc-idmap)" >&2
+	echo "run.sh: unknown class '$class' (runc, docker, lxc, lxc-idmap or libvirt)" >&2
 	exit 2
 	;;
 esac

@@ -279,10 +279,13 @@ def test_pod_survives_libvirtd_and_cribd_restarts(lv, tmp_path):
     assert not os.path.exists(pod_dir(lv, pod_id))
 
 
-def create(d, pod_id, cfg, log_dir, name, command, start=True, pid=pb.CONTAINER, **kw):
+def create(d, pod_id, cfg, log_dir, name, command, start=True, pid=pb.CONTAINER, linux=None,
+           **kw):
     """A container as kubelet asks for one: a PID namespace of its own unless PID says."""
     d.pull(IMAGE)
     c = container_config(name=name, image=IMAGE, command=command, log_path=f"{name}.log", **kw)
+    if linux is not None:
+        c.linux.CopyFrom(linux)
     c.linux.security_context.namespace_options.pid = pid
     cid = d.rs().CreateContainer(pb.CreateContainerRequest(
         pod_sandbox_id=pod_id, config=c, sandbox_config=cfg), timeout=120).container_id
@@ -524,3 +527,77 @@ def test_kvm_probe_decides_the_domain_type(make_cribd):
         d2.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
     finally:
         destroy_leftovers(d2)
+
+
+def test_pod_config_and_security_in_the_vm(lv, tmp_path):
+    """The pod's DNS config and sysctls, and a container's security context, as the VM
+    applies them: resolv.conf, the VM kernel's sysctls, no capabilities, no_new_privs, a
+    non-root user, a read-only root, and the spec's masked and read-only paths."""
+    logs = str(tmp_path)
+    cfg = pod_config(name="secure", log_directory=logs)
+    cfg.hostname = "securevm"
+    cfg.dns_config.servers.append("10.10.10.10")
+    cfg.dns_config.searches.append("crib.test")
+    cfg.dns_config.options.append("ndots:2")
+    cfg.linux.sysctls.update({"kernel.shm_rmid_forced": "1", "fs.mqueue.msg_max": "100"})
+    pod_id = lv.rs().RunPodSandbox(pb.RunPodSandboxRequest(config=cfg), timeout=120
+                                   ).pod_sandbox_id
+    sc = pb.LinuxContainerSecurityContext(readonly_rootfs=True, no_new_privs=True,
+                                          run_as_user=pb.Int64Value(value=1000))
+    sc.capabilities.drop_capabilities.append("ALL")
+    cid = create(lv, pod_id, cfg, logs, "locked", [
+        "sh", "-c", "cat /etc/resolv.conf /etc/hostname; cat /proc/sys/kernel/shm_rmid_forced "
+        "/proc/sys/fs/mqueue/msg_max; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; "
+        "id -u; touch /x; echo -n kcore=; wc -c < /proc/kcore; echo 0 > /proc/sys/fs/mqueue/msg_max;"
+        " echo done; sleep 600"],
+        linux=pb.LinuxContainerConfig(security_context=sc))
+    log = os.path.join(logs, "locked.log")
+    wait_for(lambda: os.path.exists(log) and "F done" in open(log).read(), timeout=30,
+             what="the container's report")
+    out = stream_text(read_log(log), "stdout")
+    err = stream_text(read_log(log), "stderr")
+    assert "nameserver 10.10.10.10\nsearch crib.test\noptions ndots:2\n" in out, out
+    assert "securevm\n1\n100\n" in out, out
+    assert "CapEff:\t0000000000000000" in out and "CapBnd:\t0000000000000000" in out, out
+    assert "NoNewPrivs:\t1" in out and "\n1000\n" in out and "kcore=0\n" in out, out
+    assert err.count("Read-only file system") == 2, err
+    # ExecSync runs with the container's restrictions too.
+    r = lv.rs().ExecSync(pb.ExecSyncRequest(container_id=cid, cmd=[
+        "sh", "-c", "grep ^CapEff /proc/self/status; id -u"], timeout=30), timeout=60)
+    assert r.stdout == b"CapEff:\t0000000000000000\n1000\n", r
+
+    # Seccomp, compiled on the host and loaded in the VM: the runtime's default profile,
+    # and a profile of the node's that refuses sethostname (root, with every capability).
+    profile = tmp_path / "no-sethostname.json"
+    profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": '
+                       '["sethostname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}')
+    default = pb.SecurityProfile(profile_type=pb.SecurityProfile.RuntimeDefault)
+    local = pb.SecurityProfile(profile_type=pb.SecurityProfile.Localhost,
+                               localhost_ref=str(profile))
+    for name, sp, caps in (("default", default, []), ("local", local, ["SYS_ADMIN"])):
+        sc = pb.LinuxContainerSecurityContext(seccomp=sp)
+        sc.capabilities.add_capabilities.extend(caps)
+        cid = create(lv, pod_id, cfg, logs, name, ["sleep", "600"],
+                     linux=pb.LinuxContainerConfig(security_context=sc))
+        r = lv.rs().ExecSync(pb.ExecSyncRequest(container_id=cid, cmd=[
+            "sh", "-c", "grep ^Seccomp: /proc/self/status; hostname other"], timeout=30),
+            timeout=60)
+        assert b"Seccomp:\t2\n" in r.stdout and r.exit_code != 0, r
+        assert b"Operation not permitted" in r.stderr, r
+    lv.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+    lv.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+
+    # What a VM cannot be: host namespaces are refused, a sysctl its kernel lacks fails
+    # the pod with its name; neither leaves anything behind.
+    host_net = pod_config(name="hostnet")
+    host_net.linux.security_context.namespace_options.network = pb.NODE
+    e = rpc_error(lambda: lv.rs().RunPodSandbox(pb.RunPodSandboxRequest(config=host_net)))
+    assert e.code() == grpc.StatusCode.UNIMPLEMENTED, e.details()
+    assert "namespace_options.network NODE" in e.details(), e.details()
+    bad = pod_config(name="badsysctl")
+    bad.linux.sysctls["kernel.no_such_sysctl"] = "1"
+    e = rpc_error(lambda: lv.rs().RunPodSandbox(pb.RunPodSandboxRequest(config=bad),
+                                                timeout=120))
+    assert "cannot set sysctl kernel.no_such_sysctl" in e.details(), e.details()
+    assert not lv.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items
+    assert os.listdir(pods_dir(lv)) == []

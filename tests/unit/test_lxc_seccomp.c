@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "lxcseccomp.h"
-#include "seccomp.h"
+#include "seccomp_profile.h"
 #include "util.h"
 
 /* containerd's default bounding set, as spec.c gives it to oci_seccomp_default(). */

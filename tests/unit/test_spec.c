@@ -26,7 +26,7 @@
 #include "backend_check.h"
 #include "cri_fixture.h"
 #include "fake_host.h"
-#include "seccomp.h"
+#include "seccomp_profile.h"
 #include "spec.h"
 #include "user.h"
 #include "util.h"
