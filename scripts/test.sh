@@ -3,8 +3,8 @@
 #   sudo scripts/test.sh
 # Installs what is missing (Debian packages; crictl/critest v1.26.1 built offline from
 # ../shared/conformance, with its offline registry and CNI set-up), checks formatting, then
-# builds and tests: gcc with -Werror (with critest against the runc, docker, lxc and
-# lxc-idmap classes), gcc with ASan+UBSan, gcc with TSan, and clang (with a bounded
+# builds and tests: gcc with -Werror (with critest against the runc, docker, lxc, lxc-idmap
+# and libvirt classes), gcc with ASan+UBSan, gcc with TSan, and clang (with a bounded
 # libFuzzer run).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
