@@ -184,18 +184,21 @@ static void drop_bounding(int rep, uint64_t bounding)
 /* The container's seccomp filter, if it has one. */
 static void load_seccomp(int rep, const Crib__Agent__Security *sec)
 {
-	struct sock_fprog prog = {
-	    .len = (unsigned short)(sec->seccomp_filter.len / sizeof(struct sock_filter)),
-	    .filter = (struct sock_filter *)sec->seccomp_filter.data,
-	};
+	size_t len = sec->seccomp_filter.len;
+	struct sock_fprog prog = {.len = (unsigned short)(len / sizeof(struct sock_filter))};
 
-	if (!sec->seccomp_filter.len)
+	if (!len)
 		return;
-	if (sec->seccomp_filter.len % sizeof(struct sock_filter) ||
-	    sec->seccomp_filter.len / sizeof(struct sock_filter) > BPF_MAXINSNS)
+	if (len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > BPF_MAXINSNS)
 		fail(rep, EINVAL, "the seccomp filter is not a BPF program");
+	/* The message's bytes have no alignment to speak of. */
+	prog.filter = malloc(len);
+	if (!prog.filter)
+		fail(rep, ENOMEM, "cannot hold the seccomp filter");
+	memcpy(prog.filter, sec->seccomp_filter.data, len);
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
 		fail(rep, errno, "cannot load the seccomp filter");
+	free(prog.filter);
 }
 
 /* The capability sets, once the user is set (PR_SET_KEEPCAPS kept the permitted ones). */
