@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "crirules.h"
@@ -444,4 +445,14 @@ unsigned crib_cri_cap_count(void)
 const char *crib_cri_cap_name(unsigned cap)
 {
 	return cap < ARRAY_SIZE(cap_names) ? cap_names[cap] : NULL;
+}
+
+int crib_cri_cap_parse(const char *name)
+{
+	if (strncasecmp(name, "CAP_", 4) == 0)
+		name += 4;
+	for (unsigned i = 0; i < ARRAY_SIZE(cap_names); i++)
+		if (strcasecmp(cap_names[i] + 4, name) == 0)
+			return (int)i;
+	return -1;
 }

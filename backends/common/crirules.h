@@ -171,6 +171,8 @@ int crib_cri_oom_score_adj(int64_t v, int own);
  */
 unsigned crib_cri_cap_count(void);
 const char *crib_cri_cap_name(unsigned cap);
+/* The number of "NET_ADMIN", "net_admin" or "CAP_NET_ADMIN"; -1 when crib does not know it. */
+int crib_cri_cap_parse(const char *name);
 uint64_t crib_cri_cap_bounding(void);
 unsigned crib_cri_cap_last_cap(void);
 

@@ -21,6 +21,7 @@
 
 #include "crirules.h"
 #include "libvirt.h"
+#include "oci.h"
 #include "seccompbpf.h"
 #include "spec.h"
 
@@ -75,7 +76,7 @@ static void process_of(json_t *spec, Crib__Agent__Process *p)
 	    (uint32_t)json_integer_value(e);
 }
 
-/* The capabilities named in the JSON array NAMES as a mask by number (crirules.h's names). */
+/* The capabilities named in the JSON array NAMES (spec.c's, all known) as a mask by number. */
 static uint64_t cap_mask(json_t *names)
 {
 	uint64_t mask = 0;
@@ -84,9 +85,10 @@ static uint64_t cap_mask(json_t *names)
 
 	json_array_foreach(names, i, e)
 	{
-		for (unsigned cap = 0; cap < crib_cri_cap_count() && cap < 64; cap++)
-			if (streq(json_string_value(e), crib_cri_cap_name(cap)))
-				mask |= 1ull << cap;
+		int cap = json_is_string(e) ? crib_cri_cap_parse(json_string_value(e)) : -1;
+
+		if (cap >= 0 && cap < 64)
+			mask |= 1ull << cap;
 	}
 	return mask;
 }
@@ -209,9 +211,7 @@ static int build_process(struct lv_state *st, const struct crib_container_spec *
 	Runtime__V1__PodSandboxConfig *pod = runtime__v1__pod_sandbox_config__unpack(
 	    NULL, spec->cri_pod_config_len, spec->cri_pod_config);
 	_cleanup_free_ char *pod_dir = lv_pod_dir(st, spec->ref.pod.id);
-	_cleanup_free_ char *hostname = crib_xasprintf("%s/hostname", pod_dir);
-	_cleanup_free_ char *hosts = crib_xasprintf("%s/hosts", pod_dir);
-	_cleanup_free_ char *resolv_conf = crib_xasprintf("%s/resolv.conf", pod_dir);
+	char *files[4];
 	/* The namespaces are the VM's: these paths only satisfy the spec's rules. */
 	struct oci_container_input in = {
 	    .config = cfg,
@@ -224,10 +224,11 @@ static int build_process(struct lv_state *st, const struct crib_container_spec *
 	           .ipc = "/proc/1/ns/ipc",
 	           .pid = "/proc/1/ns/pid"},
 	    .own_oom_score_adj = -1000,
-	    .files = {.hostname = hostname, .hosts = hosts, .resolv_conf = resolv_conf},
 	};
 	int r;
 
+	/* The pod's /etc files (sandbox.c wrote them); the VM's /dev/shm is its own. */
+	oci_pod_files(pod_dir, false, &in.files, files);
 	if (!cfg || !pod)
 		r = host->error_set(reterr, EINVAL,
 		                    "the ContainerConfig or PodSandboxConfig does "
@@ -248,6 +249,8 @@ static int build_process(struct lv_state *st, const struct crib_container_spec *
 		runtime__v1__container_config__free_unpacked(cfg, NULL);
 	if (pod)
 		runtime__v1__pod_sandbox_config__free_unpacked(pod, NULL);
+	for (size_t i = 0; i < 4; i++)
+		free(files[i]);
 	return r;
 }
 

@@ -129,16 +129,10 @@ bool crib_lv_kvm_works(const char *dev, int timeout_ms, char **ret_reason)
 /* Whether FILE holds TEXT (the probe's console: a few KiB). */
 static bool file_has(const char *file, const char *text)
 {
-	char buf[65536];
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
 
-	if (fd >= 0)
-		close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	return strstr(buf, text) != NULL;
+	return crib_read_file(file, 1u << 20, &buf, &len) == 0 && strstr(buf, text) != NULL;
 }
 
 bool crib_lv_kvm_boots(virConnectPtr conn, const struct crib_lv_domain *d, int timeout_ms,

@@ -364,6 +364,7 @@ static bool kvm_works(struct lv_state *st, const struct lv_class *c, virConnectP
 {
 	_cleanup_free_ char *boot_id = NULL;
 	char *reason = NULL;
+	const char *from;
 	size_t len;
 	bool cached;
 	int works;
@@ -380,13 +381,12 @@ static bool kvm_works(struct lv_state *st, const struct lv_class *c, virConnectP
 		if (boot_id)
 			write_verdict(boot_id, works, reason);
 	}
+	from = cached ? " (this boot's verdict in " KVM_VERDICT_FILE ")" : "";
 	if (works)
-		st->host->log(st->host, CRIB_LOG_INFO, "KVM works: pod VMs use it%s",
-		              cached ? " (this boot's verdict in " KVM_VERDICT_FILE ")" : "");
+		st->host->log(st->host, CRIB_LOG_INFO, "KVM works: pod VMs use it%s", from);
 	else
 		st->host->log(st->host, CRIB_LOG_INFO, "KVM does not work (%s): pod VMs use TCG%s",
-		              reason,
-		              cached ? " (this boot's verdict in " KVM_VERDICT_FILE ")" : "");
+		              reason, from);
 	pthread_mutex_lock(&st->lock);
 	st->kvm = works;
 	st->kvm_reason = reason;

@@ -69,17 +69,6 @@ static int stop_signal(const Runtime__V1__ContainerConfig *cfg, const char *imag
 	return sig ? sig : SIGTERM;
 }
 
-static void fill_pod_files(const char *pod_dir, bool shared_shm, struct oci_pod_files *f,
-                           char *paths[4])
-{
-	paths[0] = crib_xasprintf("%s/hostname", pod_dir);
-	paths[1] = crib_xasprintf("%s/hosts", pod_dir);
-	paths[2] = crib_xasprintf("%s/resolv.conf", pod_dir);
-	paths[3] = shared_shm ? crib_xasprintf("%s/shm", pod_dir) : NULL;
-	*f = (struct oci_pod_files){
-	    .hostname = paths[0], .hosts = paths[1], .resolv_conf = paths[2], .shm = paths[3]};
-}
-
 /* Everything create needs, decoded; freed by create_ctx_clear. */
 struct create_ctx {
 	Runtime__V1__ContainerConfig *cfg;
@@ -191,7 +180,7 @@ static int write_bundle(struct oci_state *st, const struct crib_container_spec *
 	json_t *json = NULL;
 	int r;
 
-	fill_pod_files(c->pod_dir, access(shm, F_OK) == 0, &in.files, c->files);
+	oci_pod_files(c->pod_dir, access(shm, F_OK) == 0, &in.files, c->files);
 	r = oci_spec_container(st->host, &in, &json, reterr);
 	if (r < 0)
 		return r;

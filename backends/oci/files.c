@@ -230,3 +230,13 @@ int oci_write_pod_files(const char *dir, const Runtime__V1__PodSandboxConfig *cf
 		r = write_resolv_conf(dir, cfg->dns_config);
 	return r;
 }
+
+void oci_pod_files(const char *pod_dir, bool shared_shm, struct oci_pod_files *f, char *paths[4])
+{
+	paths[0] = crib_xasprintf("%s/hostname", pod_dir);
+	paths[1] = crib_xasprintf("%s/hosts", pod_dir);
+	paths[2] = crib_xasprintf("%s/resolv.conf", pod_dir);
+	paths[3] = shared_shm ? crib_xasprintf("%s/shm", pod_dir) : NULL;
+	*f = (struct oci_pod_files){
+	    .hostname = paths[0], .hosts = paths[1], .resolv_conf = paths[2], .shm = paths[3]};
+}

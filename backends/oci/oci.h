@@ -123,6 +123,12 @@ int oci_read_file(const char *dir, const char *name, char **ret);
  */
 int oci_write_pod_files(const char *dir, const Runtime__V1__PodSandboxConfig *cfg, bool host_net);
 /*
+ * Where those files are under POD_DIR, with the pod's shm directory when
+ * SHARED_SHM, into F; the paths are malloc'd into PATHS (the caller frees
+ * all four, NULL ones included).
+ */
+void oci_pod_files(const char *pod_dir, bool shared_shm, struct oci_pod_files *f, char *paths[4]);
+/*
  * Writes SPEC as DIR/config.json, without the sandbox annotations unless the
  * class runs every pod in an infra container (which they would name).
  */

@@ -707,17 +707,6 @@ static uint64_t all_caps(const struct spec_ctx *c)
 	return (OCI_CAP(last) - 1) | OCI_CAP(last);
 }
 
-/* "NET_ADMIN", "net_admin" or "CAP_NET_ADMIN"; -1 when unknown. */
-static int cap_parse(const char *name)
-{
-	if (strncasecmp(name, "CAP_", 4) == 0)
-		name += 4;
-	for (unsigned i = 0; i < crib_cri_cap_count(); i++)
-		if (strcasecmp(crib_cri_cap_name(i) + 4, name) == 0)
-			return (int)i;
-	return -1;
-}
-
 static bool strv_has_all(char *const *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -737,7 +726,7 @@ static int caps_mask(const struct spec_ctx *c, char *const *v, size_t n, const c
 
 		if (strcasecmp(v[i], "ALL") == 0)
 			continue;
-		cap = cap_parse(v[i]);
+		cap = crib_cri_cap_parse(v[i]);
 		if (cap < 0)
 			return fail(c, EINVAL,
 			            CTR_SC ".capabilities.%s[%zu] '%s': unknown capability", field,
