@@ -15,6 +15,7 @@
 
 #include "agentctr.h"
 #include "agentspawn.h"
+#include "agentutil.h"
 
 #define OUTPUT_CHUNK 16384
 /* Where the containers' cgroups are (crib-agent mounts cgroup2 at boot). */
@@ -133,36 +134,19 @@ static void answer(struct agent_ctrs *t, uint64_t id, int errnum, const char *me
 	t->send(t->ctx, &m, false);
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
 static void close_outputs(struct ctr *c)
 {
-	close_fd(&c->out[1]);
-	close_fd(&c->out[2]);
+	agent_close_fd(&c->out[1]);
+	agent_close_fd(&c->out[2]);
 }
 
 /* Writes TEXT to DIR/NAME; 0 or the errno. */
 static int cg_write(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX];
-	ssize_t n;
-	int fd, e = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	n = write(fd, text, strlen(text));
-	if (n != (ssize_t)strlen(text))
-		e = n < 0 ? errno : EIO;
-	close(fd);
-	return e;
+	return agent_write_text(path, text);
 }
 
 /* R into cgroup DIR; 0 or the errno, with the file that refused it in ERR. */
@@ -208,17 +192,9 @@ static int apply_resources(const char *dir, const Crib__Agent__Resources *r, cha
 /* Kills what is left in cgroup DIR (its processes' children too) and removes it. */
 static void remove_cgroup(const char *dir)
 {
-	char path[PATH_MAX];
-	int fd;
-
 	if (!dir)
 		return;
-	snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)!write(fd, "1", 1);
-		close(fd);
-	}
+	(void)cg_write(dir, "cgroup.kill", "1");
 	/* The killed leave the cgroup as they die. */
 	for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++)
 		usleep(10000);
@@ -234,7 +210,7 @@ static void ctr_free(struct ctr *c)
 	remove_cgroup(c->cgroup);
 	free(c->cgroup);
 	close_outputs(c);
-	close_fd(&c->in);
+	agent_close_fd(&c->in);
 	protobuf_c_message_free_unpacked(&c->process->base, NULL);
 	if (c->security)
 		protobuf_c_message_free_unpacked(&c->security->base, NULL);
@@ -609,7 +585,7 @@ void agent_ctrs_close_stdin(struct agent_ctrs *t, const char *ctr_id)
 
 	/* A terminal's master is its output too: only a pipe is closed. */
 	if (c && !c->tty)
-		close_fd(&c->in);
+		agent_close_fd(&c->in);
 }
 
 static void exec_start(struct agent_ctrs *t, uint64_t id, const Crib__Agent__ExecSync *req)
@@ -782,7 +758,7 @@ static void exec_done(struct agent_ctrs *t, struct exec_run *e, int status)
 			if (e->out[i] >= 0)
 				close(e->out[i]);
 		}
-	res.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	res.exit_code = agent_exit_code(status);
 	res.stdout = e->data[1];
 	res.stderr = e->data[2];
 	res.timed_out = e->timed_out;
@@ -805,13 +781,13 @@ static void report_exit(struct agent_ctrs *t, struct ctr *c, int status)
 			forward(t, c, i);
 	close_outputs(c);
 	c->state = CRIB__AGENT__CONTAINER_STATE__STATE__EXITED;
-	c->exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+	c->exit_code = agent_exit_code(status);
 	c->finished_ns = wall_ns();
 	state_of(c, &s);
 	m.reply_case = CRIB__AGENT__GUEST_MESSAGE__REPLY_EXITED;
 	m.exited = &s;
 	t->send(t->ctx, &m, true);
-	close_fd(&c->in);
+	agent_close_fd(&c->in);
 	if (t->watch)
 		t->watch->exited(t->watch_ctx, c->id, c->exit_code);
 }

@@ -25,6 +25,7 @@
 #include <linux/seccomp.h>
 
 #include "agentspawn.h"
+#include "agentutil.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_GROUPS   256
@@ -323,14 +324,13 @@ static int setns_to(pid_t pid, const char *ns, int type);
 static void join_cgroup(int rep, const char *dir)
 {
 	char path[PATH_MAX], pid[16];
-	int fd, len;
+	int e;
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	len = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, pid, (size_t)len) != len)
-		fail(rep, errno, "cannot join the cgroup %s", dir);
-	close(fd);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	e = agent_write_text(path, pid);
+	if (e)
+		fail(rep, e, "cannot join the cgroup %s", dir);
 }
 
 /* STDIO's descriptors (-1: /dev/null) become 0, 1 and 2, in a session of the process's own. */
@@ -374,10 +374,10 @@ static void send_master(int rep, int fd)
 
 /*
  * A terminal from the container's own devpts (so that ttyname(3) finds it
- * there), of SIZE, as the controlling terminal and stdio; the master goes
- * to the agent.
+ * there), as the controlling terminal and stdio; the master goes to the
+ * agent.
  */
-static void set_terminal(int rep, const struct winsize *size)
+static void set_terminal(int rep)
 {
 	int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), slave, unlock = 0;
 
@@ -386,8 +386,6 @@ static void set_terminal(int rep, const struct winsize *size)
 	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
 		fail(rep, errno, "cannot open the terminal's slave");
-	if (size->ws_col && size->ws_row)
-		(void)ioctl(master, TIOCSWINSZ, size);
 	set_stdio(rep, (const int[3]){slave, slave, slave});
 	if (ioctl(0, TIOCSCTTY, 0) < 0)
 		fail(rep, errno, "cannot make the terminal the controlling one");
@@ -420,7 +418,7 @@ static void child(const struct agent_process *p, int mntns, int rep, const int s
 		make_readonly(rep, p->security);
 	}
 	if (io->tty)
-		set_terminal(rep, &(struct winsize){.ws_col = io->width, .ws_row = io->height});
+		set_terminal(rep);
 	set_user(rep, p);
 	if (chdir(p->cwd && p->cwd[0] ? p->cwd : "/") < 0)
 		fail(rep, errno, "cannot enter the working directory %s", p->cwd);
@@ -488,10 +486,7 @@ out:
 static void close_fds(int *fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (fds[i] >= 0) {
-			close(fds[i]);
-			fds[i] = -1;
-		}
+		agent_close_fd(&fds[i]);
 }
 
 /* Pipes for the streams IO asks for: the agent's ends into io->fds, the child's into CHILD_FDS. */

@@ -56,8 +56,7 @@ struct agent_process {
  */
 struct agent_stdio {
 	bool in, out, err;
-	bool tty;
-	uint16_t width, height; /* the terminal's; 0: left as the kernel makes it */
+	bool tty; /* its size comes later, from the client (ResizeStream) */
 	int fds[3];
 };
 

@@ -9,11 +9,11 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agentframe.h"
 #include "agentstream.h"
+#include "agentutil.h"
 
 struct stream {
 	struct stream *next;
@@ -42,14 +42,6 @@ struct agent_streams {
 	void *ctx;
 };
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
 static struct stream *find(const struct agent_streams *s, uint64_t id)
 {
 	struct stream *st = s->head;
@@ -64,11 +56,11 @@ static void stream_free(struct stream *st)
 {
 	if (st->pid > 0)
 		kill(st->pid, SIGKILL);
-	close_fd(&st->in);
-	close_fd(&st->out[1]);
-	close_fd(&st->out[2]);
+	agent_close_fd(&st->in);
+	agent_close_fd(&st->out[1]);
+	agent_close_fd(&st->out[2]);
 	if (st->ctr_id)
-		close_fd(&st->term);
+		agent_close_fd(&st->term);
 	free(st->pending);
 	free(st->ctr_id);
 	free(st);
@@ -160,7 +152,7 @@ static void read_output(struct agent_streams *s, struct stream *st, int i)
 		if (n == 0 || (n < 0 && errno != EAGAIN) || st->exited) {
 			if (st->term == st->out[i])
 				st->term = -1;
-			close_fd(&st->out[i]);
+			agent_close_fd(&st->out[i]);
 		}
 		break;
 	}
@@ -173,7 +165,7 @@ static void end_input(struct agent_streams *s, struct stream *st)
 	/* The socket stays open for what the guest's side still sends. */
 	if (st->port)
 		(void)shutdown(st->in, SHUT_WR);
-	close_fd(&st->in);
+	agent_close_fd(&st->in);
 	if (st->ctr_id && st->stdin_once)
 		agent_ctrs_close_stdin(s->ctrs, st->ctr_id);
 }
@@ -193,7 +185,7 @@ static void write_input(struct agent_streams *s, struct stream *st)
 		else if (n < 0 && errno == EAGAIN)
 			break;
 		else {
-			close_fd(&st->in);
+			agent_close_fd(&st->in);
 			done = st->pending_len;
 		}
 	}
@@ -216,8 +208,6 @@ static int open_exec(struct agent_streams *s, struct stream *st, const Crib__Age
 	    .out = req->stdout,
 	    .err = req->stderr && !req->tty,
 	    .tty = req->tty,
-	    .width = (uint16_t)req->width,
-	    .height = (uint16_t)req->height,
 	};
 	pid_t pid =
 	    agent_ctrs_exec(s->ctrs, req->container_id, req->args, req->n_args, &io, err, err_size);
@@ -497,8 +487,8 @@ static void ctr_exited(void *ctx, const char *ctr_id, int exit_code)
 		if (st->ctr_id && !st->ended && strcmp(st->ctr_id, ctr_id) == 0) {
 			st->exited = true;
 			st->exit_code = exit_code;
-			close_fd(&st->in);
-			close_fd(&st->term);
+			agent_close_fd(&st->in);
+			agent_close_fd(&st->term);
 			send_end(s, st);
 		}
 }
@@ -511,8 +501,7 @@ static void reaped(void *ctx, pid_t pid, int status)
 		if (!st->ctr_id && st->pid == pid) {
 			st->pid = 0;
 			st->exited = true;
-			st->exit_code =
-			    WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+			st->exit_code = agent_exit_code(status);
 			read_output(s, st, 1);
 			read_output(s, st, 2);
 		}

@@ -41,6 +41,7 @@
 #include "agentframe.h"
 #include "kvmprobe.h"
 #include "agentstream.h"
+#include "agentutil.h"
 
 #define AGENT_VERSION "0.1.0"
 #define PORT_NAME     "org.crib.agent.0"
@@ -191,7 +192,6 @@ static void bring_up_loopback(void)
 {
 	struct ifreq ifr = {0};
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
 	bool up;
 
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
@@ -446,7 +446,7 @@ static int set_sysctls(const Crib__Agent__Hello *req, char *err, size_t err_size
 	for (size_t i = 0; i < req->n_sysctls; i++) {
 		const char *key = req->sysctls[i]->key, *value = req->sysctls[i]->value;
 		char path[300];
-		int fd, e = 0;
+		int e;
 
 		if (!key[0] || key[0] == '.' || key[0] == '/' || strstr(key, "..")) {
 			snprintf(err, err_size, "sysctl '%s': not a sysctl name", key);
@@ -456,11 +456,7 @@ static int set_sysctls(const Crib__Agent__Hello *req, char *err, size_t err_size
 		for (char *c = path + strlen("/proc/sys/"); *c; c++)
 			if (*c == '.')
 				*c = '/';
-		fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || write(fd, value, strlen(value)) < 0)
-			e = errno;
-		if (fd >= 0)
-			close(fd);
+		e = agent_write_text(path, value);
 		if (e) {
 			snprintf(err, err_size, "cannot set sysctl %s to '%s': %s", key, value,
 			         strerror(e));
