@@ -7,7 +7,7 @@ build="build-essential cmake pkg-config libuv1-dev libgrpc-dev protobuf-c-compil
 libprotobuf-c-dev libinih-dev libsqlite3-dev libjansson-dev uthash-dev libcurl4-openssl-dev
 libssl-dev libarchive-dev zlib1g-dev libmicrohttpd-dev libwslay-dev libhttp-parser-dev runc
 containernetworking-plugins docker.io lxc lxc-dev libmount-dev libvirt-dev libxml2-dev libseccomp-dev
-libvirt-daemon-system libvirt-clients qemu-system-x86 linux-image-cloud-amd64 cpio"
+libnl-route-3-dev libvirt-daemon-system libvirt-clients qemu-system-x86 linux-image-cloud-amd64 cpio"
 test="libcmocka-dev clang libclang-rt-14-dev clang-format protobuf-compiler
 protobuf-compiler-grpc python3-grpcio python3-protobuf python3-pytest golang-go
 docker-registry busybox-static python3-zstandard python3-websocket runsc crun

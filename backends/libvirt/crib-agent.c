@@ -39,6 +39,7 @@
 #include "agent.pb-c.h"
 #include "agentctr.h"
 #include "agentframe.h"
+#include "agentnet.h"
 #include "kvmprobe.h"
 #include "agentstream.h"
 #include "agentutil.h"
@@ -204,51 +205,21 @@ static void bring_up_loopback(void)
 		close(fd);
 }
 
-/* The /dev node of the virtio-serial port named NAME, found through sysfs. */
-static bool find_port(const char *name, char *dev, size_t size)
-{
-	DIR *d = opendir("/sys/class/virtio-ports");
-	struct dirent *e;
-	bool found = false;
-
-	while (d && !found && (e = readdir(d))) {
-		char path[300], text[64] = "";
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/class/virtio-ports/%s/name", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fgets(text, sizeof(text), f)) {
-			text[strcspn(text, "\n")] = '\0';
-			found = strcmp(text, name) == 0;
-		}
-		fclose(f);
-		if (found)
-			snprintf(dev, size, "/dev/%s", e->d_name);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
 static int open_port(void)
 {
-	char dev[300];
+	char name[256], dev[300];
+	int fd;
 
-	for (int waited = 0; waited < PORT_WAIT_MS; waited += 10) {
-		if (find_port(PORT_NAME, dev, sizeof(dev))) {
-			int fd = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-
-			if (fd >= 0)
-				return fd;
-		}
-		usleep(10000);
+	if (!agent_sysfs_find("/sys/class/virtio-ports", "name", PORT_NAME, PORT_WAIT_MS, name,
+	                      sizeof(name))) {
+		say("no virtio-serial port named %s", PORT_NAME);
+		return -1;
 	}
-	say("no virtio-serial port named %s", PORT_NAME);
-	return -1;
+	snprintf(dev, sizeof(dev), "/dev/%s", name);
+	fd = open(dev, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		say("cannot open %s: %s", dev, strerror(errno));
+	return fd;
 }
 
 static bool has_power_key(int fd)
@@ -478,6 +449,8 @@ static void reply_hello(struct agent *a, uint64_t id, const Crib__Agent__Hello *
 	if (req->hostname[0] && sethostname(req->hostname, strlen(req->hostname)) < 0)
 		say("cannot set the host name %s: %s", req->hostname, strerror(errno));
 	out.errnum = set_sysctls(req, err, sizeof(err));
+	if (!out.errnum && req->nic)
+		out.errnum = agent_net_configure(req->nic, err, sizeof(err));
 	if (out.errnum)
 		out.message = err;
 	uname(&u);

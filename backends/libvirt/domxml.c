@@ -149,6 +149,28 @@ static void pod_devices(struct xw *x, const struct crib_lv_domain *d)
 	end(x);
 }
 
+/*
+ * The pod's NIC: a tap made beforehand (managed='no': libvirt opens it and
+ * leaves it), with the MAC of the pod's CNI interface (podnic.h).
+ */
+static void nic(struct xw *x, const struct crib_lv_domain *d)
+{
+	char mtu[16];
+
+	snprintf(mtu, sizeof(mtu), "%u", d->nic_mtu);
+	start(x, "interface");
+	attr(x, "type", "ethernet");
+	elem_attr(x, "mac", "address", d->nic_mac);
+	start(x, "target");
+	attr(x, "dev", d->nic_tap);
+	attr(x, "managed", "no");
+	end(x);
+	elem_attr(x, "model", "type", "virtio");
+	if (d->nic_mtu)
+		elem_attr(x, "mtu", "size", mtu);
+	end(x);
+}
+
 static void devices(struct xw *x, const struct crib_lv_domain *d)
 {
 	start(x, "devices");
@@ -159,6 +181,8 @@ static void devices(struct xw *x, const struct crib_lv_domain *d)
 	/* The KVM boot probe (kvmprobe.h) has neither. */
 	if (d->agent_socket)
 		pod_devices(x, d);
+	if (d->nic_tap)
+		nic(x, d);
 	/* No balloon: the guest's memory is the pod's limit plus overhead, fixed. */
 	elem_attr(x, "memballoon", "model", "none");
 	end(x);

@@ -36,6 +36,10 @@ struct crib_lv_domain {
 	const char *agent_socket; /* the port's host side, a unix socket QEMU listens on */
 	const char *console_log;  /* the serial console, a file */
 	const char *share_dir;    /* served to the guest by virtiofsd, tag CRIB_LV_SHARE_TAG */
+	/* The pod's NIC (podnic.h), when its network namespace has one to take over. */
+	const char *nic_tap; /* a tap that exists: libvirt opens it by this name */
+	const char *nic_mac;
+	unsigned nic_mtu; /* 0: the default */
 };
 
 /* D as a transient domain's XML; *ret (malloc'd) is the caller's.  -ENOMEM only. */

@@ -155,6 +155,8 @@ bool crib_lv_kvm_boots(virConnectPtr conn, const struct crib_lv_domain *d, int t
 
 		*ret_reason = crib_xasprintf("libvirt cannot start a kvm domain: %s",
 		                             msg ? msg : "unknown error");
+		/* QEMU may have made the console file before KVM refused it. */
+		(void)unlink(d->console_log);
 		return false;
 	}
 	/* A transient domain that powered off is gone: IsActive is no longer 1. */

@@ -23,6 +23,7 @@
 #include "domxml.h"
 #include "libvirt.h"
 #include "oci.h"
+#include "podnic.h"
 #include "util.h"
 
 #define MIB (1024ull * 1024ull)
@@ -161,7 +162,8 @@ struct boot_times {
 	int64_t agent_ns;  /* from then until the agent's Hello */
 	struct crib_lv_hello hello;
 	struct crib_lv_agent *agent;        /* the session that said Hello, kept for the pod */
-	const Crib__Agent__Hello *greeting; /* the VM's host name and sysctls */
+	const Crib__Agent__Hello *greeting; /* the VM's host name, sysctls and NIC */
+	struct lv_nic *nic;                 /* joined once the domain runs; NULL: none */
 };
 
 /* The first Hello of a pod: its VM's host name and sysctls; the strings are CFG's. */
@@ -271,6 +273,13 @@ static int boot(struct lv_state *st, const struct lv_class *c, virConnectPtr con
 		return st->host->error_set(reterr, EIO, "cannot start the VM %s: %s", d->name,
 		                           lv_last_error());
 	t->define_ns = crib_mono_ns() - t0;
+	/* QEMU holds the tap now: it can go into the pod's namespace. */
+	r = t->nic ? lv_nic_join(st->host, t->nic, reterr) : 0;
+	if (r < 0) {
+		destroy(st, dom, NULL);
+		virDomainFree(dom);
+		return r;
+	}
 	r = crib_lv_agent_open(st->host, d->agent_socket, t->greeting, c->boot_timeout_ms,
 	                       &lv_pod_events, p, &t->hello, &t->agent, reterr);
 	t->agent_ns = crib_mono_ns() - t0 - t->define_ns;
@@ -294,6 +303,32 @@ static void log_boot(const struct lv_state *st, const char *pod_id, const struct
 	              t->hello.answered_ns / 1e6);
 }
 
+/*
+ * The pod's NIC, when cribd's network namespace for it has a CNI interface:
+ * its tap made and named in D, its spec in the greeting G.
+ */
+static int prepare_nic(struct lv_state *st, const struct crib_pod_spec *spec,
+                       struct crib_lv_domain *d, struct greeting *g, struct lv_nic **ret,
+                       struct crib_error **reterr)
+{
+	int r;
+
+	*ret = NULL;
+	if (!spec->netns_path)
+		return 0;
+	r = lv_nic_read(st->host, spec->netns_path, spec->ref.id, ret, reterr);
+	if (r < 0 || !*ret)
+		return r;
+	r = lv_nic_make_tap(st->host, *ret, reterr);
+	if (r < 0)
+		return r;
+	d->nic_tap = (*ret)->tap;
+	d->nic_mac = (*ret)->spec.mac;
+	d->nic_mtu = (*ret)->spec.mtu;
+	g->hello.nic = &(*ret)->spec;
+	return 0;
+}
+
 /* pod_run once CFG (SPEC's config, checked) is decoded. */
 static int run_vm(struct lv_state *st, const struct crib_pod_spec *spec,
                   const Runtime__V1__PodSandboxConfig *cfg, struct crib_pod_result *ret,
@@ -303,6 +338,7 @@ static int run_vm(struct lv_state *st, const struct crib_pod_spec *spec,
 	_cleanup_free_ char *dir = lv_pod_dir(st, spec->ref.id), *sock = NULL, *console = NULL;
 	_cleanup_free_ char *share = crib_xasprintf("%s/" LV_SHARE, dir);
 	_cleanup_(lv_pod_putp) struct lv_pod *p = NULL;
+	_cleanup_(lv_nic_freep) struct lv_nic *nic = NULL;
 	struct boot_times t = {0};
 	struct greeting g;
 	char name[sizeof(LV_DOMAIN_PREFIX) + 64];
@@ -341,6 +377,8 @@ static int run_vm(struct lv_state *st, const struct crib_pod_spec *spec,
 	t.greeting = &g.hello;
 	r = make_share(st, share, reterr);
 	r = r < 0 ? r : write_pod_files(st, dir, cfg, reterr);
+	r = r < 0 ? r : prepare_nic(st, spec, &d, &g, &nic, reterr);
+	t.nic = nic;
 	r = r < 0 ? r : boot(st, c, conn, &d, p, &t, reterr);
 	virConnectClose(conn);
 	greeting_clear(&g);
@@ -350,6 +388,8 @@ static int run_vm(struct lv_state *st, const struct crib_pod_spec *spec,
 		crib_lv_hello_clear(&t.hello);
 		return r;
 	}
+	if (nic)
+		nic->keep = true;
 	lv_pod_adopt(p, t.agent);
 	log_boot(st, spec->ref.id, &t);
 	encode_priv(name, d.type, &t, &ret->priv);

@@ -5,6 +5,7 @@ starts (QEMU's TCG here: /dev/kvm is missing or its probe fails).
 
 Every test gets its own cribd.  What a failed test leaves (domains outlive cribd) is
 destroyed when the test ends: the domains whose pod directory is under its run_dir."""
+import json
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import grpc
 import pytest
 
 from conftest import PLUGINS, ROOT, container_config, pb, pod_config, rpc_error, wait_for
+from test_cni import PLUGIN_DIRS, OwnNamespace, links, write_plugin
 from test_oci import IMAGE, read_log, stream_text
 
 LIBVIRTD_SH = os.path.join(ROOT, "scripts", "libvirtd.sh")
@@ -601,3 +603,127 @@ def test_pod_config_and_security_in_the_vm(lv, tmp_path):
     assert "cannot set sysctl kernel.no_such_sysctl" in e.details(), e.details()
     assert not lv.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items
     assert os.listdir(pods_dir(lv)) == []
+
+
+# The pod's network for test_pod_network_reaches_the_vm: eth0 is a veth whose other end,
+# the pod's gateway, is in the test's own namespace (@TESTNS@), which nothing else uses.
+VETH_TO_TESTNS = """#!/bin/sh
+set -eu
+cat >/dev/null
+t="nsenter --net=@TESTNS@" p="nsenter --net=${CNI_NETNS:-}"
+case "$CNI_COMMAND" in
+VERSION) echo '{"cniVersion": "1.0.0", "supportedVersions": ["1.0.0"]}'; exit 0 ;;
+ADD) ;;
+*) $t ip link del gw0 2>/dev/null || true; exit 0 ;;
+esac
+$t ip link add gw0 mtu 1400 type veth peer name eth0 mtu 1400 netns "$CNI_NETNS" >&2
+$t ip addr add 10.244.9.1/24 dev gw0 >&2
+$t ip -6 addr add fd00:9::1/64 dev gw0 nodad >&2
+$t ip link set gw0 up >&2
+$p ip addr add 10.244.9.2/24 dev eth0 >&2
+$p ip -6 addr add fd00:9::2/64 dev eth0 nodad >&2
+$p ip link set eth0 up >&2
+$p ip route add default via 10.244.9.1 >&2
+$p ip route add 10.96.0.0/12 via 10.244.9.1 >&2
+printf '{"cniVersion": "1.0.0", "interfaces": [{"name": "eth0", "sandbox": "%s"}], '\
+'"ips": [{"address": "10.244.9.2/24", "gateway": "10.244.9.1", "interface": 0}]}\n' \
+"$CNI_NETNS"
+"""
+
+
+def host_taps():
+    return {n for n in links("/proc/self/ns/net") if n.startswith("crib")}
+
+
+def test_pod_network_reaches_the_vm(make_cribd, tmp_path):
+    """The VM takes over the pod's CNI interface: its NIC has eth0's MAC, MTU, addresses
+    and routes, and a tap in the pod's namespace carries its traffic both ways.  A pod
+    that does not start leaves no tap anywhere."""
+    need_libvirt()
+    d = make_cribd(default_class="vm", cni=None, classes={
+        "vm": "backend = libvirt", "notakernel": "backend = libvirt\nkernel = /etc/hostname"})
+    ns = OwnNamespace(d.base)
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "hello").write_text("from the gateway\n")
+    server = None
+    taps_before = host_taps()
+    try:
+        bindir = write_plugin(d, "vethgw", VETH_TO_TESTNS.replace("@TESTNS@", ns.path))
+        d.write_cni(json.dumps({"cniVersion": "1.0.0", "name": "crib-test-vmnet",
+                                "plugins": [{"type": "loopback"}, {"type": "vethgw"}]}))
+        d.write_main("vm", f"cni_bin_dirs = {bindir}:{PLUGIN_DIRS}\n")
+        d.start()
+        logs = str(tmp_path)
+        pod_id, cfg = run_vm(d, name="net", log_directory=logs)
+        assert status(d, pod_id).status.network.ip == "10.244.9.2"
+        tap = "crib" + pod_id[:11]
+        assert tap in links(d.netns_path(pod_id)) and tap not in host_taps()
+
+        web = create(d, pod_id, cfg, logs, "web", [
+            "sh", "-c", "mkdir -p /www && echo from the vm > /www/index.html && "
+            "exec httpd -f -p 8080 -h /www"])
+        r = d.rs().ExecSync(pb.ExecSyncRequest(container_id=web, cmd=[
+            "sh", "-c", "ip -o addr show eth0; ip route; ip -6 route; "
+            "cat /sys/class/net/eth0/address /sys/class/net/eth0/mtu"], timeout=30), timeout=60)
+        out = r.stdout.decode()
+        assert r.exit_code == 0, r
+        assert "inet 10.244.9.2/24" in out and "inet6 fd00:9::2/64" in out, out
+        assert "default via 10.244.9.1 dev eth0" in out, out
+        assert "10.96.0.0/12 via 10.244.9.1 dev eth0" in out, out
+        link = subprocess.run(["nsenter", "--net=" + d.netns_path(pod_id), "ip", "-o", "link",
+                               "show", "eth0"], capture_output=True, text=True,
+                              check=True).stdout
+        mac = re.search(r"link/ether ([0-9a-f:]{17})", link).group(1)
+        assert out.endswith(f"{mac}\n1400\n"), out
+
+        # Into the VM from the pod's gateway, over IPv4 and IPv6.
+        def fetch(url):
+            return subprocess.run(["nsenter", "--net=" + ns.path, "/usr/bin/python3", "-c",
+                                   f"import urllib.request; print(urllib.request.urlopen("
+                                   f"'{url}', timeout=10).read().decode(), end='')"],
+                                  capture_output=True, text=True).stdout
+        wait_for(lambda: fetch("http://10.244.9.2:8080/") == "from the vm\n", timeout=30,
+                 what="the VM's web server from the gateway")
+        assert fetch("http://[fd00:9::2]:8080/") == "from the vm\n"
+        # Out of the VM to the gateway.
+        server = subprocess.Popen(["nsenter", "--net=" + ns.path, "/usr/bin/python3", "-m",
+                                   "http.server", "8081", "--bind", "10.244.9.1",
+                                   "--directory", str(served)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def wget():
+            return d.rs().ExecSync(pb.ExecSyncRequest(container_id=web, cmd=[
+                "wget", "-q", "-O", "-", "http://10.244.9.1:8081/hello"], timeout=30),
+                timeout=60).stdout
+        wait_for(lambda: wget() == b"from the gateway\n", timeout=30,
+                 what="the gateway's web server from the VM")
+
+        # The NIC outlives libvirtd's crash and cribd's.
+        os.kill(libvirtd_pid(), signal.SIGKILL)
+        wait_for(lambda: subprocess.run(["virsh", "-c", URI, "version"], capture_output=True
+                                        ).returncode != 0, what="libvirtd to be gone")
+        start_libvirtd()
+        d.kill9()
+        d.start()
+        assert domain_state(pod_id) == "running"
+        assert status(d, pod_id).status.network.ip == "10.244.9.2"
+        assert fetch("http://10.244.9.2:8080/") == "from the vm\n"
+        assert wget() == b"from the gateway\n"
+
+        d.rs().StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+        assert "gw0" not in links(ns.path)
+        d.rs().RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id), timeout=60)
+
+        # QEMU refuses the kernel after the tap was made: it goes with the pod.
+        e = rpc_error(lambda: run_vm(d, handler="notakernel", name="net-nokernel"))
+        assert "cannot start the VM crib-" in e.details(), e.details()
+        assert host_taps() == taps_before
+        assert not d.rs().ListPodSandbox(pb.ListPodSandboxRequest()).items
+    finally:
+        if server:
+            server.kill()
+            server.wait()
+        d.stop()
+        destroy_leftovers(d)
+        ns.close()

@@ -118,6 +118,31 @@ static void test_domain_xml(void **state)
 	assert_xpath(doc, "/domain/metadata/crib:pod/@class", "vm");
 	assert_xpath(doc, "/domain/metadata/crib:pod/@name", "web & <co>");
 	assert_xpath(doc, "/domain/metadata/crib:pod/@uid", "uid-1");
+	/* No CNI interface in the pod's namespace: no NIC. */
+	assert_xpath(doc, "count(/domain/devices/interface)", "0");
+	xmlFreeDoc(doc);
+}
+
+/* The pod's NIC: the tap crib made, which libvirt must leave alone, with eth0's MAC. */
+static void test_domain_xml_nic(void **state)
+{
+	struct crib_lv_domain d = base;
+	xmlDocPtr doc;
+
+	(void)state;
+	d.nic_tap = "crib0123456789a";
+	d.nic_mac = "f2:46:c8:02:54:da";
+	d.nic_mtu = 1400;
+	doc = domain_doc(&d);
+	assert_xpath(doc, "/domain/devices/interface[@type='ethernet']/target/@dev", d.nic_tap);
+	assert_xpath(doc, "/domain/devices/interface/target/@managed", "no");
+	assert_xpath(doc, "/domain/devices/interface/mac/@address", d.nic_mac);
+	assert_xpath(doc, "/domain/devices/interface/model/@type", "virtio");
+	assert_xpath(doc, "/domain/devices/interface/mtu/@size", "1400");
+	d.nic_mtu = 0;
+	xmlFreeDoc(doc);
+	doc = domain_doc(&d);
+	assert_xpath(doc, "count(/domain/devices/interface/mtu)", "0");
 	xmlFreeDoc(doc);
 }
 
@@ -299,6 +324,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_domain_xml),
 	    cmocka_unit_test(test_domain_xml_kvm),
+	    cmocka_unit_test(test_domain_xml_nic),
 	    cmocka_unit_test(test_domain_xml_probe),
 	    cmocka_unit_test(test_metadata_pod_id),
 	    cmocka_unit_test(test_frames_across_reads),
