@@ -55,6 +55,7 @@ conf_dir = $work/conf.d
 cni_conf_dir = $2
 default_runtime_class = ${3:-proc}
 log_level = ${4:-warning}
+${5:-}
 CONF
 	"$build/cribd" --config "$work/$1.conf" 2>"$work/$1.log" &
 	pid=$!

@@ -30,6 +30,10 @@ if ! docker info >/dev/null 2>&1; then
 	docker info >/dev/null 2>&1 || echo "up.sh: dockerd did not start (see /var/log/crib/dockerd.log); the docker class stays unhealthy" >&2
 fi
 
+# The vm class (conf.d/40-libvirt.conf) needs libvirtd: start one when none answers.
+"$top/scripts/libvirtd.sh" /var/log/crib ||
+	echo "up.sh: libvirtd did not start (see /var/log/crib/libvirtd.log); the vm class stays unhealthy" >&2
+
 # (Re)start.  No init system is assumed: cribd runs detached, its log in /var/log/crib.
 pidfile=/run/crib/cribd.pid
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then

@@ -298,9 +298,10 @@ static void log_boot(const struct lv_state *st, const char *pod_id, const struct
 {
 	st->host->log(st->host, CRIB_LOG_INFO,
 	              "pod %.12s: VM started by libvirt in %.0f ms, its agent answered %.0f ms "
-	              "later (guest: PID 1 at %.0f ms of boot, serving at %.0f ms)",
+	              "later (guest: PID 1 at %.0f ms of boot, modules loaded at %.0f ms, Hello "
+	              "answered at %.0f ms)",
 	              pod_id, t->define_ns / 1e6, t->agent_ns / 1e6, t->hello.started_ns / 1e6,
-	              t->hello.answered_ns / 1e6);
+	              t->hello.modules_ns / 1e6, t->hello.answered_ns / 1e6);
 }
 
 /*
