@@ -29,6 +29,8 @@
 
 /* The tap's name: this prefix and as much of the pod id as IFNAMSIZ leaves. */
 #define TAP_PREFIX "crib"
+/* The ingress qdisc's handle, ffff: (libnl's TC_HANDLE shifts a signed int into overflow). */
+#define INGRESS_HANDLE 0xffff0000u
 
 static void nl_sock_freep(struct nl_sock **sk)
 {
@@ -301,7 +303,7 @@ static int add_ingress(struct nl_sock *sk, int ifindex)
 		return -NLE_NOMEM;
 	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_INGRESS);
-	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(0xffff, 0));
+	rtnl_tc_set_handle(TC_CAST(q), INGRESS_HANDLE);
 	r = rtnl_tc_set_kind(TC_CAST(q), "ingress");
 	r = r < 0 ? r : rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_qdisc_put(q);
@@ -322,7 +324,7 @@ static int add_redirect(struct nl_sock *sk, int from, int to)
 
 	if (r == 0) {
 		rtnl_tc_set_ifindex(TC_CAST(cls), from);
-		rtnl_tc_set_parent(TC_CAST(cls), TC_HANDLE(0xffff, 0));
+		rtnl_tc_set_parent(TC_CAST(cls), INGRESS_HANDLE);
 		rtnl_cls_set_protocol(cls, ETH_P_ALL);
 		r = rtnl_tc_set_kind(TC_CAST(cls), "u32");
 	}
