@@ -53,6 +53,13 @@
 #define MAX_POLL      256
 /* Output kept while no host listens; beyond it, output is dropped (exits never are). */
 #define QUEUE_MAX (4u << 20)
+/*
+ * Output kept once sent, for a host that comes after one that went away
+ * without writing it: what the port and the host's socket held, and what the
+ * port took before the agent saw the host gone (a flood wrote past 1 MiB in
+ * that time in test_output_in_flight_when_cribd_dies_is_written_once).
+ */
+#define SENT_KEEP (4u << 20)
 /* How long the port may take to appear once virtio_console is loaded. */
 #define PORT_WAIT_MS 5000
 
@@ -301,7 +308,14 @@ struct queued {
 	struct queued *next;
 	uint8_t *frame;
 	size_t len;
-	bool output; /* may be dropped */
+	bool output;  /* may be dropped */
+	uint64_t seq; /* an Output's */
+};
+
+/* A list of frames, oldest first. */
+struct frames {
+	struct queued *head, **tail;
+	size_t output_bytes; /* of the Output frames in it */
 };
 
 struct agent {
@@ -312,8 +326,9 @@ struct agent {
 	uint64_t modules_ns;
 	struct agent_ctrs *ctrs;
 	struct agent_streams *streams;
-	struct queued *queue, **queue_tail;
-	size_t queued_output; /* bytes of output frames in the queue */
+	struct frames queue; /* for the host, while none listens */
+	struct frames sent;  /* Output sent lately (SENT_KEEP) */
+	uint64_t output_seq; /* the last Output's */
 };
 
 /* Writes LEN bytes to the port, waiting while it is full; false when the host went away. */
@@ -352,62 +367,128 @@ static uint8_t *pack_frame(const Crib__Agent__GuestMessage *m, size_t *ret_len)
 	return frame;
 }
 
-static void enqueue(struct agent *a, uint8_t *frame, size_t len, bool output)
+static void frames_push(struct frames *l, struct queued *q)
 {
-	struct queued *q;
+	q->next = NULL;
+	*l->tail = q;
+	l->tail = &q->next;
+	if (q->output)
+		l->output_bytes += q->len;
+}
 
-	if (output && a->queued_output + len > QUEUE_MAX) {
-		free(frame);
-		return;
-	}
-	q = calloc(1, sizeof(*q));
+static struct queued *frames_pop(struct frames *l)
+{
+	struct queued *q = l->head;
+
+	if (!q)
+		return NULL;
+	l->head = q->next;
+	if (!l->head)
+		l->tail = &l->head;
+	if (q->output)
+		l->output_bytes -= q->len;
+	return q;
+}
+
+static void queued_free(struct queued *q)
+{
+	free(q->frame);
+	free(q);
+}
+
+static struct queued *queued_new(uint8_t *frame, size_t len, bool output, uint64_t seq)
+{
+	struct queued *q = calloc(1, sizeof(*q));
+
 	if (!q)
 		abort();
-	*q = (struct queued){.frame = frame, .len = len, .output = output};
-	*a->queue_tail = q;
-	a->queue_tail = &q->next;
-	if (output)
-		a->queued_output += len;
+	*q = (struct queued){.frame = frame, .len = len, .output = output, .seq = seq};
+	return q;
+}
+
+/* Q went to the host: an Output is kept a while (Hello's output_seq), the rest freed. */
+static void sent(struct agent *a, struct queued *q)
+{
+	if (!q->output) {
+		queued_free(q);
+		return;
+	}
+	frames_push(&a->sent, q);
+	while (a->sent.output_bytes > SENT_KEEP)
+		queued_free(frames_pop(&a->sent));
+}
+
+/*
+ * A new host, which has written Output up to HOST_SEQ: what was sent beyond
+ * it goes before what waits in the queue, in order.
+ */
+static void requeue_unseen(struct agent *a, uint64_t host_seq)
+{
+	struct frames again = {.tail = &again.head};
+	struct queued *q;
+
+	while ((q = frames_pop(&a->sent))) {
+		if (q->seq > host_seq)
+			frames_push(&again, q);
+		else
+			queued_free(q);
+	}
+	while ((q = frames_pop(&a->queue)))
+		frames_push(&again, q);
+	a->queue = again;
+	if (!a->queue.head)
+		a->queue.tail = &a->queue.head;
+}
+
+/* M as one frame, an Output numbered first (*RET_SEQ, else 0); NULL when it cannot be sent. */
+static uint8_t *frame_of(struct agent *a, const Crib__Agent__GuestMessage *m, size_t *ret_len,
+                         uint64_t *ret_seq)
+{
+	Crib__Agent__GuestMessage copy;
+	Crib__Agent__Output output;
+
+	*ret_seq = 0;
+	if (m->reply_case != CRIB__AGENT__GUEST_MESSAGE__REPLY_OUTPUT)
+		return pack_frame(m, ret_len);
+	copy = *m;
+	output = *m->output;
+	output.seq = *ret_seq = ++a->output_seq;
+	copy.output = &output;
+	return pack_frame(&copy, ret_len);
 }
 
 /* agent_send_fn: answers go out or are dropped; events wait for a host when none listens. */
 static void send_msg(void *ctx, const Crib__Agent__GuestMessage *m, bool event)
 {
 	struct agent *a = ctx;
+	bool output = m->reply_case == CRIB__AGENT__GUEST_MESSAGE__REPLY_OUTPUT;
 	size_t len;
-	uint8_t *frame = pack_frame(m, &len);
+	uint64_t seq;
+	uint8_t *frame = frame_of(a, m, &len, &seq);
 
 	if (!frame)
 		return;
-	if (a->connected && !a->queue && write_port(a, frame, len)) {
-		free(frame);
+	if (a->connected && !a->queue.head && write_port(a, frame, len)) {
+		sent(a, queued_new(frame, len, output, seq));
 		return;
 	}
-	if (a->connected && !a->queue)
+	if (a->connected && !a->queue.head)
 		a->connected = false;
-	if (event)
-		enqueue(a, frame, len, m->reply_case == CRIB__AGENT__GUEST_MESSAGE__REPLY_OUTPUT);
-	else
+	if (!event || (output && a->queue.output_bytes + len > QUEUE_MAX))
 		free(frame);
+	else
+		frames_push(&a->queue, queued_new(frame, len, output, seq));
 }
 
 /* Sends what waited for a host, in order, as long as it listens. */
 static void flush_queue(struct agent *a)
 {
-	while (a->queue && a->connected) {
-		struct queued *q = a->queue;
-
-		if (!write_port(a, q->frame, q->len)) {
+	while (a->queue.head && a->connected) {
+		if (!write_port(a, a->queue.head->frame, a->queue.head->len)) {
 			a->connected = false;
 			return;
 		}
-		a->queue = q->next;
-		if (!a->queue)
-			a->queue_tail = &a->queue;
-		if (q->output)
-			a->queued_output -= q->len;
-		free(q->frame);
-		free(q);
+		sent(a, frames_pop(&a->queue));
 	}
 }
 
@@ -461,6 +542,8 @@ static void reply_hello(struct agent *a, uint64_t id, const Crib__Agent__Hello *
 	hello.modules_ns = a->modules_ns;
 	/* A new host: the sessions of the one before are gone with it. */
 	agent_streams_reset(a->streams);
+	if (!out.errnum)
+		requeue_unseen(a, req->output_seq);
 	out.id = id;
 	out.reply_case = out.errnum ? CRIB__AGENT__GUEST_MESSAGE__REPLY__NOT_SET
 	                            : CRIB__AGENT__GUEST_MESSAGE__REPLY_HELLO;
@@ -545,7 +628,8 @@ int main(void)
 		fprintf(stderr, "crib-agent runs as PID 1 of a pod's VM, not on a host\n");
 		return 2;
 	}
-	a.queue_tail = &a.queue;
+	a.queue.tail = &a.queue.head;
+	a.sent.tail = &a.sent.head;
 	mount_basics();
 	answer_probe();
 	load_modules();

@@ -47,6 +47,8 @@
 #define LV_AGENT_SOCKET  "agent.sock"
 #define LV_CONSOLE_LOG   "console.log"
 #define LV_SHARE         "share"
+/* The seq of the last Output the pod's logs got, which a restarted cribd's Hello names. */
+#define LV_OUTPUT_SEQ "output.seq"
 /*
  * The guest kernel's command line before the class's kernel_args: quiet,
  * with the probes a pod VM never needs left out (they cost most under TCG);
@@ -174,6 +176,8 @@ struct lv_pod {
 	bool vm_gone;              /* under lock: stopped, its containers with it */
 	struct lv_stream *streams; /* under lock: Exec and Attach sessions (stream.c) */
 	uint64_t last_stream;      /* under lock: the last session's number */
+	uint64_t output_seq;       /* under lock: the last Output written (LV_OUTPUT_SEQ) */
+	int output_seq_fd;         /* under lock: that file, -1 until written */
 	unsigned refs;             /* under st->lock: lv_pod_get()s not yet put */
 	bool forgotten;            /* under st->lock: out of st->pods, freed at refs 0 */
 };

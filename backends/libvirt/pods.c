@@ -5,8 +5,11 @@
  * output and exit messages update.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "libvirt.h"
 
@@ -20,6 +23,39 @@ static struct lv_pod *find_locked(struct lv_state *st, const char *pod_id)
 	return p;
 }
 
+/* The seq a cribd before this one kept for the pod (0: none). */
+static uint64_t load_output_seq(const struct lv_state *st, const char *pod_id)
+{
+	_cleanup_free_ char *dir = lv_pod_dir(st, pod_id), *text = NULL;
+	_cleanup_free_ char *path = crib_xasprintf("%s/" LV_OUTPUT_SEQ, dir);
+	size_t len;
+
+	if (crib_read_file(path, 64, &text, &len) < 0)
+		return 0;
+	return strtoull(text, NULL, 10);
+}
+
+/*
+ * Keeps P's output_seq in its file: fixed width, so that each write replaces
+ * the last whole.  Under p->lock.
+ */
+static void save_output_seq(struct lv_pod *p)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%020llu\n", (unsigned long long)p->output_seq);
+
+	if (p->output_seq_fd < 0) {
+		_cleanup_free_ char *dir = lv_pod_dir(p->st, p->id);
+		_cleanup_free_ char *path = crib_xasprintf("%s/" LV_OUTPUT_SEQ, dir);
+
+		p->output_seq_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	}
+	if (p->output_seq_fd >= 0 && pwrite(p->output_seq_fd, text, (size_t)n, 0) != n)
+		p->st->host->log(p->st->host, CRIB_LOG_WARNING,
+		                 "pod %.12s: cannot keep the seq of its output: %s", p->id,
+		                 strerror(errno));
+}
+
 struct lv_pod *lv_pod_get(struct lv_state *st, const char *pod_id)
 {
 	struct lv_pod *p;
@@ -31,6 +67,8 @@ struct lv_pod *lv_pod_get(struct lv_state *st, const char *pod_id)
 		p = crib_xcalloc(1, sizeof(*p));
 		snprintf(p->id, sizeof(p->id), "%s", pod_id);
 		p->st = st;
+		p->output_seq = load_output_seq(st, pod_id);
+		p->output_seq_fd = -1;
 		pthread_mutex_init(&p->lock, NULL);
 		pthread_mutex_init(&p->connect_lock, NULL);
 		pthread_condattr_init(&attr);
@@ -64,6 +102,8 @@ static void pod_free(struct lv_pod *p)
 		p->ctrs = c->next;
 		ctr_free(p->st->host, c);
 	}
+	if (p->output_seq_fd >= 0)
+		close(p->output_seq_fd);
 	pthread_cond_destroy(&p->changed);
 	pthread_mutex_destroy(&p->connect_lock);
 	pthread_mutex_destroy(&p->lock);
@@ -171,7 +211,11 @@ static void on_exit_msg(struct lv_pod *p, const Crib__Agent__ContainerState *s)
 		p->st->host->emit(p->st->host, &ev);
 }
 
-/* Output into the container's CRI log; under the lock, which keeps the writer alive. */
+/*
+ * Output into the container's CRI log; under the lock, which keeps the
+ * writer alive.  Output sent again to a new session (Hello's output_seq) that
+ * the log has already is skipped.
+ */
 static void on_output(struct lv_pod *p, const Crib__Agent__Output *o)
 {
 	struct lv_ctr *c;
@@ -179,9 +223,17 @@ static void on_output(struct lv_pod *p, const Crib__Agent__Output *o)
 	                                                                   : CRIB_STREAM_STDOUT;
 
 	pthread_mutex_lock(&p->lock);
+	if (o->seq && o->seq <= p->output_seq) {
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
 	c = lv_pod_ctr(p, o->container_id);
 	if (c && c->log && o->data.len)
 		(void)p->st->host->log_write(c->log, stream, o->data.data, o->data.len, NULL);
+	if (o->seq) {
+		p->output_seq = o->seq;
+		save_output_seq(p);
+	}
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -250,6 +302,7 @@ int lv_pod_agent(struct lv_pod *p, const char *dir, int64_t timeout_ms, struct c
                  struct crib_error **reterr)
 {
 	_cleanup_free_ char *path = crib_xasprintf("%s/" LV_AGENT_SOCKET, dir);
+	Crib__Agent__Hello greeting = CRIB__AGENT__HELLO__INIT;
 	struct crib_lv_agent *a = NULL;
 	int r = 0;
 
@@ -260,13 +313,14 @@ int lv_pod_agent(struct lv_pod *p, const char *dir, int64_t timeout_ms, struct c
 	pthread_mutex_lock(&p->connect_lock);
 	pthread_mutex_lock(&p->lock);
 	a = p->agent && crib_lv_agent_alive(p->agent) ? p->agent : NULL;
+	greeting.output_seq = p->output_seq;
 	if (!a && p->vm_gone)
 		r = p->st->host->error_set(reterr, ECONNRESET, "pod %.12s: its VM is stopped",
 		                           p->id);
 	pthread_mutex_unlock(&p->lock);
 	if (!a && r == 0) {
-		r = crib_lv_agent_open(p->st->host, path, NULL, timeout_ms, &lv_pod_events, p, NULL,
-		                       &a, reterr);
+		r = crib_lv_agent_open(p->st->host, path, &greeting, timeout_ms, &lv_pod_events, p,
+		                       NULL, &a, reterr);
 		if (r == 0)
 			lv_pod_adopt(p, a);
 		if (r == 0)
