@@ -219,7 +219,6 @@ int lv_nic_read(const struct crib_host *host, const char *netns_path, const char
 
 	crib__agent__nic__init(&nic->spec);
 	nic->spec.mac = NULL; /* not protobuf-c's static "": read_link sets it */
-	nic->netns_fd = -1;
 	snprintf(nic->tap, sizeof(nic->tap), TAP_PREFIX "%s", pod_id);
 	nic->netns_fd = open(netns_path, O_RDONLY | O_CLOEXEC);
 	if (nic->netns_fd < 0)

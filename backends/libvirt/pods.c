@@ -23,11 +23,18 @@ static struct lv_pod *find_locked(struct lv_state *st, const char *pod_id)
 	return p;
 }
 
+/* The pod's LV_OUTPUT_SEQ file; malloc'd. */
+static char *output_seq_path(const struct lv_state *st, const char *pod_id)
+{
+	_cleanup_free_ char *dir = lv_pod_dir(st, pod_id);
+
+	return crib_xasprintf("%s/" LV_OUTPUT_SEQ, dir);
+}
+
 /* The seq a cribd before this one kept for the pod (0: none). */
 static uint64_t load_output_seq(const struct lv_state *st, const char *pod_id)
 {
-	_cleanup_free_ char *dir = lv_pod_dir(st, pod_id), *text = NULL;
-	_cleanup_free_ char *path = crib_xasprintf("%s/" LV_OUTPUT_SEQ, dir);
+	_cleanup_free_ char *path = output_seq_path(st, pod_id), *text = NULL;
 	size_t len;
 
 	if (crib_read_file(path, 64, &text, &len) < 0)
@@ -45,8 +52,7 @@ static void save_output_seq(struct lv_pod *p)
 	int n = snprintf(text, sizeof(text), "%020llu\n", (unsigned long long)p->output_seq);
 
 	if (p->output_seq_fd < 0) {
-		_cleanup_free_ char *dir = lv_pod_dir(p->st, p->id);
-		_cleanup_free_ char *path = crib_xasprintf("%s/" LV_OUTPUT_SEQ, dir);
+		_cleanup_free_ char *path = output_seq_path(p->st, p->id);
 
 		p->output_seq_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	}

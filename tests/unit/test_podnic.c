@@ -79,6 +79,23 @@ static void need_namespaces(void)
 		skip();
 }
 
+/*
+ * What lv_nic_read makes of a pod namespace SCRIPT made (its fd in *RET_NS):
+ * it must succeed, and set *ret even to NULL.
+ */
+static struct lv_nic *read_pod_ns(const char *script, int *ret_ns)
+{
+	struct lv_nic *nic = (struct lv_nic *)&nic;
+	struct crib_error *err = NULL;
+	char path[64];
+
+	need_namespaces();
+	make_pod_ns(script, ret_ns, path, sizeof(path));
+	assert_int_equal(lv_nic_read(&host, path, POD_ID, &nic, &err), 0);
+	assert_null(err);
+	return nic;
+}
+
 static bool has_address(const struct lv_nic *nic, const char *a)
 {
 	return crib_strv_contains(nic->spec.addresses, nic->spec.n_addresses, a);
@@ -90,20 +107,17 @@ static bool has_address(const struct lv_nic *nic, const char *a)
  */
 static void test_reads_eth0(void **state)
 {
-	struct lv_nic *nic = NULL;
-	struct crib_error *err = NULL;
-	char path[64];
+	struct lv_nic *nic;
 	int ns;
 
 	(void)state;
-	need_namespaces();
-	make_pod_ns("ip link add eth0 mtu 1450 address 02:00:00:00:00:07 type veth peer name p0 && "
-	            "ip addr add 10.1.2.3/24 dev eth0 && "
-	            "ip -6 addr add fd00::3/64 dev eth0 nodad && "
-	            "ip link set p0 up && ip link set eth0 up && "
-	            "ip route add default via 10.1.2.1 && ip route add 10.9.0.0/16 dev eth0",
-	            &ns, path, sizeof(path));
-	assert_int_equal(lv_nic_read(&host, path, POD_ID, &nic, &err), 0);
+	nic = read_pod_ns(
+	    "ip link add eth0 mtu 1450 address 02:00:00:00:00:07 type veth peer name p0 && "
+	    "ip addr add 10.1.2.3/24 dev eth0 && "
+	    "ip -6 addr add fd00::3/64 dev eth0 nodad && "
+	    "ip link set p0 up && ip link set eth0 up && "
+	    "ip route add default via 10.1.2.1 && ip route add 10.9.0.0/16 dev eth0",
+	    &ns);
 	assert_non_null(nic);
 	assert_string_equal(nic->tap, TAP);
 	assert_string_equal(nic->spec.mac, "02:00:00:00:00:07");
@@ -123,16 +137,10 @@ static void test_reads_eth0(void **state)
 /* A loopback-only network: no NIC, and no error. */
 static void test_no_eth0_no_nic(void **state)
 {
-	struct lv_nic *nic = (struct lv_nic *)&nic;
-	struct crib_error *err = NULL;
-	char path[64];
 	int ns;
 
 	(void)state;
-	need_namespaces();
-	make_pod_ns("ip link set lo up", &ns, path, sizeof(path));
-	assert_int_equal(lv_nic_read(&host, path, POD_ID, &nic, &err), 0);
-	assert_null(nic);
+	assert_null(read_pod_ns("ip link set lo up", &ns));
 	close(ns);
 }
 
@@ -142,16 +150,12 @@ static void test_no_eth0_no_nic(void **state)
  */
 static void test_tap_made_joined_and_removed(void **state)
 {
-	struct lv_nic *nic = NULL;
 	struct crib_error *err = NULL;
-	char path[64];
+	struct lv_nic *nic;
 	int ns;
 
 	(void)state;
-	need_namespaces();
-	make_pod_ns("ip link add eth0 type veth peer name p0 && ip link set eth0 up", &ns, path,
-	            sizeof(path));
-	assert_int_equal(lv_nic_read(&host, path, POD_ID, &nic, &err), 0);
+	nic = read_pod_ns("ip link add eth0 type veth peer name p0 && ip link set eth0 up", &ns);
 	assert_int_equal(lv_nic_make_tap(&host, nic, &err), 0);
 	assert_true(if_nametoindex(TAP) > 0);
 	assert_int_equal(lv_nic_join(&host, nic, &err), 0);
@@ -174,16 +178,13 @@ static void test_tap_made_joined_and_removed(void **state)
 /* A device of the tap's name that exists is never joined: the pod fails naming it. */
 static void test_existing_device_is_refused(void **state)
 {
-	struct lv_nic *nic = NULL;
 	struct crib_error *err = NULL;
-	char path[64];
+	struct lv_nic *nic;
 	int ns;
 
 	(void)state;
-	need_namespaces();
-	make_pod_ns("ip link add eth0 type veth peer name p0", &ns, path, sizeof(path));
+	nic = read_pod_ns("ip link add eth0 type veth peer name p0", &ns);
 	assert_int_equal(system("ip link add " TAP " type veth peer name p1"), 0);
-	assert_int_equal(lv_nic_read(&host, path, POD_ID, &nic, &err), 0);
 	assert_int_equal(lv_nic_make_tap(&host, nic, &err), -EEXIST);
 	assert_string_equal(crib_error_msg(err), "a network device " TAP " exists already");
 	crib_error_free(err);
