@@ -4,7 +4,6 @@
 #include <libgen.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -53,10 +52,8 @@ bool crib_netns_exists(const char *path)
 #define CONNECT_TIMEOUT_MS 5000
 
 struct connect_job {
-	const char *netns;
 	uint16_t port;
 	int fd;
-	int r;
 	const char *step;
 };
 
@@ -83,7 +80,8 @@ done:
 	return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
 }
 
-static void *connect_thread(void *arg)
+/* Connects to loopback PORT in the caller's namespace; 0 or -errno. */
+static int connect_loopback(void *arg)
 {
 	struct connect_job *j = arg;
 	struct sockaddr_in sa = {
@@ -92,37 +90,20 @@ static void *connect_thread(void *arg)
 	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 	};
 
-	if (j->netns) {
-		_cleanup_close_ int ns = open(j->netns, O_RDONLY | O_CLOEXEC);
-
-		j->step = "joining the pod's network namespace";
-		if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
-			j->r = -errno;
-			return NULL;
-		}
-	}
 	j->step = "connecting";
 	j->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (j->fd < 0) {
-		j->r = -errno;
-		return NULL;
-	}
-	j->r = connect_with_timeout(j->fd, &sa);
-	return NULL;
+	if (j->fd < 0)
+		return -errno;
+	return connect_with_timeout(j->fd, &sa);
 }
 
 int crib_netns_connect(const char *netns, uint16_t port, int *ret_fd, struct crib_error **reterr)
 {
-	struct connect_job j = {.netns = netns, .port = port, .fd = -1, .step = "starting"};
-	pthread_t thread;
-	int r;
+	struct connect_job j = {
+	    .port = port, .fd = -1, .step = "joining the pod's network namespace"};
+	/* crib_in_netns: a thread of its own keeps workers out of pods. */
+	int r = netns ? crib_in_netns(netns, connect_loopback, &j) : connect_loopback(&j);
 
-	/* setns() moves only the calling thread: a thread of its own keeps workers out of pods. */
-	r = -pthread_create(&thread, NULL, connect_thread, &j);
-	if (r == 0) {
-		(void)pthread_join(thread, NULL);
-		r = j.r;
-	}
 	if (r < 0) {
 		closep(&j.fd);
 		return crib_error_set(reterr, -r, "%s to port %u%s%s failed: %s", j.step,

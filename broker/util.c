@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -193,6 +195,37 @@ int crib_read_fd(int fd, size_t max, char **ret, size_t *ret_len)
 	*ret = TAKE_PTR(buf);
 	*ret_len = len;
 	return 0;
+}
+
+struct netns_job {
+	const char *netns;
+	int (*fn)(void *arg);
+	void *arg;
+	int r;
+};
+
+static void *netns_thread(void *arg)
+{
+	struct netns_job *j = arg;
+	_cleanup_close_ int fd = open(j->netns, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+		j->r = -errno;
+	else
+		j->r = j->fn(j->arg);
+	return NULL;
+}
+
+int crib_in_netns(const char *netns, int (*fn)(void *arg), void *arg)
+{
+	struct netns_job j = {.netns = netns, .fn = fn, .arg = arg};
+	pthread_t t;
+	int r = pthread_create(&t, NULL, netns_thread, &j);
+
+	if (r != 0)
+		return -r;
+	(void)pthread_join(t, NULL);
+	return j.r;
 }
 
 int crib_read_file(const char *path, size_t max, char **ret, size_t *ret_len)

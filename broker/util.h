@@ -196,6 +196,14 @@ int crib_read_fd(int fd, size_t max, char **ret, size_t *ret_len);
  */
 int crib_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 
+/*
+ * Runs FN(ARG) on a thread of its own that has joined the network namespace
+ * at NETNS: setns() moves only the calling thread, so the caller's never
+ * leaves its own.  FN's return (0 or -errno), or -errno when the thread
+ * cannot start or join NETNS.
+ */
+int crib_in_netns(const char *netns, int (*fn)(void *arg), void *arg);
+
 /* True for names made of [a-z0-9_-], 1..63 characters, as classes and backends use. */
 bool crib_name_valid(const char *s);
 

@@ -6,7 +6,6 @@
 #include <linux/if_tun.h>
 #include <linux/pkt_cls.h>
 #include <linux/rtnetlink.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,25 +66,31 @@ static struct nl_sock *route_socket(int *ret_err)
 	return sk;
 }
 
-/*
- * A route socket in the namespace NS_FD: a netlink socket stays in the
- * namespace it was made in, so the thread goes there only to make it.  A
- * thread that cannot come back would run every later op in the pod's
- * network: that is not survivable.
- */
-static struct nl_sock *route_socket_in(int ns_fd, int *ret_err)
-{
-	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+/* A route socket and the libnl error of its making. */
+struct socket_job {
 	struct nl_sock *sk;
+	int nlerr;
+};
 
-	if (self < 0 || setns(ns_fd, CLONE_NEWNET) < 0) {
-		*ret_err = -nl_syserr2nlerr(errno);
-		return NULL;
-	}
-	sk = route_socket(ret_err);
-	if (setns(self, CLONE_NEWNET) < 0)
-		abort();
-	return sk;
+static int make_route_socket(void *arg)
+{
+	struct socket_job *j = arg;
+
+	j->sk = route_socket(&j->nlerr);
+	return 0;
+}
+
+/*
+ * A route socket in the namespace at NETNS: a netlink socket stays in the
+ * namespace it was made in, so only its making runs there.
+ */
+static struct nl_sock *route_socket_in(const char *netns, int *ret_err)
+{
+	struct socket_job j = {0};
+	int r = crib_in_netns(netns, make_route_socket, &j);
+
+	*ret_err = r < 0 ? -nl_syserr2nlerr(-r) : j.nlerr;
+	return j.sk;
 }
 
 /* "ADDR/PREFIX" of a binary address of FAMILY (all zeros when ADDR is NULL). */
@@ -225,7 +230,7 @@ int lv_nic_read(const struct crib_host *host, const char *netns_path, const char
 		return host->error_set(reterr, errno,
 		                       "cannot open the pod's network namespace %s: %s", netns_path,
 		                       strerror(errno));
-	nic->pod_sk = route_socket_in(nic->netns_fd, &r);
+	nic->pod_sk = route_socket_in(netns_path, &r);
 	if (!nic->pod_sk)
 		return nl_error(host, reterr, r, "cannot open a route socket in", netns_path);
 	r = read_link(nic);

@@ -13,8 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -715,43 +713,15 @@ int oci_cg_net(pid_t pid, struct crib_usage *ret)
 	return oci_cg_net_file(path, ret);
 }
 
-struct net_job {
-	const char *netns;
-	struct crib_usage *usage;
-	int r;
-};
-
-/*
- * In a thread of its own: setns moves only the calling thread, and
- * /proc/thread-self/net shows the namespace of the thread that opens it.
- */
-static void *net_ns_thread(void *arg)
+/* /proc/thread-self/net shows the namespace of the thread that opens it. */
+static int read_net_dev(void *usage)
 {
-	struct net_job *j = arg;
-	int fd = open(j->netns, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		j->r = neg_errno();
-		return NULL;
-	}
-	j->r = setns(fd, CLONE_NEWNET) < 0 ? neg_errno() : 0;
-	(void)close(fd);
-	if (j->r >= 0)
-		j->r = oci_cg_net_file("/proc/thread-self/net/dev", j->usage);
-	return NULL;
+	return oci_cg_net_file("/proc/thread-self/net/dev", usage);
 }
 
 int oci_cg_net_ns(const char *netns, struct crib_usage *ret)
 {
-	struct net_job j = {.netns = netns, .usage = ret};
-	pthread_t t;
-	int r;
-
 	if (!netns)
 		return -EINVAL;
-	r = pthread_create(&t, NULL, net_ns_thread, &j);
-	if (r != 0)
-		return -r;
-	(void)pthread_join(t, NULL);
-	return j.r;
+	return crib_in_netns(netns, read_net_dev, ret);
 }
